@@ -1,0 +1,331 @@
+"""The monthly extract contract (v1), declared once.
+
+Everything that needs to know about extract kinds — the validator, kind detection, the example
+files, the column guide in the dashboard and ``docs/extracts.md`` — reads :data:`KINDS`.
+The text this implements is ``shared/spec/extracts.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["id", "text", "date", "bool", "number", "enum", "month"]
+Period = Literal["snapshot", "event", "aggregate"]
+
+# KPI ids, as in metrics.md. Kept here (not imported from the KPI registry) so the contract has no
+# dependency on the metric code; tests check the two lists agree.
+KPI_IDS: tuple[str, ...] = (
+    "agency_rate",
+    "permanent_practitioners_fte",
+    "permanent_team_managers",
+    "face_to_face_conferences",
+    "assessment_nfa_rate",
+    "three_plus_social_workers",
+    "audits_good_or_better",
+    "send_milestones_complete",
+    "historic_complaints_outstanding",
+    "improvement_plan_milestones_complete",
+)
+PERCENT_KPI_IDS: frozenset[str] = frozenset(
+    k for k in KPI_IDS if k not in {"permanent_practitioners_fte", "permanent_team_managers",
+                                    "historic_complaints_outstanding"}
+)
+
+
+def normalise_header(name: str) -> str:
+    """Header matching rule: case-insensitive, trimmed, ``-`` and space treated as ``_``."""
+    return re.sub(r"[\s\-]", "_", name.strip().lstrip("\ufeff").strip()).lower()
+
+
+def normalise_token(value: str) -> str:
+    """Enumeration matching rule: as headers (case-insensitive, ``-``/space as ``_``)."""
+    return re.sub(r"[\s\-]+", "_", value.strip()).lower()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    # enum: canonical value -> accepted aliases (canonical value itself is always accepted)
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: str = ""
+    # keyed hash before storage: child_id and worker_id as the contract requires, and every other
+    # case-record identifier too (assessment, conference, audit, complaint ids) — only a milestone
+    # id, which names a line of a public plan, is stored as given.
+    pseudonymise: bool = False
+    min_value: float | None = None  # number bounds
+    min_inclusive: bool = True
+    max_value: float | None = None
+    example: str = ""
+
+    @property
+    def accepted_headers(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def enum_lookup(self) -> dict[str, str]:
+        """Normalised accepted token -> canonical value."""
+        out: dict[str, str] = {}
+        for canonical, aliases in self.values.items():
+            out[normalise_token(canonical)] = canonical
+            for a in aliases:
+                out[normalise_token(a)] = canonical
+        return out
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    period: Period
+    tor: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    event_date: str | None = None  # event kinds: the column that dates the event
+    # pairs (earlier, later): later must be >= earlier when both present
+    ordered_dates: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def header_map(self) -> dict[str, str]:
+        """Normalised accepted header -> canonical column name."""
+        out: dict[str, str] = {}
+        for c in self.columns:
+            for h in c.accepted_headers:
+                out[normalise_header(h)] = c.name
+        if self.period == "snapshot":
+            out["snapshot_date"] = "snapshot_date"
+        return out
+
+
+def _id(name: str, aliases: tuple[str, ...] = (), required: bool = True, pseudo: bool = True,
+        notes: str = "", example: str = "") -> Column:
+    return Column(name, "id", required=required, aliases=aliases, pseudonymise=pseudo,
+                  notes=notes, example=example)
+
+
+ROLE_VALUES = {
+    "senior_manager": ("1",),
+    "middle_manager": ("2", "service_manager"),
+    "team_manager": ("3", "first_line_manager"),
+    "senior_practitioner": ("4", "advanced_practitioner"),
+    "case_holder": ("5", "social_worker"),
+    "qualified_no_cases": ("6",),
+    "other": (),
+}
+QUALIFIED_ROLES = ("senior_manager", "middle_manager", "team_manager", "senior_practitioner",
+                   "case_holder", "qualified_no_cases")
+PRACTITIONER_ROLES = ("senior_practitioner", "case_holder", "qualified_no_cases")
+
+TOR_REFS = ("2a", "2b-vii", "2c", "2d", "2e", "3", "4")
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            name="workforce",
+            period="snapshot",
+            tor="2b(i), 2b(ii)",
+            description=(
+                "Every qualified children's social worker, manager and agency worker in the service "
+                "at month end (leavers during the month may be included with end_date)."
+            ),
+            columns=(
+                _id("worker_id", ("prof_staff_id", "SWENo"), pseudo=True, example="W000123"),
+                Column("role", "enum", required=True, aliases=("OrgRole", "prof_professional_job_title"),
+                       values=ROLE_VALUES, notes="CSWW OrgRole digits 1..6 accepted",
+                       example="case_holder"),
+                Column("agency", "bool", required=True,
+                       aliases=("AgencyWorker", "prof_agency_worker_flag"), example="N"),
+                Column("fte", "number", required=True, aliases=("FTE", "prof_full_time_equivalency"),
+                       min_value=0, min_inclusive=False, max_value=1, notes="0 < fte ≤ 1",
+                       example="0.8"),
+                Column("team", "text", aliases=("prof_professional_department",), example="Safeguarding East"),
+                Column("start_date", "date", aliases=("RoleStartDate",), example="2021-09-01"),
+                Column("end_date", "date", aliases=("RoleEndDate",), notes="blank if in post", example=""),
+            ),
+            key=("worker_id",),
+            ordered_dates=(("start_date", "end_date"),),
+        ),
+        Kind(
+            name="assessments",
+            period="event",
+            tor="2b(iv)",
+            description="Every child and family (single) assessment completed (authorised) in the period.",
+            columns=(
+                _id("assessment_id", ("cina_assessment_id",), example="A0001"),
+                _id("child_id", ("cina_person_id",), pseudo=True, example="C000123"),
+                Column("start_date", "date", required=True, aliases=("cina_assessment_start_date",),
+                       example="2023-04-03"),
+                Column("completed_date", "date", required=True, aliases=("cina_assessment_auth_date",),
+                       notes="≥ start_date; the event date", example="2023-04-28"),
+                Column("nfa", "bool", required=True, aliases=("cina_assessment_outcome_nfa",),
+                       notes="assessment concluded with no further action", example="N"),
+                Column("team", "text", aliases=("cina_assessment_team",), example="Assessment North"),
+            ),
+            key=("assessment_id",),
+            event_date="completed_date",
+            ordered_dates=(("start_date", "completed_date"),),
+        ),
+        Kind(
+            name="conferences",
+            period="event",
+            tor="2b(iii)",
+            description="One row per child per child protection conference (initial or review) held in the period.",
+            columns=(
+                _id("conference_id", ("icpc_icpc_id", "cppr_cp_review_id"), example="CP0001"),
+                _id("child_id", ("icpc_person_id", "cppr_person_id"), pseudo=True, example="C000123"),
+                Column("conference_type", "enum", required=True,
+                       values={"initial": ("ICPC",), "review": ("RCPC",)}, example="initial"),
+                Column("conference_date", "date", required=True,
+                       aliases=("icpc_icpc_date", "cppr_cp_review_date"), notes="the event date",
+                       example="2023-04-12"),
+                Column("format", "enum", required=True,
+                       values={"face_to_face": ("in_person",), "hybrid": (),
+                               "virtual": ("remote", "online")}, example="face_to_face"),
+            ),
+            key=("conference_id", "child_id"),
+            event_date="conference_date",
+        ),
+        Kind(
+            name="allocations",
+            period="snapshot",
+            tor="2b(v)",
+            description=(
+                "Every allocated-social-worker episode, for any child, that was open at any time in "
+                "the 12 months ending on the snapshot month's last day."
+            ),
+            columns=(
+                _id("child_id", ("invo_person_id",), pseudo=True, example="C000123"),
+                _id("worker_id", ("invo_professional_id",), pseudo=True, example="W000123"),
+                Column("start_date", "date", required=True, aliases=("invo_involvement_start_date",),
+                       example="2022-11-14"),
+                Column("end_date", "date", aliases=("invo_involvement_end_date",),
+                       notes="blank if still open, ≥ start_date", example=""),
+                Column("change_reason", "text", aliases=("invo_worker_change_reason",),
+                       notes="RIIA codes e.g. LEFTRL, ORGRST", example=""),
+            ),
+            key=("child_id", "worker_id", "start_date"),
+            ordered_dates=(("start_date", "end_date"),),
+        ),
+        Kind(
+            name="audits",
+            period="event",
+            tor="2b(vi)",
+            description="Every case-file audit completed in the period.",
+            columns=(
+                _id("audit_id", example="AU0001"),
+                Column("audit_date", "date", required=True, notes="the event date", example="2023-04-20"),
+                Column("grade", "enum", required=True,
+                       values={"outstanding": ("1",), "good": ("2",),
+                               "requires_improvement": ("3", "RI", "requires improvement to be good"),
+                               "inadequate": ("4",)}, example="good"),
+                _id("child_id", required=False, pseudo=True, example="C000123"),
+                Column("team", "text", example="Child Protection South"),
+            ),
+            key=("audit_id",),
+            event_date="audit_date",
+        ),
+        Kind(
+            name="complaints",
+            period="snapshot",
+            tor="2(c)",
+            description="The complaints register at month end.",
+            columns=(
+                _id("complaint_id", example="CO0001"),
+                Column("received_date", "date", required=True, example="2022-06-01"),
+                Column("closed_date", "date", notes="blank if open, ≥ received_date", example=""),
+                Column("stage", "enum", values={"1": (), "2": (), "3": (), "ombudsman": ()}, example="1"),
+            ),
+            key=("complaint_id",),
+            ordered_dates=(("received_date", "closed_date"),),
+        ),
+        Kind(
+            name="milestones",
+            period="snapshot",
+            tor="2(a), 2b(vii), 2(d), 2(e), 3, 4",
+            description="The register of Improvement Plan and SEND strategy milestones at month end.",
+            columns=(
+                _id("milestone_id", pseudo=False, example="M001"),
+                Column("tor_ref", "enum", required=True, values={t: () for t in TOR_REFS}, example="2a"),
+                Column("title", "text", required=True, notes="short public title, stored (no personal data)",
+                       example="Practice standards launched"),
+                Column("due_date", "date", required=True, example="2023-06-30"),
+                Column("completed_date", "date", notes="blank if not complete", example=""),
+                Column("status", "enum",
+                       values={s: () for s in ("not_started", "on_track", "at_risk", "off_track", "complete")},
+                       example="on_track"),
+            ),
+            key=("milestone_id",),
+        ),
+        Kind(
+            name="figures",
+            period="aggregate",
+            tor="any KPI",
+            description=(
+                "Monthly totals for a KPI, for months before record-level extracts existed or for "
+                "authorities that can only supply totals."
+            ),
+            columns=(
+                Column("month", "month", required=True, notes="YYYY-MM", example="2022-04"),
+                Column("metric", "enum", required=True, values={k: () for k in KPI_IDS},
+                       notes="a KPI id from metrics.md", example="agency_rate"),
+                Column("numerator", "number", required=True, min_value=0,
+                       notes="for count and FTE KPIs, the value itself", example="61.5"),
+                Column("denominator", "number", min_value=0, min_inclusive=False,
+                       notes="required for percentage KPIs", example="112.0"),
+            ),
+            key=("month", "metric"),
+        ),
+    )
+}
+
+SNAPSHOT_KINDS = tuple(k for k, v in KINDS.items() if v.period == "snapshot")
+EVENT_KINDS = tuple(k for k, v in KINDS.items() if v.period == "event")
+
+# Validation rules: code -> plain-English fix. Every error carries one of these codes.
+RULES: dict[str, str] = {
+    "empty_file": "The file is empty. Export the extract again, including the header row.",
+    "binary_file": "This is not a text CSV file (it may be a spreadsheet renamed .csv). In Excel use "
+                   "File > Save As > 'CSV UTF-8 (Comma delimited)'.",
+    "encoding": "Save the file as 'CSV UTF-8' (or Excel's plain 'CSV'); other encodings such as UTF-16 "
+                "are not accepted.",
+    "unknown_kind": "The headers do not match any extract kind. Check the header row against the "
+                    "column guide, or choose the kind explicitly.",
+    "ambiguous_kind": "The headers match more than one extract kind. Choose the kind explicitly.",
+    "blank_header": "Every column needs a name. Delete the unnamed column or give it a header.",
+    "duplicate_header": "Two columns have the same name (or are aliases of the same column). Keep one.",
+    "missing_column": "Add the required column (any accepted alias will do).",
+    "ragged_row": "This row has more cells than the header. Check for stray commas or unquoted text.",
+    "required": "Fill in this required value.",
+    "date_format": "Write dates as day/month/year (30/04/2023) or ISO (2023-04-30).",
+    "date_two_digit_year": "Write the year in full (30/04/2023): a two-digit year is ambiguous.",
+    "date_excel_serial": "This looks like an Excel date number. Format the column as a date before saving.",
+    "date_impossible": "This date does not exist. Dates are day/month/year, never month/day/year.",
+    "bool": "Use Y/N, Yes/No, True/False or 1/0.",
+    "enum": "Use one of the accepted values listed in the column guide.",
+    "number": "Use a plain number, e.g. 0.8.",
+    "number_range": "The number is outside the allowed range for this column.",
+    "month_format": "Write the month as YYYY-MM, e.g. 2023-04.",
+    "date_order": "The later date is before the earlier one. Check the two dates on this row.",
+    "duplicate_key": "This record appears more than once. Each key must be unique in the file.",
+    "formula": "The cell starts like a spreadsheet formula. Export values, not formulas.",
+    "snapshot_month": "Snapshot extracts describe one month: give the month on upload or a snapshot_date "
+                      "column with the same date on every row.",
+    "outside_period": "This event is dated outside the months declared for the upload. Correct the "
+                      "date or widen the period.",
+    "no_period": "An event file with no rows needs the months it covers (e.g. --months 2023-04..2023-04).",
+    "denominator_required": "Percentage KPIs need a denominator greater than 0.",
+    "bad_option": "Check the month or period given on upload.",
+}

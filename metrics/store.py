@@ -1,0 +1,327 @@
+"""The SQLite store: uploads, their records, and which upload is current for each kind and month.
+
+Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIONS`):
+
+- ``uploads``: one row per accepted file — kind, months, rows, SHA-256, file name, who, when (UTC),
+  status (``current`` / ``superseded`` / ``restored``). Never deleted.
+- ``upload_months``: the (scope, month) pairs each upload covers. ``scope`` is ``''`` for record-level
+  kinds and the KPI id for ``figures`` (a figures file for one KPI does not displace another KPI's).
+- ``current_months``: for each (kind, scope, month), the upload whose rows count. Superseding and
+  restoring only move these pointers, so history is never lost and nothing is counted twice.
+- ``rec_<kind>``: the validated rows, identifiers pseudonymised, tagged with ``upload_id`` and
+  ``month`` (the snapshot month, or the event's month).
+
+An upload is written inside one ``BEGIN IMMEDIATE`` transaction: all rows or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+import sqlite_utils
+
+from metrics.contract import KINDS, Column
+
+BUSY_TIMEOUT_S = 60
+INSERT_BATCH = 50_000
+
+
+def record_table(kind: str) -> str:
+    return f"rec_{kind}"
+
+
+def _sql_type(col: Column) -> type:
+    return {"bool": int, "number": float}.get(col.type, str)
+
+
+def record_columns(kind: str) -> list[str]:
+    return [c.name for c in KINDS[kind].columns]
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+
+def _m1_uploads_and_records(db: sqlite_utils.Database) -> None:
+    db["uploads"].create(
+        {
+            "id": int, "kind": str, "months": str, "rows": int, "sha256": str, "file_name": str,
+            "uploaded_by": str, "uploaded_at": str, "status": str, "warnings": str,
+        },
+        pk="id",
+        not_null={"kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"},
+        defaults={"warnings": "[]"},
+    )
+    db["upload_months"].create(
+        {"upload_id": int, "kind": str, "scope": str, "month": str},
+        pk=("upload_id", "scope", "month"),
+        foreign_keys=[("upload_id", "uploads", "id")],
+    )
+    db["current_months"].create(
+        {"kind": str, "scope": str, "month": str, "upload_id": int},
+        pk=("kind", "scope", "month"),
+        foreign_keys=[("upload_id", "uploads", "id")],
+    )
+    db["store_meta"].create({"key": str, "value": str}, pk="key")
+    for kind, spec in KINDS.items():
+        cols: dict[str, type] = {"upload_id": int, "month": str}
+        cols.update({c.name: _sql_type(c) for c in spec.columns})
+        table = record_table(kind)
+        db[table].create(cols, foreign_keys=[("upload_id", "uploads", "id")])
+        db[table].create_index(["upload_id", "month"])
+
+
+# The schema's history, in order: (description, "module:function"). Version N = the first N applied.
+# Modules that own tables (review settings, audit trail) keep their step beside their code and are
+# listed here, so the order never depends on what happened to be imported first.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("uploads, upload months, current pointers and one record table per extract kind",
+     "metrics.store:_m1_uploads_and_records"),
+]
+
+
+def _resolve(ref: str) -> Callable[[sqlite_utils.Database], None]:
+    import importlib
+
+    module, func = ref.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations in one transaction. Returns the schema version."""
+    version = schema_version(conn)
+    if version >= len(MIGRATIONS):
+        return version
+    db = sqlite_utils.Database(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)  # another process may have migrated meanwhile
+        for i in range(version, len(MIGRATIONS)):
+            _resolve(MIGRATIONS[i][1])(db)
+            conn.execute(f"PRAGMA user_version = {i + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return schema_version(conn)
+
+
+def connect(path: str | Path, *, migrate_schema: bool = True) -> sqlite3.Connection:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if migrate_schema:
+        migrate(conn)
+    return conn
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def scopes_and_months(kind: str, frame: pd.DataFrame, months: list[str]) -> list[tuple[str, str]]:
+    if kind == "figures":
+        pairs = frame[["metric", "month"]].drop_duplicates()
+        return sorted(zip(pairs["metric"], pairs["month"]))
+    return [("", m) for m in months]
+
+
+def write_upload(
+    conn: sqlite3.Connection,
+    *,
+    kind: str,
+    months: list[str],
+    frame: pd.DataFrame,
+    sha256: str,
+    file_name: str,
+    uploaded_by: str,
+    warnings: list[str],
+    progress: Callable[[float], None] | None = None,
+    on_commit: Callable[[sqlite3.Connection, int], None] | None = None,
+) -> int:
+    """Store a validated, pseudonymised upload in one transaction and make it current."""
+    spec = KINDS[kind]
+    cols = ["upload_id", "month", *record_columns(kind)]
+    if spec.period == "snapshot":
+        frame = frame.assign(month=months[0])
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute(
+            "INSERT INTO uploads (kind, months, rows, sha256, file_name, uploaded_by, uploaded_at, status, warnings)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'current', ?)",
+            (kind, json.dumps(months), len(frame), sha256, file_name, uploaded_by, utc_now(), json.dumps(warnings)),
+        )
+        upload_id = int(cur.lastrowid)
+        sql = f"INSERT INTO {record_table(kind)} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        n = len(frame)
+        data_cols = [frame[c].tolist() for c in cols[1:]]
+        for start in range(0, max(n, 1), INSERT_BATCH):
+            stop = min(start + INSERT_BATCH, n)
+            if stop > start:
+                conn.executemany(sql, zip([upload_id] * (stop - start), *(c[start:stop] for c in data_cols)))
+            if progress:
+                progress(stop / n if n else 1.0)
+        _make_current(conn, kind, upload_id, scopes_and_months(kind, frame, months))
+        if on_commit:
+            on_commit(conn, upload_id)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return upload_id
+
+
+def _make_current(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: Iterable[tuple[str, str]]) -> None:
+    pairs = list(pairs)
+    conn.executemany(
+        "INSERT OR IGNORE INTO upload_months (upload_id, kind, scope, month) VALUES (?, ?, ?, ?)",
+        [(upload_id, kind, s, m) for s, m in pairs],
+    )
+    displaced = {
+        r[0]
+        for s, m in pairs
+        for r in conn.execute(
+            "SELECT upload_id FROM current_months WHERE kind=? AND scope=? AND month=? AND upload_id != ?",
+            (kind, s, m, upload_id),
+        )
+    }
+    conn.executemany(
+        "INSERT INTO current_months (kind, scope, month, upload_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (kind, scope, month) DO UPDATE SET upload_id = excluded.upload_id",
+        [(kind, s, m, upload_id) for s, m in pairs],
+    )
+    for old in displaced:
+        still = conn.execute("SELECT 1 FROM current_months WHERE upload_id = ? LIMIT 1", (old,)).fetchone()
+        if still is None:
+            conn.execute("UPDATE uploads SET status = 'superseded' WHERE id = ?", (old,))
+
+
+class NotFound(LookupError):
+    pass
+
+
+def restore(conn: sqlite3.Connection, upload_id: int,
+            on_commit: Callable[[sqlite3.Connection, int], None] | None = None) -> dict:
+    """Make an earlier upload current again for all its months (superseding whatever is there)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT id, kind FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"There is no upload {upload_id}.")
+        pairs = [(r["scope"], r["month"]) for r in conn.execute(
+            "SELECT scope, month FROM upload_months WHERE upload_id = ? ORDER BY scope, month", (upload_id,))]
+        _make_current(conn, row["kind"], upload_id, pairs)
+        conn.execute("UPDATE uploads SET status = 'restored' WHERE id = ?", (upload_id,))
+        if on_commit:
+            on_commit(conn, upload_id)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return get_upload(conn, upload_id)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _upload_dict(r: sqlite3.Row) -> dict:
+    d = dict(r)
+    d["months"] = json.loads(d["months"])
+    d["warnings"] = json.loads(d.get("warnings") or "[]")
+    return d
+
+
+def get_upload(conn: sqlite3.Connection, upload_id: int) -> dict:
+    r = conn.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+    if r is None:
+        raise NotFound(f"There is no upload {upload_id}.")
+    return _upload_dict(r)
+
+
+def list_uploads(conn: sqlite3.Connection, kind: str | None = None) -> list[dict]:
+    sql = "SELECT * FROM uploads" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
+    return [_upload_dict(r) for r in conn.execute(sql, (kind,) if kind else ())]
+
+
+def current_for(conn: sqlite3.Connection, kind: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """Which upload is current for each (scope, month) — what a new upload would replace."""
+    out: dict[tuple[str, str], dict] = {}
+    cache: dict[int, dict] = {}
+    for s, m in pairs:
+        r = conn.execute("SELECT upload_id FROM current_months WHERE kind=? AND scope=? AND month=?",
+                         (kind, s, m)).fetchone()
+        if r is not None:
+            uid = r[0]
+            if uid not in cache:
+                cache[uid] = get_upload(conn, uid)
+            out[(s, m)] = cache[uid]
+    return out
+
+
+def coverage(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Every (kind, scope, month) with its current upload and how many uploads ever covered it."""
+    return pd.read_sql_query(
+        "SELECT um.kind, um.scope, um.month, c.upload_id AS current_upload,"
+        " COUNT(um.upload_id) AS uploads"
+        " FROM upload_months um LEFT JOIN current_months c"
+        " ON c.kind = um.kind AND c.scope = um.scope AND c.month = um.month"
+        " GROUP BY um.kind, um.scope, um.month ORDER BY um.kind, um.month",
+        conn,
+    )
+
+
+def read_current(conn: sqlite3.Connection, kind: str, columns: list[str] | None = None,
+                 first: str | None = None, last: str | None = None) -> pd.DataFrame:
+    """The rows that count: those of the current upload for each month (and scope, for figures)."""
+    cols = columns or record_columns(kind)
+    select = ", ".join(["r.month", *(f"r.{c}" for c in cols if c != "month")])
+    scope = "r.metric" if kind == "figures" else "''"
+    sql = (
+        f"SELECT {select} FROM current_months c JOIN {record_table(kind)} r"
+        f" ON r.upload_id = c.upload_id AND r.month = c.month AND c.scope = {scope}"
+        " WHERE c.kind = ?"
+    )
+    params: list = [kind]
+    if first:
+        sql += " AND c.month >= ?"
+        params.append(first)
+    if last:
+        sql += " AND c.month <= ?"
+        params.append(last)
+    return pd.read_sql_query(sql, conn, params=params)
+
+
+def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    r = conn.execute("SELECT value FROM store_meta WHERE key = ?", (key,)).fetchone()
+    return r[0] if r else default
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def is_demo(conn: sqlite3.Connection) -> bool:
+    return get_meta(conn, "demo") == "1"
+
+
+def current_months(conn: sqlite3.Connection, kind: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT month FROM current_months WHERE kind = ? ORDER BY month", (kind,))]

@@ -1,0 +1,428 @@
+"""Vectorised validation of one extract against the contract.
+
+Each column is factorised once; every rule runs on the distinct values (a month's dates, an enum's
+handful of spellings) and errors are mapped back to rows through the codes. So a million-row file
+costs about as much as its distinct values, and *every* error is collected, not only the first.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from metrics.contract import KINDS, PERCENT_KPI_IDS, Column, Kind, normalise_header, normalise_token
+from metrics.csvread import RawTable, read_table
+from metrics.issues import Issue, Refused, mask
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_UK_SHORT_YEAR = re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")
+_EXCEL_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+_TRUE = {"y", "yes", "true", "1"}
+_FALSE = {"n", "no", "false", "0"}
+
+
+@dataclass
+class Validated:
+    kind: str
+    months: list[str]  # months the upload covers, YYYY-MM, sorted
+    frame: pd.DataFrame  # canonical columns, typed; identifiers still raw (pseudonymised at storage)
+    rows: np.ndarray  # spreadsheet row numbers, aligned with frame
+    warnings: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+
+def month_of(iso_date: str) -> str:
+    return iso_date[:7]
+
+
+def month_end(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    return f"{month}-{calendar.monthrange(y, m)[1]:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    ly, lm = int(last[:4]), int(last[5:7])
+    out = []
+    while (y, m) <= (ly, lm):
+        out.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+    return out
+
+
+def parse_month(value: str, what: str = "month") -> str:
+    v = value.strip()
+    if not _MONTH.match(v):
+        raise Refused([Issue.file("bad_option", f"The {what} '{v}' is not a month written YYYY-MM.")])
+    return v
+
+
+def parse_months(value: str) -> tuple[str, str]:
+    """Parse ``YYYY-MM..YYYY-MM`` (or a single month)."""
+    parts = value.split("..")
+    if len(parts) == 1:
+        m = parse_month(parts[0], "period")
+        return m, m
+    if len(parts) != 2:
+        raise Refused([Issue.file("bad_option", f"The period '{value}' is not written YYYY-MM..YYYY-MM.")])
+    first, last = parse_month(parts[0], "period start"), parse_month(parts[1], "period end")
+    if last < first:
+        raise Refused([Issue.file("bad_option", f"The period '{value}' ends before it starts.")])
+    return first, last
+
+
+# --- header handling -------------------------------------------------------------------------
+
+
+def detect_kind(headers: list[str]) -> str:
+    norm = {normalise_header(h) for h in headers}
+    matches = []
+    best: tuple[int, str, list[str]] | None = None
+    for kind in KINDS.values():
+        hmap = kind.header_map()
+        present = {hmap[h] for h in norm if h in hmap}
+        missing = [c for c in kind.required if c not in present]
+        if not missing:
+            matches.append(kind.name)
+        score = len(present)
+        if best is None or score > best[0]:
+            best = (score, kind.name, missing)
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise Refused([Issue.file("ambiguous_kind",
+                                  f"The headers fit more than one kind ({', '.join(matches)}).")])
+    hint = ""
+    if best and best[0] > 0:
+        hint = f" Closest is '{best[1]}', which also needs: {', '.join(best[2])}."
+    raise Refused([Issue.file("unknown_kind", f"The headers do not match any extract kind.{hint}")])
+
+
+def map_headers(kind: Kind, headers: list[str]) -> tuple[dict[int, str], list[str]]:
+    """Return {column index: canonical name} and the dropped unknown headers. Raises on bad headers."""
+    hmap = kind.header_map()
+    errors: list[Issue] = []
+    seen: dict[str, str] = {}
+    mapping: dict[int, str] = {}
+    unknown: list[str] = []
+    for i, h in enumerate(headers):
+        n = normalise_header(h)
+        if not n:
+            errors.append(Issue.file("blank_header", f"Column {i + 1} has no header."))
+            continue
+        canonical = hmap.get(n, n)
+        if canonical in seen:
+            same = seen[canonical]
+            what = "is repeated" if normalise_header(same) == n else f"and '{same}' both mean '{canonical}'"
+            errors.append(Issue.file("duplicate_header", f"Header '{h.strip()}' {what}.", column=canonical))
+            continue
+        seen[canonical] = h.strip()
+        if n in hmap:
+            mapping[i] = canonical
+        else:
+            unknown.append(h.strip())
+    for c in kind.required:
+        if c not in mapping.values():
+            col = kind.column(c)
+            alias = f" (or {', '.join(col.aliases)})" if col.aliases else ""
+            errors.append(Issue.file("missing_column", f"Required column '{c}'{alias} is missing.", column=c))
+    if errors:
+        raise Refused(errors)
+    return mapping, unknown
+
+
+# --- per-type parsing of distinct values -----------------------------------------------------
+# Each parser takes the distinct stripped values and returns (converted values, error per value):
+# error is None or (rule, message).
+
+Err = tuple[str, str] | None
+
+
+def _parse_date(v: str) -> tuple[str | None, Err]:
+    m = _ISO.match(v)
+    if m:
+        y, mo, d = (int(x) for x in m.groups())
+    else:
+        m = _UK.match(v)
+        if not m:
+            if _UK_SHORT_YEAR.match(v):
+                return None, ("date_two_digit_year", f"'{v}' has a two-digit year.")
+            if _EXCEL_SERIAL.match(v):
+                return None, ("date_excel_serial", f"'{v}' is a number, not a date.")
+            return None, ("date_format", f"'{v}' is not a date written 30/04/2023 or 2023-04-30.")
+        d, mo, y = (int(x) for x in m.groups())
+    try:
+        return dt.date(y, mo, d).isoformat(), None
+    except ValueError:
+        hint = " (it would only make sense month-first, which is never read)" if mo > 12 and d <= 12 else ""
+        return None, ("date_impossible", f"'{v}' is not a real date{hint}.")
+
+
+def _parse_bool(v: str) -> tuple[int | None, Err]:
+    lv = v.lower()
+    if lv in _TRUE:
+        return 1, None
+    if lv in _FALSE:
+        return 0, None
+    return None, ("bool", f"'{v}' is not a yes/no value.")
+
+
+def _number_parser(col: Column):
+    lo, hi = col.min_value, col.max_value
+
+    def parse(v: str) -> tuple[float | None, Err]:
+        if not _NUMBER.match(v):
+            return None, ("number", f"'{v}' is not a number.")
+        x = float(v)
+        if lo is not None and (x < lo or (x == lo and not col.min_inclusive)):
+            op = "≥" if col.min_inclusive else ">"
+            bound = f"{op} {lo:g}" + (f" and ≤ {hi:g}" if hi is not None else "")
+            return None, ("number_range", f"{v} is out of range: {col.name} must be {bound}.")
+        if hi is not None and x > hi:
+            op = ">" if not col.min_inclusive else "≥"
+            return None, ("number_range", f"{v} is out of range: {col.name} must be {op} {lo:g} and ≤ {hi:g}.")
+        return x, None
+
+    return parse
+
+
+def _enum_parser(col: Column):
+    lookup = col.enum_lookup()
+    accepted = ", ".join(col.values)
+
+    def parse(v: str) -> tuple[str | None, Err]:
+        c = lookup.get(normalise_token(v))
+        if c is None:
+            return None, ("enum", f"'{v}' is not an accepted {col.name}; use one of: {accepted}.")
+        return c, None
+
+    return parse
+
+
+def _parse_month_cell(v: str) -> tuple[str | None, Err]:
+    if _MONTH.match(v):
+        return v, None
+    return None, ("month_format", f"'{v}' is not a month written YYYY-MM.")
+
+
+def _parse_text(v: str) -> tuple[str | None, Err]:
+    if v.startswith(_FORMULA_START):
+        return None, ("formula", f"'{v[:20]}' starts like a formula.")
+    return v, None
+
+
+def _parser(col: Column):
+    return {
+        "date": _parse_date,
+        "bool": _parse_bool,
+        "number": _number_parser(col),
+        "enum": _enum_parser(col),
+        "month": _parse_month_cell,
+        "text": _parse_text,
+        "id": _parse_text,
+    }[col.type]
+
+
+_SNAPSHOT_DATE = Column("snapshot_date", "date")
+
+
+def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue]) -> np.ndarray:
+    """Typed values (object array, None for blank) for one column; appends errors."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    stripped = [u.strip() if isinstance(u, str) else "" for u in uniques]
+    parse = _parser(col)
+    converted: list[object] = []
+    bad: dict[int, tuple[str, str, str]] = {}
+    blank_idx: list[int] = []
+    for i, v in enumerate(stripped):
+        if v == "":
+            converted.append(None)
+            blank_idx.append(i)
+            continue
+        value, err = parse(v)
+        converted.append(value)
+        if err is not None:
+            bad[i] = (err[0], err[1], v)
+    if col.required and blank_idx:
+        for r in rows[np.isin(codes, blank_idx)]:
+            errors.append(Issue(int(r), col.name, "", "required", f"{col.name} is required but blank."))
+    if bad:
+        bad_codes = np.fromiter(bad.keys(), dtype=np.int64)
+        hit = np.flatnonzero(np.isin(codes, bad_codes))
+        shown_mask = col.type == "id"
+        for idx in hit:
+            rule, message, v = bad[int(codes[idx])]
+            shown = mask(v) if shown_mask else v
+            if shown_mask:
+                message = message.replace(f"'{v[:20]}'", f"'{shown}'")
+            errors.append(Issue(int(rows[idx]), col.name, shown, rule, message))
+    out = np.empty(len(converted), dtype=object)
+    out[:] = converted
+    return out[codes] if len(codes) else np.array([], dtype=object)
+
+
+def validate(
+    data: bytes,
+    *,
+    kind: str | None = None,
+    month: str | None = None,
+    months: tuple[str, str] | None = None,
+) -> Validated:
+    """Validate an upload. Returns the typed table or raises Refused with every error found."""
+    table = read_table(data)
+    if kind is None:
+        kind = detect_kind(table.headers)
+    elif kind not in KINDS:
+        raise Refused([Issue.file("unknown_kind", f"'{kind}' is not an extract kind; use one of {', '.join(KINDS)}.")])
+    try:
+        return _validate_table(table, kind, month, months)
+    except Refused as r:
+        r.kind = r.kind or kind
+        raise
+
+
+def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
+    spec = KINDS[kind]
+    mapping, unknown = map_headers(spec, table.headers)
+    warnings: list[str] = []
+    if unknown:
+        warnings.append(
+            "Columns not in the contract were dropped and not stored: " + ", ".join(unknown) + "."
+        )
+    errors: list[Issue] = list(table.errors)
+    by_name = {name: table.columns[i] for i, name in mapping.items()}
+    typed: dict[str, np.ndarray] = {}
+    n = table.n_rows
+    for col in spec.columns:
+        if col.name in by_name:
+            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors)
+        else:
+            typed[col.name] = np.full(n, None, dtype=object)
+    snapshot_dates = None
+    if "snapshot_date" in by_name:
+        snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors)
+    frame = pd.DataFrame(typed)
+    for earlier, later in spec.ordered_dates:
+        a, b = frame[earlier], frame[later]
+        both = a.notna() & b.notna()
+        bad = both & (b.where(both, "") < a.where(both, ""))
+        for idx in np.flatnonzero(bad.to_numpy()):
+            errors.append(Issue(int(table.rows[idx]), later, str(b.iat[idx]), "date_order",
+                                f"{later} {b.iat[idx]} is before {earlier} {a.iat[idx]}."))
+    if kind == "figures":
+        _check_figures(frame, table.rows, errors)
+    _check_keys(spec, frame, table.rows, errors)
+    covered = _period(spec, frame, table.rows, snapshot_dates, month, months, errors)
+    if errors:
+        errors.sort(key=lambda e: (e.row or 0, e.column or ""))
+        raise Refused(errors, kind)
+    if spec.event_date:
+        frame.insert(0, "month", frame[spec.event_date].str.slice(0, 7) if n else pd.Series([], dtype=object))
+    return Validated(kind=kind, months=covered, frame=frame, rows=table.rows, warnings=warnings,
+                     encoding=table.encoding)
+
+
+def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
+    is_pct = frame["metric"].isin(PERCENT_KPI_IDS)
+    missing = is_pct & frame["denominator"].isna() & frame["metric"].notna()
+    for idx in np.flatnonzero(missing.to_numpy()):
+        errors.append(Issue(int(rows[idx]), "denominator", "", "denominator_required",
+                            f"{frame['metric'].iat[idx]} is a percentage: it needs a denominator."))
+    num = pd.to_numeric(frame["numerator"], errors="coerce")
+    den = pd.to_numeric(frame["denominator"], errors="coerce")
+    over = is_pct & (num > den)
+    for idx in np.flatnonzero(over.to_numpy()):
+        errors.append(Issue(int(rows[idx]), "numerator", f"{num.iat[idx]:g}", "number_range",
+                            f"numerator {num.iat[idx]:g} is larger than denominator {den.iat[idx]:g}."))
+
+
+def _check_keys(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
+    keys = frame[list(spec.key)]
+    if keys.isna().any(axis=None):
+        keys = keys[keys.notna().all(axis=1)]  # blanks are already reported as required
+    dup = keys.duplicated(keep=False)
+    if not dup.any():
+        return
+    d = keys[dup]
+    pos = np.flatnonzero(dup.to_numpy())
+    first = pd.Series(rows[pos], index=d.index).groupby([d[c] for c in spec.key], sort=False).transform("min")
+    for p, (i, f) in zip(pos, first.items()):
+        r = int(rows[p])
+        if r == f:
+            continue
+        value = " / ".join(
+            mask(str(keys.at[i, c])) if spec.column(c).type == "id" else str(keys.at[i, c]) for c in spec.key
+        )
+        errors.append(Issue(r, "+".join(spec.key), value, "duplicate_key",
+                            f"The key ({', '.join(spec.key)}) repeats row {int(f)}."))
+
+
+def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, month, months,
+            errors: list[Issue]) -> list[str]:
+    if spec.period == "snapshot":
+        found: str | None = None
+        if snapshot_dates is not None:
+            vals = {v for v in snapshot_dates if v is not None}
+            if len(vals) > 1:
+                errors.append(Issue.file("snapshot_month",
+                                         f"snapshot_date has {len(vals)} different values; it must be the same "
+                                         "on every row.", column="snapshot_date"))
+                return []
+            if vals:
+                found = month_of(vals.pop())
+        given = month or (months[0] if months and months[0] == months[1] else None)
+        if months and months[0] != months[1]:
+            errors.append(Issue.file("snapshot_month", f"A {spec.name} extract is a snapshot of one month, "
+                                     "not a period."))
+            return []
+        if found and given and found != given:
+            errors.append(Issue.file("snapshot_month", f"snapshot_date says {found} but the upload says {given}.",
+                                     column="snapshot_date"))
+            return []
+        chosen = given or found
+        if not chosen:
+            errors.append(Issue.file("snapshot_month", f"No month given for this {spec.name} snapshot."))
+            return []
+        return [chosen]
+    if spec.period == "event":
+        col = frame[spec.event_date]
+        event_months = col.dropna().str.slice(0, 7)
+        if months is None and month is not None:
+            months = (month, month)
+        if months is None:
+            if event_months.empty:
+                if not errors:
+                    errors.append(Issue.file("no_period", "The file has no events and no period was given."))
+                return []
+            return month_range(event_months.min(), event_months.max())
+        first, last = months
+        outside = col.notna() & ((col.str.slice(0, 7) < first) | (col.str.slice(0, 7) > last))
+        for idx in np.flatnonzero(outside.to_numpy()):
+            errors.append(Issue(int(rows[idx]), spec.event_date, str(col.iat[idx]), "outside_period",
+                                f"{col.iat[idx]} is outside the period {first} to {last}."))
+        return month_range(first, last)
+    # aggregate (figures): the months present, optionally restricted to a declared period
+    present = sorted(set(frame["month"].dropna()))
+    if months is None and month is not None:
+        months = (month, month)
+    if months is not None:
+        first, last = months
+        col = frame["month"]
+        outside = col.notna() & ((col < first) | (col > last))
+        for idx in np.flatnonzero(outside.to_numpy()):
+            errors.append(Issue(int(rows[idx]), "month", str(col.iat[idx]), "outside_period",
+                                f"{col.iat[idx]} is outside the period {first} to {last}."))
+    if not present and not errors:
+        errors.append(Issue.file("empty_file", "The figures file has no rows."))
+    return present
