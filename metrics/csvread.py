@@ -75,6 +75,54 @@ def read_table(data: bytes) -> RawTable:
     text, encoding = decode(data)
     if any(ch in text for ch in ("\x01", "\x02", "\x03", "\x04", "\x1a")):
         raise Refused([Issue.file("binary_file", "The file contains control characters: it is not CSV text.")])
+    fast = _read_plain(text, encoding)
+    return fast if fast is not None else _read_general(text, encoding)
+
+
+def _read_plain(text: str, encoding: str) -> RawTable | None:
+    """Fast path (pyarrow) for the common large file: one record per line, nothing unusual.
+
+    Returns None — and the general reader takes over — for anything where a record might not be
+    exactly one physical line (quoted newlines, blank lines, ragged rows), so row numbers stay exact.
+    """
+    if '"' in text or "\r" in text or not text or text[0] == "\n" or "\n\n" in text:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        header = text.split("\n", 1)[0].split(",")
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], skip_rows=1,
+                                           use_threads=True),
+            parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(len(header))},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except Exception:
+        return None  # ragged rows and other oddities: the general reader reports them exactly
+    columns = [table.column(i).to_numpy(zero_copy_only=False).astype(object, copy=False)
+               for i in range(table.num_columns)]
+    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    if columns and table.num_rows:
+        # rows whose cells are all empty or spaces (as Excel leaves below a table) are ignored
+        import pyarrow.compute as pc
+
+        empty = None
+        for i in range(table.num_columns):
+            e = pc.equal(pc.utf8_trim_whitespace(table.column(i)), "")
+            empty = e if empty is None else pc.and_(empty, e)
+        keep = np.asarray(pc.invert(empty).to_numpy(zero_copy_only=False), dtype=bool)
+        if not keep.all():
+            columns = [c[keep] for c in columns]
+            rows = rows[keep]
+    return RawTable(headers=header, header_row=1, columns=columns, rows=rows, encoding=encoding, errors=[])
+
+
+def _read_general(text: str, encoding: str) -> RawTable:
     reader = csv.reader(io.StringIO(text, newline=""), strict=False)
     header: list[str] | None = None
     header_row = 0

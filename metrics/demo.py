@@ -146,8 +146,8 @@ def _ids(rng: random.Random, prefix: str, digits: int, count: int) -> list[str]:
 
 # Share of posts held by agency workers, by post group.
 AGENCY_TARGET = {
-    "practitioner": (("2020-01", 0.50), ("2021-06", 0.55), ("2022-12", 0.56), ("2025-03", 0.20)),
-    "team_manager": (("2020-01", 0.70), ("2022-06", 0.69), ("2025-03", 0.12)),
+    "practitioner": (("2020-01", 0.50), ("2021-06", 0.52), ("2022-12", 0.53), ("2025-03", 0.17)),
+    "team_manager": (("2020-01", 0.72), ("2022-06", 0.70), ("2025-03", 0.06)),
     "manager": (("2020-01", 0.34), ("2022-12", 0.34), ("2024-06", 0.10)),
     "other": (("2020-01", 0.15),),
 }
@@ -159,10 +159,10 @@ LEAVE_HAZARD = {
     "other": (0.05, 0.012),
 }
 # Monthly hazard of a change of worker other than the worker leaving (transfer, restructure).
-TRANSFER_HAZARD = (("2020-01", 0.09), ("2022-09", 0.09), ("2024-06", 0.03), ("2025-12", 0.025))
-CASE_CLOSE_HAZARD = 0.055
-CASELOAD_TARGET = 1500
-NFA_RATE = (("2020-01", 0.38), ("2022-12", 0.38), ("2025-03", 0.25))
+TRANSFER_HAZARD = (("2020-01", 0.095), ("2022-07", 0.095), ("2024-06", 0.035), ("2025-12", 0.03))
+CASE_CLOSE_HAZARD = 0.04
+CASELOAD_TARGET = 1450
+NFA_RATE = (("2020-01", 0.38), ("2022-12", 0.38), ("2025-03", 0.24))
 IN_PERSON_SHARE = (("2020-01", 0.06), ("2022-09", 0.10), ("2025-03", 0.70))
 ASSESSMENTS_PER_MONTH = 168
 SEASON = {1: 1.0, 2: 1.0, 3: 1.08, 4: 0.95, 5: 1.02, 6: 1.05, 7: 1.05, 8: 0.85, 9: 1.0,
@@ -215,9 +215,9 @@ def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker
     posts = _posts()
     sim_start = _month_start(sim_first)
 
-    holders: list[Worker] = []
-    for group in AGENCY_TARGET:
-        idx = [i for i, p in enumerate(posts) if p[2] == group]
+    order = {g: [i for i, p in enumerate(posts) if p[2] == g] for g in AGENCY_TARGET}
+    current: list[Worker] = [None] * len(posts)  # type: ignore[list-item]
+    for group, idx in order.items():
         n_agency = round(_path(AGENCY_TARGET[group], sim_first) * len(idx))
         agency_posts = set(rng.sample(idx, n_agency))
         for i in idx:
@@ -227,14 +227,7 @@ def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker
                 start = _rand_date(rng, sim_start - dt.timedelta(days=540), sim_start - dt.timedelta(days=7))
             else:
                 start = _rand_date(rng, sim_start - dt.timedelta(days=15 * 365), sim_start - dt.timedelta(days=30))
-            holders.append(Worker(next(ids), role, agency, _fte(rng, role, agency), team, start))
-    # keep holders aligned with posts
-    order = {g: [i for i, p in enumerate(posts) if p[2] == g] for g in AGENCY_TARGET}
-    current: list[Worker] = [None] * len(posts)  # type: ignore[list-item]
-    it = iter(holders)
-    for group in AGENCY_TARGET:
-        for i in order[group]:
-            current[i] = next(it)
+            current[i] = Worker(next(ids), role, agency, _fte(rng, role, agency), team, start)
     everyone = list(current)
 
     for mi in range(sim_first, sim_last + 1):
@@ -243,7 +236,7 @@ def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker
             target = _path(AGENCY_TARGET[group], mi)
             h_agency, h_perm = LEAVE_HAZARD[group]
             share = sum(current[i].agency for i in idx) / len(idx)
-            release = 0.03 if share > target + 0.06 else 0.0
+            release = 0.04 if share > target + 0.02 else 0.0
             for i in idx:
                 w = current[i]
                 if w.start >= m_start:  # not yet started, or started this month
@@ -253,7 +246,7 @@ def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker
                     continue
                 w.end = _rand_date(rng, m_start, m_end)
                 share = sum(current[j].agency for j in idx if j != i) / len(idx)
-                agency = rng.random() < (0.85 if share < target else 0.08)
+                agency = rng.random() < (0.95 if share < target else 0.04)
                 gap = rng.randint(1, 14) if agency else rng.randint(7, 50)
                 role, team, _ = posts[i]
                 nxt = Worker(next(ids), role, agency, _fte(rng, role, agency), team,
@@ -440,8 +433,8 @@ def _simulate_complaints(seed: int, sim_first: int, last: int) -> list[Complaint
     rng = _stream(seed, "complaints")
     ids = iter(_ids(rng, "CO", 5, 3000))
     out: list[Complaint] = []
-    first = min(sim_first, _parse_month("2020-07"))
-    for mi in range(_parse_month("2020-07") if first < _parse_month("2020-07") else first, last + 1):
+    # the register starts in July 2020 (earlier if the simulation is asked to start earlier)
+    for mi in range(min(_parse_month("2020-07"), sim_first + 6), last + 1):
         historic_era = _month_end(mi) < HISTORIC_CUTOFF
         n = rng.randint(4, 10) if historic_era else rng.randint(5, 10)
         for _ in range(n):
@@ -449,7 +442,7 @@ def _simulate_complaints(seed: int, sim_first: int, last: int) -> list[Complaint
             if historic_era and rng.random() < 0.38:
                 # stuck in the backlog: cleared progressively after the revised direction
                 lo = max(rec + dt.timedelta(days=120), dt.date(2023, 3, 15))
-                closed = _rand_date(rng, lo, dt.date(2025, 6, 15)) if rng.random() < 0.97 else None
+                closed = _rand_date(rng, lo, dt.date(2025, 5, 15)) if rng.random() < 0.97 else None
                 stage = _weighted(rng, (("1", 0.45), ("2", 0.35), ("3", 0.12), ("ombudsman", 0.08)))
             else:
                 r = rng.random()
@@ -615,7 +608,7 @@ def _kpis(mi: int, workers: list[Worker], alloc: Allocations, events, complaints
         due = [m for m in milestones if m.tor_ref == tor and m.due <= e]
         return float(sum(m.completed is not None and m.completed <= e for m in due)), float(len(due))
 
-    historic = sum(c.received < HISTORIC_CUTOFF and (c.closed is None or c.closed > e) for c in complaints)
+    historic = sum(c.received <= e and c.received < HISTORIC_CUTOFF and (c.closed is None or c.closed > e) for c in complaints)
     return {
         "agency_rate": (round(fte_agency, 1), round(fte_all, 1)),
         "permanent_practitioners_fte": (round(perm_prac, 1), None),

@@ -7,7 +7,7 @@ guessed identifier. The key lives outside the store (env var or a 0600 key file,
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -39,6 +39,29 @@ def load_key(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def _hmac_sha256_prefixed(key: bytes, prefix: bytes):
+    """HMAC-SHA-256 over ``prefix + message`` with the key pads hashed once (RFC 2104).
+
+    Identical to ``hmac.digest(key, prefix + msg, "sha256")`` (a test checks it) but about three
+    times faster per value, because the padded key blocks are not re-hashed for every identifier.
+    """
+    block = 64
+    k = hashlib.sha256(key).digest() if len(key) > block else key
+    k = k.ljust(block, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
+    inner.update(prefix)
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
+
+    def digest_hex(msg: bytes, ic=inner.copy, oc=outer.copy) -> str:
+        i = ic()
+        i.update(msg)
+        o = oc()
+        o.update(i.digest())
+        return o.hexdigest()[:PSEUDONYM_HEX_CHARS]
+
+    return digest_hex
+
+
 def pseudonymise(values: np.ndarray, key: bytes, domain: str) -> np.ndarray:
     """Pseudonyms for an object array of raw identifiers (None stays None).
 
@@ -46,11 +69,6 @@ def pseudonymise(values: np.ndarray, key: bytes, domain: str) -> np.ndarray:
     worker who share a raw number do not share a pseudonym, while ``child_id`` links across kinds.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    prefix = domain.encode() + b"\x00"
-    digest = hmac.digest
-    hashed = np.array(
-        [digest(key, prefix + u.encode(), "sha256").hex()[:PSEUDONYM_HEX_CHARS] for u in uniques]
-        + [None],
-        dtype=object,
-    )
+    h = _hmac_sha256_prefixed(key, domain.encode() + b"\x00")
+    hashed = np.array([h(u.encode()) for u in uniques] + [None], dtype=object)
     return hashed[codes]  # code -1 (missing) picks the trailing None

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from metrics.contract import KINDS, PERCENT_KPI_IDS, Column, Kind, normalise_header, normalise_token
 from metrics.csvread import RawTable, read_table
@@ -240,36 +242,45 @@ _SNAPSHOT_DATE = Column("snapshot_date", "date")
 def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue]) -> np.ndarray:
     """Typed values (object array, None for blank) for one column; appends errors."""
     codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    stripped = [u.strip() if isinstance(u, str) else "" for u in uniques]
-    parse = _parser(col)
-    converted: list[object] = []
+    trimmed = pc.utf8_trim_whitespace(pa.array(uniques, type=pa.string(), from_pandas=True).fill_null(""))
+    blank = np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool)
     bad: dict[int, tuple[str, str, str]] = {}
-    blank_idx: list[int] = []
-    for i, v in enumerate(stripped):
-        if v == "":
-            converted.append(None)
-            blank_idx.append(i)
-            continue
-        value, err = parse(v)
-        converted.append(value)
-        if err is not None:
-            bad[i] = (err[0], err[1], v)
-    if col.required and blank_idx:
-        for r in rows[np.isin(codes, blank_idx)]:
+    if col.type in ("id", "text"):
+        # vectorised: text is kept as written (trimmed); only a formula-like start is refused
+        converted = trimmed.to_numpy(zero_copy_only=False).astype(object)
+        formula = np.asarray(pc.match_substring_regex(trimmed, r"^[=+@\t\r]").to_numpy(zero_copy_only=False),
+                             dtype=bool)
+        for i in np.flatnonzero(formula):
+            v = converted[i]
+            bad[int(i)] = ("formula", f"'{v[:20]}' starts like a formula.", v)
+    else:
+        parse = _parser(col)
+        out_list: list[object] = []
+        for i, v in enumerate(trimmed.to_pylist()):
+            if blank[i]:
+                out_list.append(None)
+                continue
+            value, err = parse(v)
+            out_list.append(value)
+            if err is not None:
+                bad[i] = (err[0], err[1], v)
+        converted = np.empty(len(out_list), dtype=object)
+        converted[:] = out_list
+    converted[blank] = None
+    if col.required and blank.any():
+        for r in rows[blank[codes]]:
             errors.append(Issue(int(r), col.name, "", "required", f"{col.name} is required but blank."))
     if bad:
-        bad_codes = np.fromiter(bad.keys(), dtype=np.int64)
-        hit = np.flatnonzero(np.isin(codes, bad_codes))
+        is_bad = np.zeros(len(uniques), dtype=bool)
+        is_bad[list(bad)] = True
         shown_mask = col.type == "id"
-        for idx in hit:
+        for idx in np.flatnonzero(is_bad[codes]):
             rule, message, v = bad[int(codes[idx])]
             shown = mask(v) if shown_mask else v
             if shown_mask:
                 message = message.replace(f"'{v[:20]}'", f"'{shown}'")
             errors.append(Issue(int(rows[idx]), col.name, shown, rule, message))
-    out = np.empty(len(converted), dtype=object)
-    out[:] = converted
-    return out[codes] if len(codes) else np.array([], dtype=object)
+    return converted[codes] if len(codes) else np.array([], dtype=object)
 
 
 def validate(
@@ -312,7 +323,7 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
     snapshot_dates = None
     if "snapshot_date" in by_name:
         snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors)
-    frame = pd.DataFrame(typed)
+    frame = pd.DataFrame(typed, dtype=object)
     for earlier, later in spec.ordered_dates:
         a, b = frame[earlier], frame[later]
         both = a.notna() & b.notna()
