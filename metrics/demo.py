@@ -386,7 +386,7 @@ def _simulate_events(seed: int, first: int, last: int, alloc: Allocations,
         in_person = _path(IN_PERSON_SHARE, mi)
         rows = []
         used: set[str] = set()
-        for _ in range(rng.randint(26, 44)):
+        for _ in range(rng.randint(28, 44)):
             cid = next(cp_ids)
             day = _weekday(rng, mi)
             kind = "initial" if rng.random() < 0.35 else "review"

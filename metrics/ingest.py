@@ -91,7 +91,8 @@ def ingest_bytes(
     pseudonymise_frame(v, load_key(settings))
     result.upload_id = store.write_upload(
         conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
-        uploaded_by=uploaded_by or settings.user, warnings=warnings, progress=progress, on_commit=on_commit,
+        uploaded_by=uploaded_by or settings.user, warnings=warnings, as_of=v.as_of, progress=progress,
+        on_commit=on_commit,
     )
     result.status = "accepted"
     return result

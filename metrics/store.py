@@ -3,7 +3,8 @@
 Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIONS`):
 
 - ``uploads``: one row per accepted file — kind, months, rows, SHA-256, file name, who, when (UTC),
-  status (``current`` / ``superseded`` / ``restored``). Never deleted.
+  status (``current`` / ``superseded`` / ``restored``), ``as_of`` (a snapshot's own snapshot_date,
+  if the file gave one). Never deleted.
 - ``upload_months``: the (scope, month) pairs each upload covers. ``scope`` is ``''`` for record-level
   kinds and the KPI id for ``figures`` (a figures file for one KPI does not displace another KPI's).
 - ``current_months``: for each (kind, scope, month), the upload whose rows count. Superseding and
@@ -50,7 +51,7 @@ def _m1_uploads_and_records(db: sqlite_utils.Database) -> None:
     db["uploads"].create(
         {
             "id": int, "kind": str, "months": str, "rows": int, "sha256": str, "file_name": str,
-            "uploaded_by": str, "uploaded_at": str, "status": str, "warnings": str,
+            "uploaded_by": str, "uploaded_at": str, "status": str, "warnings": str, "as_of": str,
         },
         pk="id",
         not_null={"kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"},
@@ -153,6 +154,7 @@ def write_upload(
     file_name: str,
     uploaded_by: str,
     warnings: list[str],
+    as_of: str | None = None,
     progress: Callable[[float], None] | None = None,
     on_commit: Callable[[sqlite3.Connection, int], None] | None = None,
 ) -> int:
@@ -164,9 +166,10 @@ def write_upload(
     conn.execute("BEGIN IMMEDIATE")
     try:
         cur = conn.execute(
-            "INSERT INTO uploads (kind, months, rows, sha256, file_name, uploaded_by, uploaded_at, status, warnings)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'current', ?)",
-            (kind, json.dumps(months), len(frame), sha256, file_name, uploaded_by, utc_now(), json.dumps(warnings)),
+            "INSERT INTO uploads (kind, months, rows, sha256, file_name, uploaded_by, uploaded_at, status, warnings,"
+            " as_of) VALUES (?, ?, ?, ?, ?, ?, ?, 'current', ?, ?)",
+            (kind, json.dumps(months), len(frame), sha256, file_name, uploaded_by, utc_now(), json.dumps(warnings),
+             as_of),
         )
         upload_id = int(cur.lastrowid)
         sql = f"INSERT INTO {record_table(kind)} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

@@ -40,6 +40,7 @@ class Validated:
     rows: np.ndarray  # spreadsheet row numbers, aligned with frame
     warnings: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+    as_of: str | None = None  # snapshot kinds: the snapshot_date given in the file, if any
 
 
 def month_of(iso_date: str) -> str:
@@ -340,8 +341,11 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
         raise Refused(errors, kind)
     if spec.event_date:
         frame.insert(0, "month", frame[spec.event_date].str.slice(0, 7) if n else pd.Series([], dtype=object))
+    as_of = None
+    if snapshot_dates is not None and len(snapshot_dates):
+        as_of = next((d for d in snapshot_dates if d is not None), None)
     return Validated(kind=kind, months=covered, frame=frame, rows=table.rows, warnings=warnings,
-                     encoding=table.encoding)
+                     encoding=table.encoding, as_of=as_of)
 
 
 def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
