@@ -215,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # never a traceback for a user; KPI_DEBUG=1 shows it for developers
+        import os
+
+        if os.environ.get("KPI_DEBUG"):
+            raise
+        _err(f"kpi: the command failed ({type(e).__name__}: {e}). Nothing was changed. "
+             "Set KPI_DEBUG=1 to see the details.")
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,7 +22,8 @@ PSEUDONYM_HEX_CHARS = 32  # 128 bits of the HMAC: collisions are negligible at a
 
 def load_key(settings: Settings) -> bytes:
     if settings.pseudonym_key is not None:
-        key = settings.pseudonym_key.get_secret_value().encode()
+        k = settings.pseudonym_key  # a SecretStr, or a plain str from Settings.model_copy(update=...)
+        key = (k.get_secret_value() if hasattr(k, "get_secret_value") else str(k)).encode()
         if len(key) < 16:
             raise ValueError("KPI_PSEUDONYM_KEY must be at least 16 characters.")
         return key
