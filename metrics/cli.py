@@ -96,10 +96,11 @@ def cmd_uploads(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from metrics.store import NotFound, restore
+    from metrics.ingest import restore_upload
+    from metrics.store import NotFound
 
     try:
-        u = restore(_connect(args), args.upload_id)
+        u = restore_upload(_connect(args), args.upload_id, by=_settings(args).user)
     except NotFound as e:
         _err(str(e))
         return EXIT_REFUSED

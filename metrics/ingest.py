@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metrics import store
+from metrics import audit, store
 from metrics.contract import KINDS
 from metrics.issues import Issue, Refused
 from metrics.pseudonym import load_key, pseudonymise
@@ -68,6 +68,7 @@ def ingest_bytes(
     commit: bool = True,
     progress: Callable[[float], None] | None = None,
     on_commit: Callable[[sqlite3.Connection, int], None] | None = None,
+    role: str = "",
 ) -> IngestResult:
     """Validate and (if ``commit``) store one file. Never raises for bad input: see ``status``."""
     settings = settings or get_settings()
@@ -89,10 +90,18 @@ def ingest_bytes(
     if not commit:
         return result
     pseudonymise_frame(v, load_key(settings))
+    actor = uploaded_by or settings.user
+
+    def audit_and_commit(c: sqlite3.Connection, upload_id: int) -> None:
+        audit.record(c, actor, "upload", f"upload {upload_id}",
+                     {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
+                      "replaces": [u["id"] for u in replaces]}, role=role)
+        if on_commit:
+            on_commit(c, upload_id)
+
     result.upload_id = store.write_upload(
         conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
-        uploaded_by=uploaded_by or settings.user, warnings=warnings, as_of=v.as_of, progress=progress,
-        on_commit=on_commit,
+        uploaded_by=actor, warnings=warnings, as_of=v.as_of, progress=progress, on_commit=audit_and_commit,
     )
     result.status = "accepted"
     return result
@@ -106,3 +115,9 @@ def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestR
         return IngestResult(file=p.name, kind=kwargs.get("kind"), status="refused",
                             errors=[Issue.file("empty_file", f"The file could not be read ({e.strerror}).")])
     return ingest_bytes(conn, data, p.name, **kwargs)
+
+
+def restore_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "") -> dict:
+    """Make an earlier upload current again, recording who did it in the audit trail."""
+    return store.restore(conn, upload_id, on_commit=lambda c, uid: audit.record(
+        c, by, "restore", f"upload {uid}", {}, role=role))

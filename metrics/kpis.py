@@ -164,3 +164,78 @@ def get(metric_id: str) -> KPI:
         return REGISTRY[metric_id]
     except KeyError:
         raise KeyError(f"Unknown KPI '{metric_id}'. Known: {', '.join(REGISTRY)}") from None
+
+
+# --- secondary measures ----------------------------------------------------------------------
+# Shown beside their parent KPI (never rated against a target). Computed by
+# ``metrics.compute.secondary_series`` from record-level data only (figures carry no secondaries).
+
+SecondaryUnit = Literal["percent", "count", "mean"]
+
+
+@dataclass(frozen=True)
+class SecondaryMeasure:
+    id: str
+    label: str
+    unit: SecondaryUnit
+    parent: str  # the KPI id it is shown beside
+    definition: str
+
+    def format(self, value: float | None) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "no data"
+        if self.unit == "percent":
+            return f"{value:.1f}%"
+        if self.unit == "mean":
+            return f"{value:.2f}"
+        return f"{value:,.0f}"
+
+
+_SECONDARY = (
+    SecondaryMeasure(
+        id="team_manager_permanence_pct", label="Team managers who are permanent (%)", unit="percent",
+        parent="permanent_team_managers",
+        definition="Permanent team managers in post at the month's last day as a percentage of all team "
+                   "managers (agency and permanent) in post that day.",
+    ),
+    SecondaryMeasure(
+        id="conference_format_face_to_face", label="Conferences held face to face", unit="count",
+        parent="face_to_face_conferences",
+        definition="Number of conferences (one per child) held in the month in person.",
+    ),
+    SecondaryMeasure(
+        id="conference_format_hybrid", label="Conferences held hybrid", unit="count",
+        parent="face_to_face_conferences",
+        definition="Number of conferences (one per child) held in the month in hybrid format.",
+    ),
+    SecondaryMeasure(
+        id="conference_format_virtual", label="Conferences held virtually", unit="count",
+        parent="face_to_face_conferences",
+        definition="Number of conferences (one per child) held in the month virtually.",
+    ),
+    SecondaryMeasure(
+        id="conference_initial", label="Initial conferences", unit="count",
+        parent="face_to_face_conferences",
+        definition="Number of initial child protection conferences (one per child) held in the month.",
+    ),
+    SecondaryMeasure(
+        id="conference_review", label="Review conferences", unit="count",
+        parent="face_to_face_conferences",
+        definition="Number of child protection review conferences (one per child) held in the month.",
+    ),
+    SecondaryMeasure(
+        id="mean_distinct_workers", label="Average number of social workers in 12 months", unit="mean",
+        parent="three_plus_social_workers",
+        definition="Of the children with an allocated social worker at the month's last day, the average "
+                   "number of different social workers they had in the 12 months ending that day.",
+    ),
+    SecondaryMeasure(
+        id="audits_inadequate_pct", label="Audits graded inadequate (%)", unit="percent",
+        parent="audits_good_or_better",
+        definition="Case-file audits completed in the month graded inadequate, as a percentage of all "
+                   "audits completed in the month.",
+    ),
+)
+
+SECONDARY: dict[str, SecondaryMeasure] = {s.id: s for s in _SECONDARY}
+assert all(s.parent in REGISTRY for s in _SECONDARY), "every secondary measure names a declared KPI"

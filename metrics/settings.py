@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,18 @@ class Settings(BaseSettings):
     historic_complaints_cutoff: dt.date = Field(default=dt.date(2023, 3, 1))
     demo_mode: bool = Field(default=False, description="Label everything as synthetic demo data.")
     user: str = Field(default_factory=_default_user, description="Who the CLI records as uploader.")
+
+    # Access (see docs/access.md). Sign-in is OIDC through st.login unless local mode is enabled.
+    auth_mode: Literal["oidc", "local"] = Field(
+        default="oidc", description="'local' = no identity provider (demo only; a banner says so).")
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description='Email address or group → role (viewer, uploader, admin), e.g. KPI_ROLES=\'{"ana@council.gov.uk": "admin"}\'.')
+    local_user: str = Field(default="demo.admin@example.org", description="The identity used in local mode.")
+    local_groups: list[str] = Field(default_factory=list)
+    local_role: Literal["viewer", "uploader", "admin"] | None = Field(
+        default="admin", description="Role of the local-mode user when KPI_ROLES does not list them.")
+    show_error_details: bool = Field(default=False, description="Development only: tracebacks in the browser.")
 
     @property
     def resolved_key_file(self) -> Path:

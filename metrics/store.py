@@ -82,6 +82,7 @@ def _m1_uploads_and_records(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[tuple[str, str]] = [
     ("uploads, upload months, current pointers and one record table per extract kind",
      "metrics.store:_m1_uploads_and_records"),
+    ("append-only audit trail", "metrics.audit:migrate_audit_log"),
 ]
 
 

@@ -112,6 +112,26 @@ def detect_kind(headers: list[str]) -> str:
     raise Refused([Issue.file("unknown_kind", f"The headers do not match any extract kind.{hint}")])
 
 
+def sniff(data: bytes) -> tuple[str | None, list[str], str]:
+    """Cheap look at a file's header row: (detected kind or None, headers, message for the user)."""
+    from metrics.csvread import decode
+
+    try:
+        text, _ = decode(data[:65536])
+    except Refused as r:
+        return None, [], r.errors[0].message
+    except UnicodeDecodeError:
+        return None, [], "The start of the file could not be decoded."
+    import csv
+    import io
+
+    first = next((row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)), [])
+    try:
+        return detect_kind(first), first, ""
+    except Refused as r:
+        return None, first, r.errors[0].message
+
+
 def map_headers(kind: Kind, headers: list[str]) -> tuple[dict[int, str], list[str]]:
     """Return {column index: canonical name} and the dropped unknown headers. Raises on bad headers."""
     hmap = kind.header_map()

@@ -1,0 +1,43 @@
+"""About: what each KPI means (from the registry), where the data comes from, licences."""
+
+import streamlit as st
+
+from dashboard import access
+from dashboard.components import render_demo_notice
+from metrics.benchmarks import BENCHMARKED_METRICS
+from metrics.kpis import REGISTRY
+from metrics.settings import get_settings
+
+access.page("about")
+settings = get_settings()
+st.title("About this dashboard")
+render_demo_notice()
+st.write(
+    f"This dashboard gathers the evidence the Children's Services Commissioner needs, at three-month "
+    f"intervals, on whether {settings.council_name} is making sufficient progress against the service "
+    "priorities in the Terms of Reference of the statutory direction of 1 March 2023."
+)
+st.header("What each measure means")
+for k in REGISTRY.values():
+    better = "higher is better" if k.higher_is_better else "lower is better"
+    with st.expander(f"{k.label} — ToR {k.tor}"):
+        st.write(k.definition)
+        st.caption(f"Priority: {k.priority}. Unit: {k.unit}; {better}. Source extract: {k.source_kind}. "
+                   f"Id: `{k.id}`.")
+        if k.id in BENCHMARKED_METRICS:
+            b = BENCHMARKED_METRICS[k.id]
+            st.caption(f"Published benchmark: {b.label}. {b.caveat}")
+st.header("Data sources")
+st.markdown(
+    "- **Monthly extracts** uploaded by the council's performance team (workforce, assessments, child "
+    "protection conferences, allocations, audits, complaints, milestones, and aggregate figures). Child and "
+    "worker identifiers are pseudonymised with a keyed hash before storage; names, dates of birth and free "
+    "text are never stored.\n"
+    "- **Published benchmarks**: Department for Education official statistics — Children's social work "
+    "workforce (agency rate, 2017–2025), Children looked after in England (3 or more social workers, 2024), "
+    "DfE statistical neighbours (2025). Contains public sector information licensed under the "
+    "[Open Government Licence v3.0](https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/). "
+    "Suppressed figures are shown as missing, never as zero."
+)
+st.header("Open source")
+st.caption("Built with Streamlit, pandas, plotly, pydantic and SQLite.")

@@ -1,0 +1,128 @@
+"""Shared fixtures: a fresh store with a fixed pseudonymisation key, settings, and the CLI in-process.
+
+Kept generic on purpose: any test file can ask for ``fresh_db`` (the path of a new, migrated,
+closed store), ``settings`` (the matching :class:`metrics.settings.Settings`), ``pseudo`` (the
+pseudonym a raw identifier gets under the test key) and ``run_kpi`` (``kpi ARGS…`` run through
+``metrics.cli.main`` with stdout/stderr captured).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metrics import store
+from metrics.pseudonym import pseudonymise
+from metrics.settings import Settings, get_settings
+
+TEST_KEY = "test-pseudonym-key-0123456789abcdef"
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    """Settings for a store in ``tmp_path``, with a fixed key and a fixed uploader name.
+
+    Set through the environment too, so code that calls ``get_settings()`` (the CLI) agrees.
+    """
+    db = tmp_path / "kpi.sqlite"
+    for name in ("KPI_KEY_FILE", "KPI_DEMO_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KPI_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("KPI_DB_PATH", str(db))
+    monkeypatch.setenv("KPI_USER", "tester")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the working directory
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def key() -> bytes:
+    return TEST_KEY.encode()
+
+
+@pytest.fixture
+def fresh_db(settings) -> Path:
+    """Path of a new, migrated store (connection closed, so the file bytes are settled)."""
+    conn = store.connect(settings.db_path)
+    conn.close()
+    return settings.db_path
+
+
+@pytest.fixture
+def pseudo(key):
+    """pseudo(raw, domain) -> the pseudonym stored for ``raw`` in column ``domain`` under the test key."""
+
+    def _pseudo(raw: str, domain: str) -> str:
+        return pseudonymise(np.array([raw], dtype=object), key, domain)[0]
+
+    return _pseudo
+
+
+def store_digest(path: Path) -> str:
+    """SHA-256 over the store file and its WAL (if any): 'byte-for-byte unchanged' means equal digests."""
+    h = hashlib.sha256()
+    for suffix in ("", "-wal"):
+        p = Path(f"{path}{suffix}")
+        h.update(suffix.encode() + b"\x00")
+        if p.exists():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def digest():
+    return store_digest
+
+
+def store_bytes(path: Path) -> bytes:
+    """Every byte the store keeps on disk: main file, WAL and shared-memory index."""
+    return b"".join(Path(f"{path}{s}").read_bytes() for s in ("", "-wal", "-shm") if Path(f"{path}{s}").exists())
+
+
+@pytest.fixture
+def raw_store_bytes():
+    return store_bytes
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    """A plain connection for assertions (no migration)."""
+    return store.connect(path, migrate_schema=False)
+
+
+@dataclass
+class KpiRun:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def run_kpi(fresh_db):
+    """run_kpi(*argv) -> KpiRun; ``--db`` defaults to ``fresh_db``. Usage errors (SystemExit) give their code."""
+    from metrics import cli
+
+    def _run(*argv: str | Path) -> KpiRun:
+        args = [str(a) for a in argv]
+        if "--db" not in args:
+            args += ["--db", str(fresh_db)]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(args)
+            except SystemExit as e:  # argparse usage errors
+                code = e.code if isinstance(e.code, int) else 2
+        return KpiRun(code, out.getvalue(), err.getvalue())
+
+    return _run
