@@ -251,8 +251,7 @@ def _agg_milestones(conn, cm, group=None, **_):
 def _agg_complaints(conn, cm, group=None, cutoff: dt.date | None = None, **_):
     cutoff = cutoff or get_settings().historic_complaints_cutoff
     return _run(conn, "complaints", cm, group=group, params=[cutoff.isoformat()], select=(
-        "TOTAL(r.received_date < ?4 AND (r.closed_date IS NULL OR r.closed_date > cm.e)) AS historic_open"
-    ).replace("?4", "?"))
+        "TOTAL(r.received_date < ? AND (r.closed_date IS NULL OR r.closed_date > cm.e)) AS historic_open"))
 
 
 def _agg_allocations(conn, cm, group=None, **_):

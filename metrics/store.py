@@ -83,6 +83,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("uploads, upload months, current pointers and one record table per extract kind",
      "metrics.store:_m1_uploads_and_records"),
     ("append-only audit trail", "metrics.audit:migrate_audit_log"),
+    ("review settings versions (append-only)", "metrics.review:_m_review_settings_versions"),
+    ("checkpoint finals: frozen review evaluations (append-only)", "metrics.review:_m_checkpoint_finals"),
+    ("evidence log, read-only once its checkpoint is final", "metrics.evidence:_m_evidence"),
 ]
 
 

@@ -1,0 +1,205 @@
+"""The evidence log: dated commentary per KPI per checkpoint, and the qualitative ToR items.
+
+Each entry has an author and a UTC time. Entries are editable (their body only) until the checkpoint
+is marked final (:func:`mark_final`); from then on they are read-only — refused here with
+:class:`EvidenceReadOnly` *and* in SQL by triggers that look at ``checkpoint_finals`` — and a
+correction is a NEW entry whose ``corrects`` points at the entry it corrects. Nothing is overwritten.
+
+An entry is about one KPI (``kpi``), one qualitative Terms of Reference item (``tor_item``, see
+:data:`TOR_ITEMS`), or — with neither — the checkpoint as a whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from metrics.kpis import REGISTRY
+from metrics.review import CheckpointResult, as_date, is_final
+
+#: The Terms of Reference items evidenced by commentary rather than a KPI (statutory direction,
+#: 1 March 2023, Annex). Declared once: validation, the evidence page and docs read this.
+TOR_ITEMS: dict[str, str] = {
+    "2a": "Leadership of children's services and the pace of the Improvement Plan",
+    "2c": "Resolving outstanding historic complaints",
+    "2d": "Partners' commitment through strategic forums, responding to children's views",
+    "2e": "Members' knowledge and impact, with the Local Government Association",
+    "3": "Short-term external support and the effectiveness of the Improvement Board",
+    "4": "Options for a long-term partnership with a good or outstanding local authority",
+    "5": "Six-month review: level and trajectory of progress; alternative delivery model",
+}
+
+_READ_ONLY = "evidence for a final checkpoint is read-only: add a correction (a new entry) instead"
+
+
+class EvidenceReadOnly(Exception):
+    """The entry's checkpoint is final: add a correction instead."""
+
+
+class EntryNotFound(LookupError):
+    pass
+
+
+def _m_evidence(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE evidence ("
+        " id INTEGER PRIMARY KEY,"
+        " checkpoint DATE NOT NULL,"  # ISO YYYY-MM-DD, as checkpoint_finals.checkpoint
+        " kpi TEXT,"
+        " tor_item TEXT,"
+        " body TEXT NOT NULL CHECK (length(trim(body)) > 0),"
+        " author TEXT NOT NULL CHECK (length(trim(author)) > 0),"
+        " created_at TEXT NOT NULL,"
+        " corrects INTEGER REFERENCES evidence(id),"
+        " edited_at TEXT,"
+        " edited_by TEXT,"
+        " CHECK (kpi IS NULL OR tor_item IS NULL))"
+    )
+    db.execute("CREATE INDEX evidence_checkpoint ON evidence (checkpoint, kpi, tor_item)")
+    final = "EXISTS (SELECT 1 FROM checkpoint_finals f WHERE f.checkpoint = {}.checkpoint)"
+    db.execute(
+        f"CREATE TRIGGER evidence_final_no_update BEFORE UPDATE ON evidence WHEN {final.format('OLD')}"
+        f" BEGIN SELECT RAISE(ABORT, '{_READ_ONLY}'); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER evidence_final_no_delete BEFORE DELETE ON evidence WHEN {final.format('OLD')}"
+        f" BEGIN SELECT RAISE(ABORT, '{_READ_ONLY}'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER evidence_fixed_fields BEFORE UPDATE OF id, checkpoint, kpi, tor_item, author, created_at,"
+        " corrects ON evidence"
+        " BEGIN SELECT RAISE(ABORT, 'only the body of an evidence entry can be edited'); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER evidence_final_insert BEFORE INSERT ON evidence"
+        f" WHEN NEW.corrects IS NULL AND {final.format('NEW')}"
+        " BEGIN SELECT RAISE(ABORT, 'the checkpoint is final: new entries must be corrections of an entry'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER evidence_correction_same_checkpoint BEFORE INSERT ON evidence"
+        " WHEN NEW.corrects IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM evidence e WHERE e.id = NEW.corrects AND e.checkpoint = NEW.checkpoint)"
+        " BEGIN SELECT RAISE(ABORT, 'a correction must correct an entry of the same checkpoint'); END"
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceEntry:
+    id: int
+    checkpoint: dt.date
+    kpi: str | None
+    tor_item: str | None
+    body: str
+    author: str
+    created_at: str
+    corrects: int | None = None
+    edited_at: str | None = None
+    edited_by: str | None = None
+    corrected_by: list[int] = field(default_factory=list)  # later entries that correct this one
+
+    @property
+    def subject(self) -> str:
+        if self.kpi:
+            return REGISTRY[self.kpi].label if self.kpi in REGISTRY else self.kpi
+        if self.tor_item:
+            return f"ToR {self.tor_item}: {TOR_ITEMS.get(self.tor_item, '')}".rstrip(": ")
+        return "Overall"
+
+
+def _row(r: sqlite3.Row, corrected_by: list[int] | None = None) -> EvidenceEntry:
+    return EvidenceEntry(id=r["id"], checkpoint=as_date(r["checkpoint"]), kpi=r["kpi"], tor_item=r["tor_item"],
+                         body=r["body"], author=r["author"], created_at=r["created_at"], corrects=r["corrects"],
+                         edited_at=r["edited_at"], edited_by=r["edited_by"], corrected_by=corrected_by or [])
+
+
+def get_entry(conn: sqlite3.Connection, entry_id: int) -> EvidenceEntry:
+    r = conn.execute("SELECT * FROM evidence WHERE id = ?", (entry_id,)).fetchone()
+    if r is None:
+        raise EntryNotFound(f"There is no evidence entry {entry_id}.")
+    by = [x[0] for x in conn.execute("SELECT id FROM evidence WHERE corrects = ? ORDER BY id", (entry_id,))]
+    return _row(r, by)
+
+
+def _text(value: str, name: str) -> str:
+    if value is None or not str(value).strip():
+        raise ValueError(f"{name}: must not be blank")
+    return str(value).strip()
+
+
+def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, author: str, *,
+              kpi: str | None = None, tor_item: str | None = None, corrects: int | None = None) -> int:
+    """Add an entry; returns its id. After the checkpoint is final, only corrections (``corrects=ID``)."""
+    from metrics.store import utc_now
+
+    cp = as_date(checkpoint)
+    body, author = _text(body, "body"), _text(author, "author")
+    if kpi is not None and kpi not in REGISTRY:
+        raise ValueError(f"kpi: unknown KPI id '{kpi}' (known: {', '.join(REGISTRY)})")
+    if tor_item is not None and tor_item not in TOR_ITEMS:
+        raise ValueError(f"tor_item: '{tor_item}' is not one of {', '.join(TOR_ITEMS)}")
+    if kpi is not None and tor_item is not None:
+        raise ValueError("kpi, tor_item: an entry is about one KPI or one ToR item, not both")
+    if corrects is not None:
+        target = get_entry(conn, corrects)
+        if target.checkpoint != cp:
+            raise ValueError(f"corrects: entry {corrects} belongs to checkpoint {target.checkpoint}, not {cp}")
+    elif is_final(conn, cp):
+        raise EvidenceReadOnly(f"Checkpoint {cp} is final: its evidence is read-only. "
+                               "Add a correction with corrects=<entry id>.")
+    cur = conn.execute(
+        "INSERT INTO evidence (checkpoint, kpi, tor_item, body, author, created_at, corrects)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (cp.isoformat(), kpi, tor_item, body, author, utc_now(), corrects),
+    )
+    return int(cur.lastrowid)
+
+
+def add_correction(conn: sqlite3.Connection, entry_id: int, body: str, author: str) -> int:
+    """A new entry correcting ``entry_id`` (same checkpoint and subject); the original stays as it was."""
+    e = get_entry(conn, entry_id)
+    return add_entry(conn, e.checkpoint, body, author, kpi=e.kpi, tor_item=e.tor_item, corrects=e.id)
+
+
+def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str) -> EvidenceEntry:
+    """Replace the body of an entry whose checkpoint is not final."""
+    from metrics.store import utc_now
+
+    body, by = _text(body, "body"), _text(by, "by")
+    e = get_entry(conn, entry_id)
+    if is_final(conn, e.checkpoint):
+        raise EvidenceReadOnly(f"Checkpoint {e.checkpoint} is final: entry {entry_id} is read-only. "
+                               f"Add a correction with add_correction({entry_id}, ...).")
+    conn.execute("UPDATE evidence SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?",
+                 (body, utc_now(), by, entry_id))
+    return get_entry(conn, entry_id)
+
+
+def list_entries(conn: sqlite3.Connection, checkpoint: dt.date | str, kpi: str | None = None, *,
+                 tor_item: str | None = None) -> list[EvidenceEntry]:
+    """A checkpoint's entries in the order written (filtered to one KPI or ToR item if given)."""
+    sql = "SELECT * FROM evidence WHERE checkpoint = ?"
+    params: list = [as_date(checkpoint).isoformat()]
+    if kpi is not None:
+        sql += " AND kpi = ?"
+        params.append(kpi)
+    if tor_item is not None:
+        sql += " AND tor_item = ?"
+        params.append(tor_item)
+    rows = conn.execute(sql + " ORDER BY id", params).fetchall()
+    ids = [r["id"] for r in rows]
+    corrected: dict[int, list[int]] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for c in conn.execute(f"SELECT id, corrects FROM evidence WHERE corrects IN ({marks}) ORDER BY id", ids):
+            corrected.setdefault(c["corrects"], []).append(c["id"])
+    return [_row(r, corrected.get(r["id"])) for r in rows]
+
+
+def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str, **kwargs) -> CheckpointResult:
+    """Mark the checkpoint final: freezes its evaluation (``metrics.review.mark_final``) and its evidence."""
+    from metrics.review import mark_final as _mark_final
+
+    return _mark_final(conn, checkpoint_date, by, **kwargs)
