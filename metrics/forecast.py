@@ -17,7 +17,7 @@ Pure functions over the ``compute_series`` frame (columns ``metric``, ``month``,
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 import pandas as pd
@@ -60,7 +60,10 @@ class Forecast:
 
     @classmethod
     def from_json(cls, d: dict | None) -> Forecast | None:
-        return None if d is None else cls(**d)
+        if d is None:
+            return None
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def month_index(month: str) -> int:

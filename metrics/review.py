@@ -39,7 +39,7 @@ import json
 import math
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -87,7 +87,10 @@ def as_date(value: dt.date | str) -> dt.date:
     text = str(value).strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise ValueError(f"'{value}' is not a date in the form YYYY-MM-DD")
-    return dt.date.fromisoformat(text)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"'{value}' is not a valid date ({e})") from None
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -244,15 +247,15 @@ DEFAULT_LAST_CHECKPOINT = dt.date(2025, 6, 1)
 #: (agency 55%: the published Sept 2022 census gave 54.9%) and the Improvement Plan's ambition.
 DEFAULT_TRAJECTORIES: dict[str, tuple[float, float, float]] = {
     "agency_rate": (55.0, 20.0, 5.0),
-    "permanent_practitioners_fte": (50.0, 85.0, 5.0),
-    "permanent_team_managers": (7.0, 14.0, 1.0),
+    "permanent_practitioners_fte": (53.0, 85.0, 5.0),
+    "permanent_team_managers": (6.0, 14.0, 1.0),
     "face_to_face_conferences": (20.0, 75.0, 5.0),
-    "assessment_nfa_rate": (38.0, 25.0, 3.0),
-    "three_plus_social_workers": (38.0, 15.0, 3.0),
+    "assessment_nfa_rate": (40.0, 25.0, 3.0),
+    "three_plus_social_workers": (30.0, 15.0, 3.0),
     "audits_good_or_better": (25.0, 60.0, 5.0),
-    "send_milestones_complete": (60.0, 90.0, 5.0),
-    "historic_complaints_outstanding": (85.0, 0.0, 5.0),
-    "improvement_plan_milestones_complete": (65.0, 90.0, 5.0),
+    "send_milestones_complete": (75.0, 90.0, 5.0),
+    "historic_complaints_outstanding": (77.0, 0.0, 5.0),
+    "improvement_plan_milestones_complete": (80.0, 90.0, 5.0),
 }
 
 
@@ -346,7 +349,8 @@ class MetricResult:
 
     @classmethod
     def from_json(cls, d: dict) -> MetricResult:
-        d = dict(d)
+        known = {f.name for f in fields(cls)}  # tolerate keys written by other versions of this code
+        d = {k: v for k, v in d.items() if k in known}
         d["forecast"] = Forecast.from_json(d.get("forecast"))
         return cls(**d)
 
@@ -383,7 +387,10 @@ class CheckpointResult:
                 f"{s['no_data']} no data")
 
     def metric(self, metric_id: str) -> MetricResult:
-        return next(m for m in self.metrics if m.metric == metric_id)
+        for m in self.metrics:
+            if m.metric == metric_id:
+                return m
+        raise KeyError(f"{metric_id} is not rated at {self.checkpoint} (no target in the settings)")
 
     def to_json(self) -> dict:
         return {
