@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 
 import pandas as pd
 import sqlite_utils
@@ -45,6 +46,21 @@ def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", 
         "INSERT INTO audit_log (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)",
         (utc_now(), actor, role, action, target, json.dumps(details or {}, sort_keys=True, default=str)),
     )
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    """A write transaction, or the caller's if one is already open (so a change and its audit row commit together)."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def record_now(conn: sqlite3.Connection, actor: str, action: str, target: str = "", details: dict | None = None,

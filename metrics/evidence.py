@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from metrics import audit
 from metrics.kpis import REGISTRY
 from metrics.review import CheckpointResult, as_date, is_final
 
@@ -149,11 +150,14 @@ def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, au
     elif is_final(conn, cp):
         raise EvidenceReadOnly(f"Checkpoint {cp} is final: its evidence is read-only. "
                                "Add a correction with corrects=<entry id>.")
-    cur = conn.execute(
-        "INSERT INTO evidence (checkpoint, kpi, tor_item, body, author, created_at, corrects)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (cp.isoformat(), kpi, tor_item, body, author, utc_now(), corrects),
-    )
+    with audit.transaction(conn):
+        cur = conn.execute(
+            "INSERT INTO evidence (checkpoint, kpi, tor_item, body, author, created_at, corrects)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (cp.isoformat(), kpi, tor_item, body, author, utc_now(), corrects),
+        )
+        audit.record(conn, author, "evidence_add", f"evidence {cur.lastrowid}",
+                     {"checkpoint": cp.isoformat(), "kpi": kpi, "tor_item": tor_item, "corrects": corrects})
     return int(cur.lastrowid)
 
 
@@ -172,8 +176,10 @@ def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str) -> E
     if is_final(conn, e.checkpoint):
         raise EvidenceReadOnly(f"Checkpoint {e.checkpoint} is final: entry {entry_id} is read-only. "
                                f"Add a correction with add_correction({entry_id}, ...).")
-    conn.execute("UPDATE evidence SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?",
-                 (body, utc_now(), by, entry_id))
+    with audit.transaction(conn):
+        conn.execute("UPDATE evidence SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?",
+                     (body, utc_now(), by, entry_id))
+        audit.record(conn, by, "evidence_edit", f"evidence {entry_id}", {"checkpoint": e.checkpoint.isoformat()})
     return get_entry(conn, entry_id)
 
 

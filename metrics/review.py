@@ -533,10 +533,17 @@ def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by:
     s = _coerce(settings)
     if not by or not by.strip():
         raise ValueError("by: say who is saving the settings")
-    cur = conn.execute(
-        "INSERT INTO review_settings_versions (saved_at, saved_by, note, settings_json) VALUES (?, ?, ?, ?)",
-        (utc_now(), by.strip(), note or "", s.model_dump_json()),
-    )
+    from metrics import audit
+
+    with audit.transaction(conn):
+        previous = latest_version_id(conn)
+        cur = conn.execute(
+            "INSERT INTO review_settings_versions (saved_at, saved_by, note, settings_json) VALUES (?, ?, ?, ?)",
+            (utc_now(), by.strip(), note or "", s.model_dump_json()),
+        )
+        changes = diff_settings(load_settings(conn, previous), s) if previous else ["first saved version"]
+        audit.record(conn, by.strip(), "settings_change", f"settings version {cur.lastrowid}",
+                     {"note": note or "", "changes": changes[:200]})
     return int(cur.lastrowid)
 
 
@@ -734,6 +741,10 @@ def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str
             (at.isoformat(), result.finalised_at, result.finalised_by, json.dumps(result.to_json()),
              version, result.data_as_of),
         )
+        from metrics import audit
+
+        audit.record(conn, by.strip(), "checkpoint_final", f"checkpoint {at.isoformat()}",
+                     {"summary": result.summary, "settings_version": version, "data_as_of": result.data_as_of})
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
