@@ -297,6 +297,7 @@ EVENT_KINDS = tuple(k for k, v in KINDS.items() if v.period == "event")
 # Validation rules: code -> plain-English fix. Every error carries one of these codes.
 RULES: dict[str, str] = {
     "empty_file": "The file is empty. Export the extract again, including the header row.",
+    "unreadable_file": "The file could not be opened. Check its name and that you may read it.",
     "binary_file": "This is not a text CSV file (it may be a spreadsheet renamed .csv). In Excel use "
                    "File > Save As > 'CSV UTF-8 (Comma delimited)'.",
     "encoding": "Save the file as 'CSV UTF-8' (or Excel's plain 'CSV'); other encodings such as UTF-16 "

@@ -129,11 +129,13 @@ def _read_general(text: str, encoding: str) -> RawTable:
     records: list[list[str]] = []
     starts: list[int] = []
     errors: list[Issue] = []
-    prev_end = 0
+    n_records = 0
     try:
         for rec in reader:
-            start = prev_end + 1
-            prev_end = reader.line_num
+            # spreadsheet row: one per CSV record (a quoted cell's newline stays inside its row; a blank
+            # line is an empty row in Excel, so it counts too)
+            n_records += 1
+            start = n_records
             if not rec or not "".join(rec).strip():
                 continue  # blank line or a row of empty cells, as Excel leaves below a table
             if header is None:

@@ -113,7 +113,7 @@ def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestR
         data = p.read_bytes()
     except OSError as e:
         return IngestResult(file=p.name, kind=kwargs.get("kind"), status="refused",
-                            errors=[Issue.file("empty_file", f"The file could not be read ({e.strerror}).")])
+                            errors=[Issue.file("unreadable_file", f"The file could not be read ({e.strerror}).")])
     return ingest_bytes(conn, data, p.name, **kwargs)
 
 

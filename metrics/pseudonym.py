@@ -20,24 +20,42 @@ from metrics.settings import Settings
 PSEUDONYM_HEX_CHARS = 32  # 128 bits of the HMAC: collisions are negligible at any council's scale
 
 
+MIN_KEY_CHARS = 16
+
+
 def load_key(settings: Settings) -> bytes:
     if settings.pseudonym_key is not None:
         k = settings.pseudonym_key  # a SecretStr, or a plain str from Settings.model_copy(update=...)
         key = (k.get_secret_value() if hasattr(k, "get_secret_value") else str(k)).encode()
-        if len(key) < 16:
-            raise ValueError("KPI_PSEUDONYM_KEY must be at least 16 characters.")
+        if len(key) < MIN_KEY_CHARS:
+            raise ValueError(f"KPI_PSEUDONYM_KEY must be at least {MIN_KEY_CHARS} characters.")
         return key
     path = Path(settings.resolved_key_file)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_key_file(path)
+    key = path.read_text().strip().encode()
+    if len(key) < MIN_KEY_CHARS:
+        raise ValueError(f"The pseudonymisation key file {path} is empty or too short (under {MIN_KEY_CHARS} "
+                         "characters). Restore it from your backup; never replace the key of a store that holds data.")
+    return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Create the key file atomically: readers see no file or the whole key, never an empty file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
+            os.link(tmp, path)  # atomic, and fails if another process published its key first
+        except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32) + "\n")
-    return path.read_text().strip().encode()
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _hmac_sha256_prefixed(key: bytes, prefix: bytes):

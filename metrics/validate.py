@@ -21,12 +21,12 @@ from metrics.contract import KINDS, PERCENT_KPI_IDS, Column, Kind, normalise_hea
 from metrics.csvread import RawTable, read_table
 from metrics.issues import Issue, Refused, mask
 
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_UK_SHORT_YEAR = re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")
-_EXCEL_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
+_UK_SHORT_YEAR = re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$", re.ASCII)
+_EXCEL_SERIAL = re.compile(r"^\d{5}(\.\d+)?$", re.ASCII)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
 _TRUE = {"y", "yes", "true", "1"}
 _FALSE = {"n", "no", "false", "0"}
@@ -132,7 +132,7 @@ def sniff(data: bytes) -> tuple[str | None, list[str], str]:
         return None, first, r.errors[0].message
 
 
-def map_headers(kind: Kind, headers: list[str]) -> tuple[dict[int, str], list[str]]:
+def map_headers(kind: Kind, headers: list[str], header_row: int = 1) -> tuple[dict[int, str], list[str]]:
     """Return {column index: canonical name} and the dropped unknown headers. Raises on bad headers."""
     hmap = kind.header_map()
     errors: list[Issue] = []
@@ -142,13 +142,13 @@ def map_headers(kind: Kind, headers: list[str]) -> tuple[dict[int, str], list[st
     for i, h in enumerate(headers):
         n = normalise_header(h)
         if not n:
-            errors.append(Issue.file("blank_header", f"Column {i + 1} has no header."))
+            errors.append(Issue(header_row, None, None, "blank_header", f"Column {i + 1} has no header."))
             continue
         canonical = hmap.get(n, n)
         if canonical in seen:
             same = seen[canonical]
             what = "is repeated" if normalise_header(same) == n else f"and '{same}' both mean '{canonical}'"
-            errors.append(Issue.file("duplicate_header", f"Header '{h.strip()}' {what}.", column=canonical))
+            errors.append(Issue(header_row, canonical, None, "duplicate_header", f"Header '{h.strip()}' {what}."))
             continue
         seen[canonical] = h.strip()
         if n in hmap:
@@ -159,7 +159,7 @@ def map_headers(kind: Kind, headers: list[str]) -> tuple[dict[int, str], list[st
         if c not in mapping.values():
             col = kind.column(c)
             alias = f" (or {', '.join(col.aliases)})" if col.aliases else ""
-            errors.append(Issue.file("missing_column", f"Required column '{c}'{alias} is missing.", column=c))
+            errors.append(Issue(header_row, c, None, "missing_column", f"Required column '{c}'{alias} is missing."))
     if errors:
         raise Refused(errors)
     return mapping, unknown
@@ -326,7 +326,7 @@ def validate(
 
 def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
     spec = KINDS[kind]
-    mapping, unknown = map_headers(spec, table.headers)
+    mapping, unknown = map_headers(spec, table.headers, table.header_row)
     warnings: list[str] = []
     if unknown:
         warnings.append(
@@ -370,7 +370,8 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
 
 def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
     is_pct = frame["metric"].isin(PERCENT_KPI_IDS)
-    missing = is_pct & frame["denominator"].isna() & frame["metric"].notna()
+    already = {e.row for e in errors if e.column == "denominator"}  # an invalid value is reported once
+    missing = is_pct & frame["denominator"].isna() & frame["metric"].notna() & ~pd.Series(rows).isin(already).to_numpy()
     for idx in np.flatnonzero(missing.to_numpy()):
         errors.append(Issue(int(rows[idx]), "denominator", "", "denominator_required",
                             f"{frame['metric'].iat[idx]} is a percentage: it needs a denominator."))

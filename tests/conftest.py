@@ -2,8 +2,9 @@
 
 Kept generic on purpose: any test file can ask for ``fresh_db`` (the path of a new, migrated,
 closed store), ``settings`` (the matching :class:`metrics.settings.Settings`), ``pseudo`` (the
-pseudonym a raw identifier gets under the test key) and ``run_kpi`` (``kpi ARGS…`` run through
-``metrics.cli.main`` with stdout/stderr captured).
+pseudonym a raw identifier gets under the test key), ``run_kpi`` (``kpi ARGS…`` run through
+``metrics.cli.main`` with stdout/stderr captured), ``digest`` (SHA-256 of a store's file and WAL,
+for "byte-for-byte unchanged") and ``raw_store_bytes`` (every byte on disk, for leak searches).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import json
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +51,19 @@ def key() -> bytes:
     return TEST_KEY.encode()
 
 
+@pytest.fixture(scope="session")
+def _empty_store_template(tmp_path_factory) -> Path:
+    """One migrated, empty store per session; ``fresh_db`` copies it (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "kpi.sqlite"
+    store.connect(path).close()
+    assert not Path(f"{path}-wal").exists()  # closed: everything is in the main file
+    return path
+
+
 @pytest.fixture
-def fresh_db(settings) -> Path:
-    """Path of a new, migrated store (connection closed, so the file bytes are settled)."""
-    conn = store.connect(settings.db_path)
-    conn.close()
+def fresh_db(settings, _empty_store_template) -> Path:
+    """Path of a new, migrated, empty store (no open connection, so the file bytes are settled)."""
+    shutil.copyfile(_empty_store_template, settings.db_path)
     return settings.db_path
 
 
@@ -68,7 +78,16 @@ def pseudo(key):
 
 
 def store_digest(path: Path) -> str:
-    """SHA-256 over the store file and its WAL (if any): 'byte-for-byte unchanged' means equal digests."""
+    """SHA-256 over the store file and its WAL (if any): 'byte-for-byte unchanged' means equal digests.
+
+    Committed transactions are first checkpointed into the main file (a connection left open by code
+    under test may not have done it yet), so the digest depends only on what was committed.
+    """
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
     h = hashlib.sha256()
     for suffix in ("", "-wal"):
         p = Path(f"{path}{suffix}")
@@ -91,11 +110,6 @@ def store_bytes(path: Path) -> bytes:
 @pytest.fixture
 def raw_store_bytes():
     return store_bytes
-
-
-def open_db(path: Path) -> sqlite3.Connection:
-    """A plain connection for assertions (no migration)."""
-    return store.connect(path, migrate_schema=False)
 
 
 @dataclass

@@ -1,0 +1,332 @@
+"""The `kpi ingest` / `kpi uploads` / `kpi restore` contract (shared/spec/cli.md): exit codes, JSON
+shapes, kind detection, history and restore, and no raw identifier in anything the CLI prints."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metrics import store
+from metrics.contract import KINDS, normalise_header
+from metrics.issues import mask
+from metrics.settings import get_settings
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOOD = FIXTURES / "good"
+BAD = FIXTURES / "bad"
+
+INGEST_KEYS = ["file", "kind", "status", "upload_id", "months", "rows", "warnings", "errors"]
+ERROR_KEYS = ["row", "column", "value", "rule", "message"]
+UPLOAD_KEYS = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"]
+
+
+def _rows(n: int, month: str = "2023-04", prefix: str = "A") -> str:
+    return "".join(f"{prefix}{i:05d},C{i:06d},{month}-01,{month}-{1 + i % 28:02d},{'YN'[i % 2]},\n" for i in range(n))
+
+
+def assessments_file(tmp_path: Path, name: str, n: int, month: str = "2023-04", prefix: str = "A") -> Path:
+    p = tmp_path / name
+    p.write_text("assessment_id,child_id,start_date,completed_date,nfa,team\n" + _rows(n, month, prefix))
+    return p
+
+
+def read_current(db: Path, kind: str):
+    conn = store.connect(db)
+    try:
+        return store.read_current(conn, kind)
+    finally:
+        conn.close()
+
+
+# --- exit codes and JSON shapes -----------------------------------------------------------------
+
+
+def test_accepted_file_exit_0_and_json_shape(run_kpi, fresh_db):
+    res = run_kpi("ingest", GOOD / "assessments_canonical.csv", "--json")
+    assert res.code == 0, res.err
+    (obj,) = res.json()
+    assert list(obj) == INGEST_KEYS
+    assert obj == {"file": "assessments_canonical.csv", "kind": "assessments", "status": "accepted",
+                   "upload_id": 1, "months": ["2023-04", "2023-05"], "rows": 3, "warnings": [], "errors": []}
+    assert "accepted assessments_canonical.csv" in res.err  # messages go to stderr, JSON alone to stdout
+
+
+def test_refused_file_exit_1_and_json_error_shape(run_kpi, fresh_db, digest):
+    before = digest(fresh_db)
+    res = run_kpi("ingest", BAD / "many_errors_assessments.csv", "--json")
+    assert res.code == 1
+    (obj,) = res.json()
+    assert list(obj) == INGEST_KEYS
+    assert (obj["status"], obj["upload_id"], obj["kind"], obj["rows"]) == ("refused", None, "assessments", 0)
+    assert len(obj["errors"]) == 5
+    for e in obj["errors"]:
+        assert list(e) == ERROR_KEYS
+        assert isinstance(e["row"], int) and e["rule"] and e["message"]
+    assert "refused many_errors_assessments.csv: 5 error(s)" in res.err
+    assert digest(fresh_db) == before
+
+
+def test_file_level_error_json_has_null_row_and_column(run_kpi):
+    res = run_kpi("ingest", BAD / "utf16_bom.csv", "--json")
+    assert res.code == 1
+    (e,) = res.json()[0]["errors"]
+    assert (e["row"], e["column"], e["value"], e["rule"]) == (None, None, None, "encoding")
+    assert "UTF-16" in e["message"]
+
+
+USAGE_ERRORS = {
+    "no-file": ["ingest"],
+    "bad-months": ["ingest", str(GOOD / "assessments_canonical.csv"), "--months", "2024-13.."],
+    "months-reversed": ["ingest", str(GOOD / "assessments_canonical.csv"), "--months", "2023-06..2023-04"],
+    "bad-month": ["ingest", str(GOOD / "workforce_canonical.csv"), "--month", "2023-4"],
+    "month-and-months": ["ingest", str(GOOD / "assessments_canonical.csv"), "--month", "2023-04",
+                         "--months", "2023-04..2023-05"],
+    "unknown-kind-option": ["ingest", str(GOOD / "assessments_canonical.csv"), "--kind", "caseloads"],
+    "restore-not-a-number": ["restore", "latest"],
+    "no-command": [],
+}
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS.values(), ids=USAGE_ERRORS.keys())
+def test_usage_errors_exit_2_and_change_nothing(argv, run_kpi, fresh_db, digest):
+    before = digest(fresh_db)
+    res = run_kpi(*argv)
+    assert res.code == 2, (res.out, res.err)
+    assert res.err.strip() and res.out == ""
+    assert digest(fresh_db) == before
+
+
+def test_usage_error_does_not_create_a_store(run_kpi, tmp_path):
+    db = tmp_path / "nowhere" / "kpi.sqlite"
+    res = run_kpi("ingest", GOOD / "assessments_canonical.csv", "--month", "2023-04", "--months", "2023-04",
+                  "--db", db)
+    assert res.code == 2
+    assert not db.exists()
+
+
+def test_python_dash_m_metrics_runs_the_same_command(fresh_db, settings):
+    proc = subprocess.run([sys.executable, "-m", "metrics", "ingest", str(BAD / "formula_plus_in_child_id.csv"),
+                           "--json", "--db", str(fresh_db)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ})
+    assert proc.returncode == 1, proc.stderr
+    (obj,) = json.loads(proc.stdout)
+    assert obj["errors"][0]["value"] == mask("+441234567890")
+
+
+# --- kind detection --------------------------------------------------------------------------
+
+DETECTED = [(f.name, f.name.split("_")[0]) for f in sorted(GOOD.glob("*.csv"))]
+SNAPSHOT = {"workforce", "allocations", "complaints", "milestones"}
+
+
+@pytest.mark.parametrize(("name", "kind"), DETECTED, ids=[d[0] for d in DETECTED])
+def test_kind_is_detected_from_the_headers(name, kind, run_kpi):
+    month = ["--month", "2023-04"] if kind in SNAPSHOT and "snapshot_date" not in name else []
+    res = run_kpi("ingest", GOOD / name, *month, "--json")
+    assert res.code == 0, res.err
+    assert res.json()[0]["kind"] == kind
+
+
+@pytest.mark.parametrize(("name", "rule"), [("ambiguous_kind.csv", "ambiguous_kind"), ("unknown_kind.csv", "unknown_kind"),
+                                            ("missing_column_undetectable.csv", "unknown_kind")])
+def test_ambiguous_or_unknown_kind_is_refused(name, rule, run_kpi):
+    res = run_kpi("ingest", BAD / name, "--json")
+    assert res.code == 1
+    assert [e["rule"] for e in res.json()[0]["errors"]] == [rule]
+
+
+def test_kind_option_overrides_detection(run_kpi, tmp_path):
+    f = tmp_path / "both.csv"
+    f.write_text("assessment_id,child_id,start_date,completed_date,nfa,audit_id,audit_date,grade\n"
+                 "A0001,C000123,2023-04-03,2023-04-28,N,AU1,2023-04-01,good\n")
+    assert run_kpi("ingest", f).code == 1
+    res = run_kpi("ingest", f, "--kind", "assessments", "--json")
+    assert res.code == 0, res.err
+    obj = res.json()[0]
+    assert obj["kind"] == "assessments"
+    assert "audit_id" in obj["warnings"][0] and "warning:" in res.err
+
+
+def test_forcing_the_wrong_kind_names_the_missing_columns(run_kpi):
+    res = run_kpi("ingest", GOOD / "assessments_canonical.csv", "--kind", "audits", "--json")
+    assert res.code == 1
+    assert sorted(e["column"] for e in res.json()[0]["errors"]) == ["audit_date", "audit_id", "grade"]
+
+
+def test_every_error_is_reported_in_json_and_the_text_output_says_how_many_more(run_kpi, tmp_path):
+    f = tmp_path / "sixty_bad.csv"
+    f.write_text("assessment_id,child_id,start_date,completed_date,nfa,team\n"
+                 + "".join(f"A{i:05d},C{i:06d},2023-04-01,2023-04-02,perhaps,\n" for i in range(60)))
+    res = run_kpi("ingest", f, "--json")
+    assert res.code == 1
+    errors = res.json()[0]["errors"]
+    assert [(e["row"], e["rule"]) for e in errors] == [(r, "bool") for r in range(2, 62)]
+    res = run_kpi("ingest", f)
+    assert res.code == 1 and "and 10 more (use --json for all)" in res.err
+
+
+def test_several_files_one_refused(run_kpi, fresh_db):
+    res = run_kpi("ingest", GOOD / "assessments_canonical.csv", BAD / "bool_nfa.csv", GOOD / "audits_codes.csv",
+                  "--json")
+    assert res.code == 1
+    assert [(o["file"], o["status"]) for o in res.json()] == [
+        ("assessments_canonical.csv", "accepted"), ("bool_nfa.csv", "refused"), ("audits_codes.csv", "accepted")]
+
+
+# --- history, supersession, restore ------------------------------------------------------------
+
+
+def test_uploads_json_fields(run_kpi, fresh_db):
+    path = GOOD / "workforce_ssd.csv"
+    assert run_kpi("ingest", path, "--month", "2023-04").code == 0
+    res = run_kpi("uploads", "--json")
+    assert res.code == 0
+    (u,) = res.json()
+    assert list(u) == UPLOAD_KEYS
+    assert u["id"] == 1 and u["kind"] == "workforce" and u["months"] == ["2023-04"] and u["rows"] == 4
+    assert u["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert u["file_name"] == "workforce_ssd.csv"  # never the client's directory path
+    assert u["uploaded_by"] == "tester"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", u["uploaded_at"])
+    assert u["status"] == "current"
+
+
+def test_uploads_on_an_empty_store(run_kpi):
+    res = run_kpi("uploads", "--json")
+    assert (res.code, res.json()) == (0, [])
+    res = run_kpi("uploads")
+    assert res.code == 0 and "No uploads" in res.err
+
+
+def test_reupload_supersedes_then_restore(run_kpi, fresh_db, tmp_path):
+    v1 = assessments_file(tmp_path, "april_v1.csv", 5)
+    v2 = assessments_file(tmp_path, "april_v2.csv", 3, prefix="B")
+    assert run_kpi("ingest", v1).code == 0
+    res = run_kpi("ingest", v2)
+    assert res.code == 0 and "replaces upload 1" in res.err
+    assert len(read_current(fresh_db, "assessments")) == 3  # no double counting
+
+    ups = run_kpi("uploads", "--json").json()
+    assert [(u["id"], u["file_name"], u["status"]) for u in ups] == [
+        (1, "april_v1.csv", "superseded"), (2, "april_v2.csv", "current")]
+    table = run_kpi("uploads").out
+    assert "superseded" in table and "april_v1.csv" in table and "april_v2.csv" in table
+
+    res = run_kpi("restore", "1")
+    assert res.code == 0 and "restored upload 1" in res.err
+    assert [(u["id"], u["status"]) for u in run_kpi("uploads", "--json").json()] == [(1, "restored"),
+                                                                                       (2, "superseded")]
+    assert len(read_current(fresh_db, "assessments")) == 5
+
+
+def test_restore_of_unknown_upload_exits_1_with_a_message(run_kpi, fresh_db, digest):
+    assert run_kpi("ingest", GOOD / "audits_canonical.csv").code == 0
+    before = digest(fresh_db)
+    res = run_kpi("restore", "999")
+    assert res.code == 1
+    assert "There is no upload 999" in res.err
+    assert digest(fresh_db) == before
+
+
+def test_partial_supersession_through_the_cli(run_kpi, fresh_db, tmp_path):
+    three = tmp_path / "q2.csv"
+    three.write_text("assessment_id,child_id,start_date,completed_date,nfa,team\n"
+                     + _rows(2, "2023-04", "P") + _rows(3, "2023-05", "Q") + _rows(4, "2023-06", "R"))
+    res = run_kpi("ingest", three, "--json")
+    assert res.json()[0]["months"] == ["2023-04", "2023-05", "2023-06"]
+    may = assessments_file(tmp_path, "may.csv", 7, month="2023-05", prefix="M")
+    assert run_kpi("ingest", may, "--months", "2023-05..2023-05").code == 0
+    by_month = read_current(fresh_db, "assessments").groupby("month").size().to_dict()
+    assert by_month == {"2023-04": 2, "2023-05": 7, "2023-06": 4}
+
+
+def test_figures_for_one_metric_do_not_displace_another(run_kpi, fresh_db, tmp_path):
+    a = tmp_path / "nfa.csv"
+    a.write_text("month,metric,numerator,denominator\n2023-04,assessment_nfa_rate,30,120\n")
+    b = tmp_path / "agency.csv"
+    b.write_text("month,metric,numerator,denominator\n2023-04,agency_rate,50,100\n")
+    assert run_kpi("ingest", a).code == 0 and run_kpi("ingest", b).code == 0
+    assert sorted(read_current(fresh_db, "figures")["metric"]) == ["agency_rate", "assessment_nfa_rate"]
+    assert [u["status"] for u in run_kpi("uploads", "--json").json()] == ["current", "current"]
+
+
+# --- identifiers never printed --------------------------------------------------------------------
+
+ID_HEADERS = {h: c.name for k in KINDS.values() for c in k.columns if c.type == "id"
+              for h in map(normalise_header, c.accepted_headers)}
+
+
+def _raw_ids(path: Path) -> set[str]:
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return set()
+    rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
+    if not rows:
+        return set()
+    idx = [i for i, h in enumerate(rows[0]) if normalise_header(h) in ID_HEADERS]
+    return {r[i].strip() for r in rows[1:] for i in idx if i < len(r) and len(r[i].strip()) >= 4}
+
+
+REFUSED_WITH_IDS = sorted(p.name for p in BAD.glob("*.csv") if _raw_ids(p))
+
+
+def _corpus_options() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    with open(BAD / "EXPECTED.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out[row["file"]] = [a for k in ("kind", "month", "months") if row[k] for a in (f"--{k}", row[k])]
+    return out
+
+
+def test_enough_refused_files_carry_identifiers():
+    assert len(REFUSED_WITH_IDS) >= 30
+
+
+@pytest.mark.parametrize("name", REFUSED_WITH_IDS)
+def test_refusal_output_never_contains_a_raw_identifier(name, run_kpi):
+    opts = _corpus_options()[name]
+    printed = ""
+    for extra in (["--json"], []):
+        res = run_kpi("ingest", BAD / name, *opts, *extra)
+        assert res.code == 1
+        printed += res.out + res.err
+    leaked = sorted(i for i in _raw_ids(BAD / name) if i in printed)
+    assert leaked == [], f"raw identifiers printed: {leaked}"
+
+
+def test_json_shows_a_formula_in_child_id_masked(run_kpi):
+    res = run_kpi("ingest", BAD / "formula_plus_in_child_id.csv", "--json")
+    (e,) = res.json()[0]["errors"]
+    assert (e["row"], e["column"], e["rule"], e["value"]) == (2, "child_id", "formula", mask("+441234567890"))
+    assert "+441234567890" not in res.out + res.err
+
+
+# --- the key file through the CLI ----------------------------------------------------------------
+
+
+def test_cli_creates_the_key_file_beside_the_db_it_is_given(run_kpi, monkeypatch, tmp_path):
+    monkeypatch.delenv("KPI_PSEUDONYM_KEY")
+    get_settings.cache_clear()
+    db = tmp_path / "council" / "kpi.sqlite"
+    assert run_kpi("ingest", GOOD / "audits_canonical.csv", "--db", db).code == 0
+    key = db.parent / "pseudonym.key"
+    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    first = key.read_bytes()
+    assert run_kpi("ingest", GOOD / "conferences_canonical.csv", "--db", db).code == 0
+    assert key.read_bytes() == first
+    assert not (Path(get_settings().db_path).parent / "pseudonym.key").exists()
