@@ -1,8 +1,9 @@
 """KPI computation: the store's current uploads → one value per KPI per month (shared/spec/metrics.md).
 
-Pure pandas + SQL. Month grouping is pushed into SQLite: every query joins the record table to the
-``current_months`` pointers (so superseded uploads are never counted) and aggregates per month, so
-only a few numbers per month come back to Python, however many rows the store holds.
+Pure pandas + SQL, no streamlit or plotly. Only the rows of the upload that ``current_months`` points
+at for each kind and month are read, so superseded uploads are never counted. The counting is pushed
+into SQLite, one aggregate query per current (upload, month), so a few numbers per month come back to
+Python however many rows the store holds (see "Speed" below; bench/bench_kpis.py times it).
 
 Public API
 ----------
@@ -34,7 +35,8 @@ import calendar
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -109,6 +111,10 @@ def window_start(e: dt.date) -> dt.date:
       month's last day", and DfE's "during the year to 31 March" (i.e. from 1 April).
     * otherwise it is the same day of the month a year earlier, clamped to that month's length
       (E = 2024-02-28 → 2023-02-28 → W starts 2023-03-01).
+
+    The plain "same day of the month, clamped" rule agrees everywhere except E = 28 February in the
+    year after a leap year (2025, 2029, …), where it would start W on 29 February and make W a day
+    longer than twelve calendar months; we take the month-end reading there.
     """
     y = e.year - 1
     last_then = calendar.monthrange(y, e.month)[1]
@@ -120,22 +126,52 @@ def window_start(e: dt.date) -> dt.date:
 
 
 # --- reading the store -------------------------------------------------------------------------
+#
+# Speed. Every aggregate is one small query per current (upload, month): SQLite never sorts the
+# records (a GROUP BY over a million rows costs seconds), it only scans them. An upload is written in
+# one transaction, so a single-month upload's rows are one contiguous rowid range, found with two
+# index seeks, and scanning that range is several times faster than a row-by-row index lookup.
+# Uploads covering several months (event back-fills, whose months may interleave) use the
+# (upload_id, month) index instead. Either way the predicates also test upload_id and month, so the
+# result never depends on how rows happen to be laid out; only the speed does. Results are a few
+# numbers per month, kept in plain dicts: pandas is used only to hand the answer back.
 
 
-def _current_record_months(conn: sqlite3.Connection, first: str | None, last: str | None) -> pd.DataFrame:
-    """Record-level (kind, month) pairs with a current upload: upload id and the snapshot's as-of date
-    (the file's snapshot_date, else the UTC date it was uploaded)."""
-    sql = ("SELECT c.kind AS kind, c.month AS month, c.upload_id AS upload_id,"
-           " COALESCE(u.as_of, substr(u.uploaded_at, 1, 10)) AS as_of"
-           " FROM current_months c JOIN uploads u ON u.id = c.upload_id WHERE c.scope = ''")
-    params: list = []
+@dataclass(frozen=True)
+class _Upload:
+    """The current record-level upload of one kind for one month."""
+
+    kind: str
+    month: str
+    upload_id: int
+    n_months: int  # how many months the upload covers
+    as_of: str | None  # the file's snapshot_date, else the UTC date it was uploaded
+
+
+def _month_filter(column: str, first: str | None, last: str | None) -> tuple[str, list]:
+    sql, params = "", []
     if first:
-        sql += " AND c.month >= ?"
+        sql += f" AND {column} >= ?"
         params.append(first)
     if last:
-        sql += " AND c.month <= ?"
+        sql += f" AND {column} <= ?"
         params.append(last)
-    return pd.read_sql_query(sql + " ORDER BY c.kind, c.month", conn, params=params)
+    return sql, params
+
+
+def _current_uploads(conn: sqlite3.Connection, first: str | None, last: str | None) -> dict[str, dict[str, _Upload]]:
+    """kind → month → its current record-level upload (figures excluded)."""
+    where, params = _month_filter("c.month", first, last)
+    out: dict[str, dict[str, _Upload]] = {}
+    for kind, month, upload_id, n_months, as_of in conn.execute(
+        "SELECT c.kind, c.month, c.upload_id,"
+        " (SELECT COUNT(*) FROM upload_months um WHERE um.upload_id = c.upload_id),"
+        " COALESCE(u.as_of, substr(u.uploaded_at, 1, 10))"
+        " FROM current_months c JOIN uploads u ON u.id = c.upload_id"
+        f" WHERE c.scope = '' AND c.kind != 'figures'{where} ORDER BY c.kind, c.month", params,
+    ):
+        out.setdefault(kind, {})[month] = _Upload(kind, month, int(upload_id), int(n_months), as_of)
+    return out
 
 
 def _store_span(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[str]:
@@ -148,31 +184,36 @@ def _store_span(conn: sqlite3.Connection, first: str | None, last: str | None) -
     return month_range(lo, hi) if lo <= hi else []
 
 
-def _figures(conn: sqlite3.Connection, first: str | None, last: str | None) -> pd.DataFrame:
-    """Current figures rows (the pointer's scope is the KPI id, so one KPI's file never hides another's)."""
-    sql = ("SELECT r.metric AS metric, r.month AS month, r.numerator AS numerator, r.denominator AS denominator"
-           " FROM current_months c JOIN rec_figures r"
-           " ON r.upload_id = c.upload_id AND r.month = c.month AND r.metric = c.scope"
-           " WHERE c.kind = 'figures'")
-    params: list = []
-    if first:
-        sql += " AND c.month >= ?"
-        params.append(first)
-    if last:
-        sql += " AND c.month <= ?"
-        params.append(last)
-    return pd.read_sql_query(sql, conn, params=params)
+def _figures(conn: sqlite3.Connection, first: str | None, last: str | None) -> dict[tuple[str, str], tuple]:
+    """(metric, month) → (numerator, denominator) of the current figures rows. The pointer's scope is
+    the KPI id, so one KPI's figures file never displaces another KPI's."""
+    where, params = _month_filter("c.month", first, last)
+    return {
+        (metric, month): (num, den)
+        for metric, month, num, den in conn.execute(
+            "SELECT r.metric, r.month, r.numerator, r.denominator FROM current_months c JOIN rec_figures r"
+            " ON r.upload_id = c.upload_id AND r.month = c.month AND r.metric = c.scope"
+            f" WHERE c.kind = 'figures'{where}", params)
+    }
 
 
-def _months_cte(cm: pd.DataFrame) -> tuple[str, list]:
-    """A VALUES table ``cm(month, upload_id, e, w0)`` of one kind's current months: E and the
-    12-month window start computed in Python (SQLite's date modifiers do not clamp month ends)."""
-    params: list = []
-    for month, upload_id in zip(cm["month"], cm["upload_id"]):
-        e = month_end(month)
-        params += [month, int(upload_id), e.isoformat(), window_start(e).isoformat()]
-    values = ", ".join(["(?, ?, ?, ?)"] * len(cm))
-    return f"cm(month, upload_id, e, w0) AS (VALUES {values})", params
+def _scans(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload]) -> Iterator[tuple[str, str, dict]]:
+    """For each current (upload, month) of ``kind`` that has rows: (month, a WHERE predicate selecting
+    exactly that upload's rows for that month, named parameters including E and W's first day)."""
+    table = record_table(kind)
+    for u in uploads:
+        e = month_end(u.month)
+        p = {"u": u.upload_id, "m": u.month, "e": e.isoformat(), "w0": window_start(e).isoformat()}
+        if u.n_months == 1:
+            lo = conn.execute(f"SELECT MIN(rowid) FROM {table} WHERE upload_id = :u AND month = :m", p).fetchone()[0]
+            if lo is None:
+                continue
+            p["lo"] = lo
+            p["hi"] = conn.execute(f"SELECT MAX(rowid) FROM {table} WHERE upload_id = :u AND month = :m",
+                                   p).fetchone()[0]
+            yield u.month, "r.rowid BETWEEN :lo AND :hi AND +r.upload_id = :u AND +r.month = :m", p
+        else:
+            yield u.month, "r.upload_id = :u AND r.month = :m", p
 
 
 def _in_list(values: Iterable[str]) -> str:
@@ -182,33 +223,34 @@ def _in_list(values: Iterable[str]) -> str:
 _QUALIFIED = _in_list(QUALIFIED_ROLES)
 _PRACTITIONER = _in_list(PRACTITIONER_ROLES)
 
-
-def _group_sql(group: str | None) -> tuple[str, str]:
-    """(select fragment, group-by fragment) for an optional breakdown column of the record table."""
-    if group is None:
-        return "", ""
-    expr = f"COALESCE(r.{group}, '{NO_TEAM}')" if group == "team" else f"r.{group}"
-    return f", {expr} AS grp", ", grp"
+Rows = list[dict]  # one dict per month (and group): "month", ["group"], then the named aggregates
 
 
-def _run(conn: sqlite3.Connection, kind: str, cm: pd.DataFrame, select: str, where: str = "",
-         group: str | None = None, params: list | None = None) -> pd.DataFrame:
-    cte, cte_params = _months_cte(cm)
-    gsel, gby = _group_sql(group)
-    sql = (f"WITH {cte} SELECT cm.month AS month{gsel}, {select}"
-           f" FROM cm JOIN {record_table(kind)} r ON r.upload_id = cm.upload_id AND r.month = cm.month"
-           f"{' WHERE ' + where if where else ''} GROUP BY cm.month{gby}")
-    return pd.read_sql_query(sql, conn, params=cte_params + (params or []))
+def _run(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload], select: str, where: str = "",
+         group: str | None = None, params: dict | None = None) -> Rows:
+    """``select`` (aggregates named with AS) over each current (upload, month) of ``kind``, optionally
+    per value of the record column ``group`` (a blank team is "Not recorded")."""
+    gsel = gby = ""
+    if group is not None:
+        expr = f"COALESCE(r.{group}, '{NO_TEAM}')" if group == "team" else f"r.{group}"
+        gsel, gby = f"{expr} AS \"group\", ", " GROUP BY 1"
+    out: Rows = []
+    for month, access, p in _scans(conn, kind, uploads):
+        cur = conn.execute(f"SELECT {gsel}{select} FROM {record_table(kind)} r WHERE {access}"
+                           f"{' AND ' + where if where else ''}{gby}", {**p, **(params or {})})
+        names = ["month", *(d[0] for d in cur.description)]
+        out += [dict(zip(names, (month, *r))) for r in cur.fetchall()]
+    return out
 
 
-# Each aggregator returns one row per month (and group) with the raw counts/sums its KPIs and
-# secondary measures need. Months whose upload has no matching rows are absent (filled with 0 later).
+# Each aggregator returns the raw counts and sums its KPIs and secondary measures need, per month
+# (and group). A month whose upload has no matching rows may be absent: every aggregate is then 0.
 
-_IN_POST = "(r.start_date IS NULL OR r.start_date <= cm.e) AND (r.end_date IS NULL OR r.end_date > cm.e)"
+_IN_POST = "(r.start_date IS NULL OR r.start_date <= :e) AND (r.end_date IS NULL OR r.end_date > :e)"
 
 
-def _agg_workforce(conn, cm, group=None, **_):
-    return _run(conn, "workforce", cm, group=group, where=_IN_POST, select=(
+def _agg_workforce(conn, uploads, group=None, **_) -> Rows:
+    return _run(conn, "workforce", uploads, group=group, where=_IN_POST, select=(
         f"TOTAL(CASE WHEN r.role IN {_QUALIFIED} THEN r.fte END) AS qualified_fte,"
         f" TOTAL(CASE WHEN r.role IN {_QUALIFIED} AND r.agency = 1 THEN r.fte END) AS agency_fte,"
         f" TOTAL(CASE WHEN r.role IN {_PRACTITIONER} AND r.agency = 0 THEN r.fte END) AS permanent_practitioner_fte,"
@@ -216,68 +258,137 @@ def _agg_workforce(conn, cm, group=None, **_):
         " COUNT(DISTINCT CASE WHEN r.role = 'team_manager' THEN r.worker_id END) AS all_tm"))
 
 
-def _agg_assessments(conn, cm, group=None, **_):
+def _agg_assessments(conn, uploads, group=None, **_) -> Rows:
     # r.month is the month of completed_date (the event date), so "completed in M" is r.month = M.
-    return _run(conn, "assessments", cm, group=group,
+    return _run(conn, "assessments", uploads, group=group,
                 select="TOTAL(r.nfa = 1) AS nfa, COUNT(*) AS assessments")
 
 
-def _agg_conferences(conn, cm, group=None, **_):
-    return _run(conn, "conferences", cm, group=group, select=(
-        f"TOTAL(r.format IN {_in_list(_FACE_TO_FACE_FORMATS)}) AS face_to_face_or_hybrid,"
-        " COUNT(*) AS conferences,"
-        + ",".join(f" TOTAL(r.format = '{f}') AS format_{f}" for f in FORMATS) + ","
-        + ",".join(f" TOTAL(r.conference_type = '{t}') AS type_{t}" for t in CONFERENCE_TYPES)))
+def _agg_conferences(conn, uploads, group=None, **_) -> Rows:
+    rows = _run(conn, "conferences", uploads, group=group, select=(
+        "".join(f"TOTAL(r.format = '{f}') AS format_{f}, " for f in FORMATS)
+        + "".join(f"TOTAL(r.conference_type = '{t}') AS type_{t}, " for t in CONFERENCE_TYPES)
+        + "COUNT(*) AS conferences"))
+    for r in rows:
+        r["face_to_face_or_hybrid"] = sum(r[f"format_{f}"] for f in _FACE_TO_FACE_FORMATS)
+    return rows
 
 
-def _agg_audits(conn, cm, group=None, **_):
-    return _run(conn, "audits", cm, group=group, select=(
-        f"TOTAL(r.grade IN {_in_list(_GOOD_GRADES)}) AS good_or_better, COUNT(*) AS audits,"
-        + ",".join(f" TOTAL(r.grade = '{g}') AS grade_{g}" for g in GRADES)))
+def _agg_audits(conn, uploads, group=None, **_) -> Rows:
+    return _run(conn, "audits", uploads, group=group, select=(
+        f"TOTAL(r.grade IN {_in_list(_GOOD_GRADES)}) AS good_or_better, "
+        + "".join(f"TOTAL(r.grade = '{g}') AS grade_{g}, " for g in GRADES)
+        + "COUNT(*) AS audits"))
 
 
-def _agg_milestones(conn, cm, group=None, **_):
+def _agg_milestones(conn, uploads, group=None, **_) -> Rows:
     def due(ref: str) -> str:
-        return f"r.tor_ref = '{ref}' AND r.due_date <= cm.e"
+        return f"r.tor_ref = '{ref}' AND r.due_date <= :e"
 
     def done(ref: str) -> str:
-        return f"{due(ref)} AND r.completed_date IS NOT NULL AND r.completed_date <= cm.e"
+        return f"{due(ref)} AND r.completed_date IS NOT NULL AND r.completed_date <= :e"
 
-    return _run(conn, "milestones", cm, group=group, select=(
+    return _run(conn, "milestones", uploads, group=group, select=(
         f"TOTAL({done('2b-vii')}) AS send_complete, TOTAL({due('2b-vii')}) AS send_due,"
         f" TOTAL({done('2a')}) AS plan_complete, TOTAL({due('2a')}) AS plan_due"))
 
 
-def _agg_complaints(conn, cm, group=None, cutoff: dt.date | None = None, **_):
+def _agg_complaints(conn, uploads, group=None, cutoff: dt.date | None = None, **_) -> Rows:
     cutoff = cutoff or get_settings().historic_complaints_cutoff
-    return _run(conn, "complaints", cm, group=group, params=[cutoff.isoformat()], select=(
-        "TOTAL(r.received_date < ? AND (r.closed_date IS NULL OR r.closed_date > cm.e)) AS historic_open"))
+    return _run(conn, "complaints", uploads, group=group, params={"cutoff": cutoff.isoformat()}, select=(
+        "TOTAL(r.received_date < :cutoff AND (r.closed_date IS NULL OR r.closed_date > :e)) AS historic_open"))
 
 
-def _agg_allocations(conn, cm, group=None, **_):
-    """Per snapshot month, all in SQL: the episodes overlapping W, one row per (child, worker) with
-    whether any of that pair's episodes is open at E; then per child the number of distinct workers
-    and cohort membership; then per month the cohort, those with 3+, and the sum of workers."""
+def _agg_allocations(conn, uploads, group=None, **_) -> Rows:
+    """Per snapshot month: the cohort (children with an episode open at E), how many of them had 3+
+    distinct workers over the episodes overlapping W, and the total of their distinct workers.
+
+    SQLite selects the episodes overlapping W and hands them over as three strings per month (child
+    ids, worker ids, open-at-E flags), which :func:`_cohort_counts` groups with numpy: no Python object
+    per row and no SQL sort, which is what makes a million episodes take well under a second.
+    """
     if group is not None:
         raise ValueError("allocations have no breakdowns")
-    cte, params = _months_cte(cm)
-    sql = (
-        f"WITH {cte},"
-        " pairs AS ("
-        "  SELECT cm.month AS month, r.child_id AS child_id,"
-        "   MAX(r.end_date IS NULL OR r.end_date > cm.e) AS open_at_e"
-        "  FROM cm JOIN rec_allocations r ON r.upload_id = cm.upload_id AND r.month = cm.month"
-        "  WHERE r.start_date <= cm.e AND (r.end_date IS NULL OR r.end_date >= cm.w0)"
-        "  GROUP BY cm.month, r.child_id, r.worker_id),"
-        " children AS ("
-        "  SELECT month, COUNT(*) AS workers, MAX(open_at_e) AS in_cohort FROM pairs GROUP BY month, child_id)"
-        " SELECT month, TOTAL(workers >= 3) AS three_plus, COUNT(*) AS cohort, TOTAL(workers) AS workers"
-        " FROM children WHERE in_cohort = 1 GROUP BY month"
-    )
-    return pd.read_sql_query(sql, conn, params=params)
+    overlaps_w = "r.start_date <= :e AND (r.end_date IS NULL OR r.end_date >= :w0)"
+    out: Rows = []
+    for month, access, p in _scans(conn, "allocations", uploads):
+        n, children, workers, open_at_e = conn.execute(
+            "SELECT COUNT(*), group_concat(r.child_id, char(31)), group_concat(r.worker_id, char(31)),"
+            " group_concat(r.end_date IS NULL OR r.end_date > :e, '')"
+            f" FROM rec_allocations r WHERE {access} AND {overlaps_w}", p).fetchone()
+        if not n:
+            continue
+        child_codes, worker_codes = _codes(children, n), _codes(workers, n)
+        if child_codes is None or worker_codes is None:  # ids not fixed-width ASCII: the exact slow path
+            rows = conn.execute("SELECT r.child_id, r.worker_id, r.end_date IS NULL OR r.end_date > :e"
+                                f" FROM rec_allocations r WHERE {access} AND {overlaps_w}", p).fetchall()
+            child_codes = pd.factorize(np.array([r[0] for r in rows], dtype=object), use_na_sentinel=False)[0]
+            worker_codes = pd.factorize(np.array([r[1] for r in rows], dtype=object), use_na_sentinel=False)[0]
+            is_open = np.array([r[2] == 1 for r in rows], dtype=bool)
+        else:
+            is_open = np.frombuffer(open_at_e.encode("ascii"), dtype=np.uint8) == ord("1")
+        three_plus, cohort, workers_total = _cohort_counts(child_codes, worker_codes, is_open)
+        out.append({"month": month, "three_plus": three_plus, "cohort": cohort, "workers": workers_total})
+    return out
 
 
-_AGGREGATORS: dict[str, Callable[..., pd.DataFrame]] = {
+def _codes(joined: str, n: int) -> np.ndarray | None:
+    """Integer codes (equal id ↔ equal code) for ``n`` ids joined by ``\\x1f``, read as fixed-width
+    ASCII bytes without making a Python string per id. None when the ids are not all the same width
+    in ASCII (pseudonyms always are: 32 hex characters), so the caller takes the exact slow path."""
+    if not joined.isascii() or (len(joined) + 1) % n or joined.count("\x1f") != n - 1:
+        return None  # (a NULL id is skipped by group_concat; an id containing \x1f would blur the joins)
+    width = (len(joined) + 1) // n - 1
+    if width < 1:
+        return None
+    raw = np.frombuffer((joined + "\x1f").encode("ascii"), dtype=np.uint8).reshape(n, width + 1)
+    if not (raw[:, width] == 0x1F).all():
+        return None
+    pad = -width % 8
+    ids = np.zeros((n, width + pad), dtype=np.uint8)
+    ids[:, :width] = raw[:, :width]
+    return _row_codes(ids.view(np.uint64))
+
+
+def _row_codes(mat: np.ndarray, *, hashed: bool = True) -> np.ndarray:
+    """Exact integer codes for the rows of a 2-D uint64 array (equal rows ↔ equal codes).
+
+    Hash each row to one uint64 and factorize, then check every row equals its code's representative
+    row; on a (vanishingly rare) hash collision — or with ``hashed=False`` — factorize column by
+    column instead, combining codes as it goes.
+    """
+    n, k = mat.shape
+    if hashed:
+        with np.errstate(over="ignore"):
+            h = mat[:, 0].copy()
+            for j in range(1, k):
+                h = h * np.uint64(0x9E3779B97F4A7C15) + (mat[:, j] ^ (mat[:, j] >> np.uint64(29)))
+        codes, uniques = pd.factorize(h)
+        rep = np.empty(len(uniques), dtype=np.int64)
+        rep[codes] = np.arange(n)
+        if (mat[rep[codes]] == mat).all():
+            return codes
+    codes = np.zeros(n, dtype=np.int64)
+    for j in range(k):
+        col, col_uniques = pd.factorize(mat[:, j])
+        codes = pd.factorize(codes * len(col_uniques) + col)[0]
+    return codes
+
+
+def _cohort_counts(child: np.ndarray, worker: np.ndarray, is_open: np.ndarray) -> tuple[int, int, int]:
+    """(cohort children with 3+ distinct workers, cohort size, total distinct workers over the cohort)
+    from one month's episodes overlapping W, given as integer codes."""
+    n_children = int(child.max()) + 1
+    n_workers = int(worker.max()) + 1
+    pairs = pd.unique(child.astype(np.int64) * n_workers + worker)  # distinct (child, worker)
+    distinct = np.bincount(pairs // n_workers, minlength=n_children)
+    cohort = np.zeros(n_children, dtype=bool)
+    cohort[child[is_open]] = True
+    k = distinct[cohort]
+    return int((k >= 3).sum()), int(cohort.sum()), int(k.sum())
+
+
+_AGGREGATORS: dict[str, Callable[..., Rows]] = {
     "workforce": _agg_workforce,
     "assessments": _agg_assessments,
     "conferences": _agg_conferences,
@@ -302,6 +413,30 @@ _KPI_PARTS: dict[str, tuple[str, str | None]] = {
 }
 assert set(_KPI_PARTS) == set(REGISTRY), "every declared KPI needs a computation"
 
+#: KPI id → the exact rule, as implemented (for the definitions page; shared/spec/metrics.md).
+FORMULAS: dict[str, str] = {
+    "agency_rate": "Σ fte of in-post agency rows ÷ Σ fte of all in-post rows, qualified roles only, × 100.",
+    "permanent_practitioners_fte": "Σ fte of in-post non-agency rows in practitioner roles.",
+    "permanent_team_managers": "Number of distinct worker_id in post, non-agency, role team_manager.",
+    "face_to_face_conferences": "Conferences with conference_date in M and format face_to_face or hybrid ÷ "
+                                "all conferences with conference_date in M, × 100.",
+    "assessment_nfa_rate": "Assessments with completed_date in M and nfa true ÷ all assessments with "
+                           "completed_date in M, × 100.",
+    "three_plus_social_workers": "Cohort = children with an episode open at E (start_date ≤ E, end_date blank "
+                                 "or > E). For each, the distinct worker_id over episodes with start_date ≤ E "
+                                 "and end_date blank or ≥ the first day of W. Cohort children with 3 or more ÷ "
+                                 "cohort, × 100.",
+    "audits_good_or_better": "Audits with audit_date in M graded good or outstanding ÷ all audits with "
+                             "audit_date in M, × 100.",
+    "send_milestones_complete": "Milestones with tor_ref 2b-vii, due_date ≤ E and completed_date not blank and "
+                                "≤ E ÷ milestones with tor_ref 2b-vii and due_date ≤ E, × 100.",
+    "historic_complaints_outstanding": "Complaints with received_date before the cut-off and closed_date blank "
+                                       "or > E.",
+    "improvement_plan_milestones_complete": "Milestones with tor_ref 2a, due_date ≤ E and completed_date not "
+                                            "blank and ≤ E ÷ milestones with tor_ref 2a and due_date ≤ E, × 100.",
+}
+assert set(FORMULAS) == set(REGISTRY), "every declared KPI needs its rule written down"
+
 #: Secondary measure id → (numerator column, denominator column or None).
 _SECONDARY_PARTS: dict[str, tuple[str, str | None]] = {
     "team_manager_permanence_pct": ("permanent_tm", "all_tm"),
@@ -316,26 +451,40 @@ _SECONDARY_PARTS: dict[str, tuple[str, str | None]] = {
 assert set(_SECONDARY_PARTS) == set(SECONDARY), "every declared secondary measure needs a computation"
 
 
-def _aggregates(conn, kind: str, cm_all: pd.DataFrame, *, cutoff: dt.date | None = None) -> pd.DataFrame:
-    """One kind's aggregates indexed by every month it has a current upload for (0 where no rows)."""
-    cm = cm_all[cm_all["kind"] == kind]
-    if cm.empty:
-        return pd.DataFrame(index=pd.Index([], name="month", dtype=object))
-    agg = _AGGREGATORS[kind](conn, cm, cutoff=cutoff).set_index("month")
-    return agg.reindex(pd.Index(cm["month"], name="month")).astype(float).fillna(0.0)
+#: Values, numerators and denominators are rounded to this many decimal places: far below any
+#: published precision, it only removes binary floating-point noise (0.1 + 0.2 FTE is 0.3, and
+#: 74.8 / 136 is 55%, not 54.99999999999999%), so a value exactly at a target compares equal to it.
+DECIMALS = 10
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, scale: float) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0) * scale, np.nan)
+def _ratio(num: float, den: float, scale: float) -> float:
+    """num × scale ÷ den, NaN where den is 0 (no data, never 0)."""
+    return num * scale / den if den > 0 else math.nan
 
 
-# --- the series --------------------------------------------------------------------------------
+def _value(num: float, den: float | None, unit: str) -> float:
+    if den is None:  # count / FTE: the value is the numerator
+        return num
+    return _ratio(num, den, 100.0 if unit == "percent" else 1.0)
 
 
-def _empty(columns: Iterable[str]) -> pd.DataFrame:
-    dtypes = {"value": float, "numerator": float, "denominator": float, "source": object, "flags": object}
-    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, str)) for c in columns})
+def _frame(columns: tuple[str, ...], rows: list[tuple]) -> pd.DataFrame:
+    """The answer as a DataFrame: text columns as str, numbers as float (rounded), source/flags object."""
+    data = list(zip(*rows)) if rows else [()] * len(columns)
+    out = {}
+    for name, values in zip(columns, data):
+        if name in ("value", "numerator", "denominator"):
+            out[name] = pd.Series(np.round(np.array(values, dtype=float), DECIMALS), dtype=float)
+        elif name in ("source", "flags"):
+            out[name] = pd.Series(list(values), dtype=object)
+        else:
+            out[name] = pd.Series(list(values), dtype=str)
+    return pd.DataFrame(out)
+
+
+def _aggregates(conn, kind: str, uploads: dict[str, _Upload], cutoff: dt.date | None = None) -> dict[str, dict]:
+    """month → the kind's aggregates for that month (only months with rows; others are all 0)."""
+    return {r["month"]: r for r in _AGGREGATORS[kind](conn, uploads.values(), cutoff=cutoff)}
 
 
 def _check_metrics(metrics: Iterable[str]) -> list[str]:
@@ -344,6 +493,9 @@ def _check_metrics(metrics: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"Unknown KPI {', '.join(map(repr, unknown))}. Known: {', '.join(REGISTRY)}")
     return [m for m in REGISTRY if m in set(metrics)]  # registry order
+
+
+# --- the series --------------------------------------------------------------------------------
 
 
 def compute_series(
@@ -357,105 +509,79 @@ def compute_series(
     """Every KPI (or ``metrics``) for every month from the earliest to the latest month with any data
     in the store, within ``first``..``last`` (``YYYY-MM``) if given.
 
-    Columns: ``metric``, ``month``, ``value`` (float, NaN = no data), ``numerator``, ``denominator``
-    (NaN for count and FTE KPIs), ``source`` (``"records"``, ``"figures"`` or None when no data) and
-    ``flags`` (a tuple of :data:`FLAGS` codes). Sorted by registry order, then month.
+    Columns :data:`SERIES_COLUMNS`: ``metric``, ``month``, ``value`` (float, NaN = no data),
+    ``numerator``, ``denominator`` (NaN for count and FTE KPIs), ``source`` (``"records"``,
+    ``"figures"``, or None when no data) and ``flags`` (a tuple of :data:`FLAGS` codes; read it as
+    ``frame["flags"]`` — ``frame.flags`` is pandas' own attribute). Sorted by registry order, then
+    month. ``historic_cutoff`` defaults to the ``historic_complaints_cutoff`` setting.
     """
     ids = _check_metrics(metrics if metrics is not None else REGISTRY)
     grid = _store_span(conn, first, last)
     if not grid or not ids:
-        return _empty(SERIES_COLUMNS)
+        return _frame(SERIES_COLUMNS, [])
     cutoff = historic_cutoff or get_settings().historic_complaints_cutoff
-    first, last = grid[0], grid[-1]
-    cm_all = _current_record_months(conn, first, last)
+    uploads = _current_uploads(conn, grid[0], grid[-1])
     kinds = {REGISTRY[m].source_kind for m in ids}
-    aggs = {k: _aggregates(conn, k, cm_all, cutoff=cutoff) for k in kinds}
-    as_of = {k: g.set_index("month")["as_of"] for k, g in cm_all.groupby("kind")}
-    figs = _figures(conn, first, last).set_index(["metric", "month"])
-    ends = [month_end(m).isoformat() for m in grid]
+    aggs = {k: _aggregates(conn, k, uploads.get(k, {}), cutoff) for k in kinds}
+    figures = _figures(conn, grid[0], grid[-1])
+    ends = {m: month_end(m).isoformat() for m in grid}
 
-    frames = []
+    rows: list[tuple] = []
     for metric in ids:
         kpi = REGISTRY[metric]
         num_col, den_col = _KPI_PARTS[metric]
-        agg = aggs[kpi.source_kind].reindex(grid)
-        has_rec = agg.index.isin(aggs[kpi.source_kind].index)
-        fig = (figs.xs(metric, level="metric") if metric in figs.index.get_level_values("metric")
-               else pd.DataFrame(columns=["numerator", "denominator"], dtype=float)).reindex(grid)
-        has_fig = fig["numerator"].notna().to_numpy() & ~has_rec
-
-        num = np.where(has_rec, agg[num_col].to_numpy(float) if num_col in agg else np.nan,
-                       fig["numerator"].to_numpy(float))
-        num = np.where(has_rec | has_fig, num, np.nan)
-        if den_col is None:
-            den = np.full(len(grid), np.nan)
-            value = num
-        else:
-            den = np.where(has_rec, agg[den_col].to_numpy(float) if den_col in agg else np.nan,
-                           fig["denominator"].to_numpy(float))
-            den = np.where(has_rec | has_fig, den, np.nan)
-            value = _ratio(num, den, 100.0)
-
-        stale_dates = as_of.get(kpi.source_kind, pd.Series(dtype=object)).reindex(grid)
         snapshot = KINDS[kpi.source_kind].period == "snapshot"
-        flags = []
-        for i, _m in enumerate(grid):
-            f = []
-            if not (has_rec[i] or has_fig[i]):
-                f.append("month_missing")
-            elif den_col is not None:
-                if den[i] == 0:
-                    f.append("zero_denominator")
-                elif den[i] < SMALL_DENOMINATOR:
-                    f.append("small_denominator")
-            if has_fig[i]:
-                f.append("figures_sourced")
-            if has_rec[i] and snapshot:
-                d = stale_dates.iloc[i]
-                if isinstance(d, str) and d < ends[i]:
-                    f.append("snapshot_stale")
-            flags.append(tuple(f))
-        source = np.where(has_rec, SOURCE_RECORDS, np.where(has_fig, SOURCE_FIGURES, None))
-        frames.append(pd.DataFrame({
-            "metric": metric,
-            "month": grid,
-            "value": np.asarray(value, dtype=float),
-            "numerator": np.asarray(num, dtype=float),
-            "denominator": np.asarray(den, dtype=float),
-            "source": pd.Series(source, dtype=object),
-            "flags": pd.Series(flags, dtype=object),
-        }))
-    out = pd.concat(frames, ignore_index=True)
-    return out[list(SERIES_COLUMNS)]
+        for month in grid:
+            upload = uploads.get(kpi.source_kind, {}).get(month)
+            fig = figures.get((metric, month))
+            flags: list[str] = []
+            if upload is not None:  # a record-level upload for the month: records win, even over figures
+                agg = aggs[kpi.source_kind].get(month, {})
+                num = float(agg.get(num_col, 0.0))
+                den = float(agg.get(den_col, 0.0)) if den_col else None
+                source = SOURCE_RECORDS
+            elif fig is not None:
+                num = float(fig[0])
+                den = (math.nan if fig[1] is None else float(fig[1])) if den_col else None
+                source = SOURCE_FIGURES
+            else:
+                rows.append((metric, month, math.nan, math.nan, math.nan, None, ("month_missing",)))
+                continue
+            if den is not None:
+                if den == 0:
+                    flags.append("zero_denominator")
+                elif den < SMALL_DENOMINATOR:
+                    flags.append("small_denominator")
+            if source == SOURCE_FIGURES:
+                flags.append("figures_sourced")
+            if upload is not None and snapshot and upload.as_of and upload.as_of < ends[month]:
+                flags.append("snapshot_stale")
+            value = _value(num, den, kpi.unit)
+            rows.append((metric, month, value, num, math.nan if den is None else den, source, tuple(flags)))
+    return _frame(SERIES_COLUMNS, rows)
 
 
 def secondary_series(conn: sqlite3.Connection, first: str | None = None, last: str | None = None) -> pd.DataFrame:
     """The secondary measures (:data:`metrics.kpis.SECONDARY`) for every month their parent KPI's extract
-    kind has a current record-level upload (figures carry no secondaries). Columns
-    :data:`SECONDARY_COLUMNS`; sorted by the secondary registry's order, then month. Percent measures
-    are numerator ÷ denominator × 100, ``mean_distinct_workers`` is numerator ÷ denominator, counts are
-    the numerator (denominator NaN). A zero denominator gives NaN."""
-    cm_all = _current_record_months(conn, first, last)
+    kind has a current record-level upload (figures carry no secondary measures).
+
+    Columns :data:`SECONDARY_COLUMNS`, sorted by the secondary registry's order, then month. Percent
+    measures are numerator ÷ denominator × 100, ``mean_distinct_workers`` numerator ÷ denominator,
+    counts the numerator (denominator NaN). A zero denominator gives NaN.
+    """
+    uploads = _current_uploads(conn, first, last)
     kinds = {REGISTRY[s.parent].source_kind for s in SECONDARY.values()}
-    aggs = {k: _aggregates(conn, k, cm_all) for k in kinds}
-    frames = []
+    aggs = {k: _aggregates(conn, k, uploads.get(k, {})) for k in kinds}
+    rows: list[tuple] = []
     for sid, measure in SECONDARY.items():
-        agg = aggs[REGISTRY[measure.parent].source_kind]
-        if agg.empty:
-            continue
+        kind = REGISTRY[measure.parent].source_kind
         num_col, den_col = _SECONDARY_PARTS[sid]
-        num = agg[num_col].to_numpy(float)
-        if den_col is None:
-            den = np.full(len(agg), np.nan)
-            value = num
-        else:
-            den = agg[den_col].to_numpy(float)
-            value = _ratio(num, den, 100.0 if measure.unit == "percent" else 1.0)
-        frames.append(pd.DataFrame({"metric": sid, "month": agg.index.to_list(), "value": value,
-                                    "numerator": num, "denominator": den}))
-    if not frames:
-        return _empty(SECONDARY_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[list(SECONDARY_COLUMNS)]
+        for month in uploads.get(kind, {}):
+            agg = aggs[kind].get(month, {})
+            num = float(agg.get(num_col, 0.0))
+            den = float(agg.get(den_col, 0.0)) if den_col else None
+            rows.append((sid, month, _value(num, den, measure.unit), num, math.nan if den is None else den))
+    return _frame(SECONDARY_COLUMNS, rows)
 
 
 # --- breakdowns --------------------------------------------------------------------------------
@@ -475,60 +601,43 @@ BREAKDOWNS: dict[str, tuple[str, ...]] = {
 }
 
 
+
 def breakdown(conn: sqlite3.Connection, metric: str, *, by: str = "team", first: str | None = None,
               last: str | None = None) -> pd.DataFrame:
     """One KPI split ``by`` a column of its extract, for every month with record-level data.
 
-    Columns :data:`BREAKDOWN_COLUMNS`, sorted by month then group. See :data:`BREAKDOWNS` for what
-    each breakdown means. Raises ``ValueError`` for an unknown KPI or an unsupported breakdown.
+    Columns :data:`BREAKDOWN_COLUMNS`, sorted by month, then group (teams alphabetically; formats,
+    types and grades in the contract's order). See :data:`BREAKDOWNS` for what each breakdown means.
+    Raises ``ValueError`` for an unknown KPI or an unsupported breakdown.
     """
     if metric not in REGISTRY:
         raise ValueError(f"Unknown KPI {metric!r}. Known: {', '.join(REGISTRY)}")
+    kpi = REGISTRY[metric]
     supported = BREAKDOWNS.get(metric, ())
     if by not in supported:
-        kind = REGISTRY[metric].source_kind
         if supported:
             raise ValueError(f"{metric} cannot be broken down by {by!r}; supported: {', '.join(supported)}.")
-        raise ValueError(f"{metric} has no breakdowns: its {kind} extract has no team or category column "
-                         f"to split it by. KPIs with breakdowns: {', '.join(BREAKDOWNS)}.")
-    kpi = REGISTRY[metric]
-    cm_all = _current_record_months(conn, first, last)
-    cm = cm_all[cm_all["kind"] == kpi.source_kind]
-    if cm.empty:
-        return _empty(BREAKDOWN_COLUMNS)
-    agg = _AGGREGATORS[kpi.source_kind](conn, cm, group=by)
-
-    if by in ("format", "grade"):
-        cats = FORMATS if by == "format" else GRADES
-        count_col = "conferences" if by == "format" else "audits"
-        counts = (agg.set_index(["month", "grp"])[count_col].astype(float)
-                  .reindex(pd.MultiIndex.from_product([cm["month"], cats], names=["month", "grp"]), fill_value=0.0))
-        totals = counts.groupby(level="month").transform("sum")
-        out = pd.DataFrame({"metric": metric, "month": counts.index.get_level_values("month"),
-                            "group": counts.index.get_level_values("grp"), "value": counts.to_numpy(),
-                            "numerator": counts.to_numpy(), "denominator": totals.to_numpy()})
-        return out[list(BREAKDOWN_COLUMNS)].reset_index(drop=True)
-
-    if by == "conference_type":
-        agg = (agg.set_index(["month", "grp"])
-               .reindex(pd.MultiIndex.from_product([cm["month"], CONFERENCE_TYPES], names=["month", "grp"]),
-                        fill_value=0.0).reset_index())
+        raise ValueError(f"{metric} has no breakdowns: its {kpi.source_kind} extract has no team or category "
+                         f"column to split it by. KPIs with breakdowns: {', '.join(BREAKDOWNS)}.")
+    uploads = _current_uploads(conn, first, last).get(kpi.source_kind, {})
+    found: dict[str, dict[str, dict]] = {}
+    for r in _AGGREGATORS[kpi.source_kind](conn, uploads.values(), group=by):
+        found.setdefault(r["month"], {})[r["group"]] = r
+    categories = {"format": FORMATS, "grade": GRADES, "conference_type": CONFERENCE_TYPES}.get(by)
     num_col, den_col = _KPI_PARTS[metric]
-    num = agg[num_col].to_numpy(float)
-    if den_col is None:
-        den = np.full(len(agg), np.nan)
-        value = num
-    else:
-        den = agg[den_col].to_numpy(float)
-        value = _ratio(num, den, 100.0)
-    out = pd.DataFrame({"metric": metric, "month": agg["month"].to_numpy(object),
-                        "group": agg["grp"].to_numpy(object), "value": value, "numerator": num,
-                        "denominator": den})
-    out = out.sort_values(["month", "group"], kind="stable").reset_index(drop=True)
-    out["month"] = out["month"].astype(str)
-    out["group"] = out["group"].astype(str)
-    return out[list(BREAKDOWN_COLUMNS)]
-
-
-def is_no_data(value: float | None) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    rows: list[tuple] = []
+    for month in uploads:
+        groups = found.get(month, {})
+        if by in ("format", "grade"):  # counts per category; denominator = all in the month
+            count_col = "conferences" if by == "format" else "audits"
+            total = float(sum(g[count_col] for g in groups.values()))
+            for c in categories:
+                n = float(groups.get(c, {}).get(count_col, 0.0))
+                rows.append((metric, month, c, n, n, total))
+            continue
+        for g in (categories or sorted(groups)):
+            agg = groups.get(g, {})
+            num = float(agg.get(num_col, 0.0))
+            den = float(agg.get(den_col, 0.0)) if den_col else None
+            rows.append((metric, month, g, _value(num, den, kpi.unit), num, math.nan if den is None else den))
+    return _frame(BREAKDOWN_COLUMNS, rows)
