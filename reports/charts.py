@@ -28,6 +28,15 @@ RAG_STYLE = {
     "red": {"colour": "#b10e1e", "symbol": "x", "word": "RED"},
     "no_data": {"colour": "#505a5f", "symbol": "circle-open", "word": "NO DATA"},
 }
+PROJECTION = "#1d4f91"
+#: Data-quality flag codes (metrics.compute.FLAGS) in the few plain words a hover has room for.
+FLAG_WORDS = {
+    "month_missing": "no data for this month",
+    "zero_denominator": "none in the month, so no percentage",
+    "small_denominator": "small numbers (fewer than 10): one case moves the percentage a lot",
+    "figures_sourced": "from monthly totals, not record-level data",
+    "snapshot_stale": "snapshot taken before the month ended",
+}
 BENCH_STYLE = {  # series name prefix -> (colour, dash)
     "England": ("#6f3c97", "dot"),
     "Region": ("#8f4a00", "dashdot"),
@@ -59,7 +68,7 @@ def _hover(kpi: KPI, row: pd.Series) -> str:
         parts.append(f"Source: {'monthly totals (figures upload)' if src == 'figures' else 'record-level extract'}")
     flags = row.get("flags")
     if isinstance(flags, (tuple, list)) and flags:
-        parts.append("Caution: " + ", ".join(str(f).replace("_", " ") for f in flags))
+        parts.append("Note: " + "; ".join(FLAG_WORDS.get(str(f), str(f).replace("_", " ")) for f in flags))
     return "<br>".join(parts)
 
 
@@ -72,6 +81,7 @@ def kpi_figure(
     benchmarks: pd.DataFrame | None = None,
     large: bool = False,
     height: int | None = None,
+    projection: pd.DataFrame | None = None,
 ) -> go.Figure:
     """The KPI trajectory chart.
 
@@ -79,6 +89,7 @@ def kpi_figure(
     trajectory: columns date, target — the target path (drawn as a dashed line).
     benchmarks: rows of metrics.benchmarks.benchmark_series (series, period_end, value).
     large: projector/board-pack sizing.
+    projection: columns date, value — the current trend projected to the final target (dotted).
     """
     base = 20 if large else 13
     fig = go.Figure()
@@ -100,23 +111,33 @@ def kpi_figure(
             mode="lines", line=dict(color=TARGET, width=2, dash="dash"),
             hovertemplate="Target %{x|%d %b %Y}: %{y:.1f}<extra></extra>",
         ))
+    if projection is not None and not projection.empty:
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(projection["date"]), y=projection["value"], name="Projection (current trend)",
+            mode="lines", line=dict(color=PROJECTION, width=2, dash="dot"),
+            hovertemplate="Projected %{x|%b %Y}: %{y:.1f}<extra></extra>",
+        ))
     if benchmarks is not None and not benchmarks.empty:
         for name, b in benchmarks.groupby("series", sort=False):
             if b["value"].isna().all():
                 continue
             style = next((v for k, v in BENCH_STYLE.items() if str(name).startswith(k)), ("#3d3d3d", "dot"))
             fig.add_trace(go.Scatter(
-                x=pd.to_datetime(b["period_end"]), y=b["value"], name=f"{name} (published)",
+                x=pd.to_datetime(b["period_end"]), y=b["value"],
+                name=str(name) if "(published)" in str(name) else f"{name} (published)",
                 mode="lines+markers", line=dict(color=style[0], dash=style[1], width=1.8),
                 marker=dict(size=6, symbol="triangle-up"),
                 hovertemplate=f"{name}: " + "%{y:.1f} at %{x|%d %b %Y}<extra></extra>",
             ))
-    for cp in checkpoints:
+    # Labels of checkpoints three months apart collide on a two-year axis: above six, alternate two rows.
+    rows = 2 if len(checkpoints) > 6 else 1
+    row_px = 2 * (base - 3) + 10
+    for i, cp in enumerate(checkpoints):
         st = RAG_STYLE.get(cp.rag, RAG_STYLE["no_data"])
         ts = pd.Timestamp(cp.date)
         fig.add_vline(x=ts, line=dict(color=st["colour"], width=1.5, dash="dot"))
         fig.add_annotation(
-            x=ts, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+            x=ts, y=1.0, yref="paper", yanchor="bottom", showarrow=False, yshift=(i % rows) * row_px,
             text=f"{cp.label}<br><b>{st['word']}</b>", font=dict(size=base - 3, color=st["colour"]),
         )
         if cp.actual is not None and not (isinstance(cp.actual, float) and math.isnan(cp.actual)):
@@ -135,13 +156,29 @@ def kpi_figure(
         template="plotly_white",
         font=dict(size=base, color=INK, family="DejaVu Sans, Arial, sans-serif"),
         height=height or (560 if large else 420),
-        margin=dict(l=60, r=20, t=80 if checkpoints else 30, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, font=dict(size=base - 2)),
+        margin=dict(l=60, r=20, t=(row_px * rows + 20) if checkpoints else 30, b=40),
+        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, font=dict(size=base - 2),
+                    **(dict(entrywidth=0.5, entrywidthmode="fraction") if large else {})),
         hoverlabel=dict(font_size=base),
-        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0"),
+        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=_x_range(x, trajectory, checkpoints, projection)),
         yaxis=yaxis,
     )
     return fig
+
+
+def _x_range(actual_x, trajectory, checkpoints, projection) -> list[pd.Timestamp] | None:
+    """The council's own period: first actual month to the last actual, target, checkpoint or projection.
+    Published benchmarks reach back to 2017; they stay in the figure (pan or zoom out) but do not squash
+    the months under review."""
+    if not actual_x:
+        return None
+    ends = [max(actual_x)]
+    if trajectory is not None and not trajectory.empty:
+        ends.append(pd.to_datetime(trajectory["date"]).max())
+    ends += [pd.Timestamp(cp.date) for cp in checkpoints]
+    if projection is not None and not projection.empty:
+        ends.append(pd.to_datetime(projection["date"]).max())
+    return [min(actual_x) - pd.Timedelta(days=20), max(ends) + pd.Timedelta(days=75)]  # room for a label
 
 
 def sparkline(values: Sequence[float], *, higher_is_better: bool = True, height: int = 60) -> go.Figure:

@@ -1,9 +1,33 @@
-"""Interim page (replaced by the full kpi page)."""
+"""KPI detail: one priority's trajectory, targets, RAG, benchmarks, breakdowns, data notes and definition."""
 
 import streamlit as st
 
-from dashboard import access
+from dashboard import access, loaders
+from dashboard.components import (kpi_picker, render_benchmark_note, render_breakdowns, render_demo_notice,
+                                  render_empty_store, render_flag_notes, render_kpi_headline, render_monthly_table,
+                                  render_secondary)
+from metrics.compute import FORMULAS
+from metrics.kpis import REGISTRY
 
 access.page("kpi")
-st.title("Kpi")
-st.info("This page is being built.")
+render_demo_notice()
+db, version = loaders.version()
+if not loaders.has_kpi_data(db, version):
+    st.title("KPI detail")
+    render_empty_store()
+    st.stop()
+
+metric = kpi_picker()
+kpi = REGISTRY[metric]
+st.title(kpi.label, anchor=False)
+st.caption(f"ToR {kpi.tor} · {kpi.priority} · {'higher' if kpi.higher_is_better else 'lower'} is better")
+render_kpi_headline(loaders.kpi_board(db, version, loaders.default_checkpoint(db, version)), metric)
+st.plotly_chart(loaders.kpi_chart(db, version, metric), width="stretch", config=loaders.PLOTLY_CONFIG)
+render_benchmark_note(metric, loaders.review_settings(db, version).la_code)
+render_flag_notes(db, version, metric)
+render_breakdowns(db, version, metric)
+render_secondary(db, version, metric)
+st.header("Definition", anchor=False)
+st.write(kpi.definition)
+st.caption(f"Rule as computed: {FORMULAS[metric]}")
+render_monthly_table(db, version, metric)

@@ -1,9 +1,33 @@
-"""Interim page (replaced by the full overview page)."""
+"""Overview (default page): the ten ToR priorities at a review checkpoint — value, target, RAG, travel."""
 
 import streamlit as st
 
-from dashboard import access
+from dashboard import access, loaders
+from dashboard.components import (board_explanation, board_headline, board_status, checkpoint_picker, open_kpi, plain,
+                                  render_board, render_board_notes, render_demo_notice, render_empty_store)
+from metrics.kpis import REGISTRY
 
 access.page("overview")
-st.title("Overview")
-st.info("This page is being built.")
+st.title("Is sufficient progress being made?")
+render_demo_notice()
+db, version = loaders.version()
+if not loaders.has_kpi_data(db, version):
+    render_empty_store()
+    st.stop()
+
+who, when = st.columns([3, 2], vertical_alignment="bottom")
+who.caption(f"{plain(loaders.review_settings(db, version).council_name)} — the service priorities in the Terms of "
+            "Reference of the statutory direction, at each three-monthly review. Click a row to open its detail.")
+with when:
+    at = checkpoint_picker("overview_at", width="stretch")
+board = loaders.kpi_board(db, version, at)
+st.header(board_headline(board), anchor=False)
+if status := board_status(board):
+    st.caption(status)
+chosen = render_board(board)
+render_board_notes(board)
+st.caption(board_explanation(board))
+pick = st.selectbox("Open a priority in detail", list(REGISTRY), index=None, key="open_kpi", width=460,
+                    format_func=lambda k: f"{REGISTRY[k].tor} — {REGISTRY[k].label}", placeholder="Choose a priority")
+if chosen or pick:
+    open_kpi(chosen or pick)

@@ -1,9 +1,27 @@
-"""Interim page (replaced by the full present page)."""
+"""Present: one priority per screen, in projector type, for the review meeting."""
 
 import streamlit as st
 
-from dashboard import access
+from dashboard import access, loaders
+from dashboard.components import (checkpoint_picker, present_position, render_demo_notice, render_empty_store,
+                                  render_slide)
+from metrics.kpis import REGISTRY
 
 access.page("present")
-st.title("Present")
-st.info("This page is being built.")
+render_demo_notice()
+db, version = loaders.version()
+if not loaders.has_kpi_data(db, version):
+    st.title("Present")
+    render_empty_store()
+    st.stop()
+
+ids = list(REGISTRY)
+nav, when = st.columns([3, 2], vertical_alignment="bottom")
+with nav:
+    metric = ids[present_position(len(ids))]
+with when:
+    at = checkpoint_picker("present_at", label="Review")
+board = loaders.kpi_board(db, version, at)
+render_slide(board, metric)
+st.plotly_chart(loaders.kpi_chart(db, version, metric, large=True), width="stretch",
+                config=loaders.PLOTLY_CONFIG)

@@ -1,0 +1,333 @@
+"""The overview, KPI detail and present pages, run server-side with Streamlit's AppTest.
+
+The demo store is built once per module (through the real ingest path); tests that change data work on
+a copy. Every run goes through dashboard/app.py (gate + navigation), as in the browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from metrics import store
+from metrics.demo_store import DEMO_KEY, build_demo
+from metrics.kpis import REGISTRY
+from metrics.settings import get_settings
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGES = ("pages/overview.py", "pages/kpi.py", "pages/present.py")
+LABELS = [k.label for k in REGISTRY.values()]
+WORKFORCE_HEADER = "worker_id,role,agency,fte,team,start_date,end_date,snapshot_date\n"
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("dashboard-demo") / "kpi.sqlite"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path.parent)  # no stray .env
+        get_settings.cache_clear()
+        build_demo(path)
+    get_settings.cache_clear()
+    return path
+
+
+@pytest.fixture
+def use_db(monkeypatch, tmp_path):
+    """use_db(path): point the dashboard (KPI_DB_PATH, local sign-in) at ``path``."""
+    monkeypatch.chdir(tmp_path)
+
+    def _use(path: Path) -> Path:
+        monkeypatch.setenv("KPI_DB_PATH", str(path))
+        monkeypatch.setenv("KPI_AUTH_MODE", "local")
+        monkeypatch.delenv("KPI_ROLES", raising=False)
+        get_settings.cache_clear()
+        return path
+
+    yield _use
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path) -> Path:
+    """A private copy of the demo store, for tests that change data."""
+    path = tmp_path / "copy.sqlite"
+    shutil.copyfile(demo_db, path)
+    return path
+
+
+def open_page(page: str, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def board(at: AppTest):
+    """The overview table, indexed by priority label."""
+    return at.dataframe[0].value.set_index("Priority")
+
+
+def figure(at: AppTest) -> dict:
+    charts = at.get("plotly_chart")
+    assert charts, "no plotly chart on the page"
+    return json.loads(charts[0].proto.spec)
+
+
+def values(arr) -> list:
+    """A plotly array from figure JSON: plotly 7 writes numeric arrays as base64 typed arrays."""
+    if isinstance(arr, dict) and "bdata" in arr:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"])).tolist()
+    return list(arr)
+
+
+def latest_from_cli(path: Path) -> dict[str, dict]:
+    """``kpi metrics --json`` → {metric: its record for the latest month with a value}."""
+    from metrics import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["metrics", "--json", "--db", str(path)]) == 0
+    latest: dict[str, dict] = {}
+    for rec in json.loads(out.getvalue()):
+        if rec["metric"] not in latest or rec["month"] > latest[rec["metric"]]["month"]:
+            latest[rec["metric"]] = rec
+    return latest
+
+
+def uk_month(month: str) -> str:
+    import calendar
+
+    return f"{calendar.month_abbr[int(month[5:7])]} {month[:4]}"
+
+
+def ingest(path: Path, data: bytes, name: str):
+    from metrics.ingest import ingest_bytes
+
+    settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
+    conn = store.connect(path)
+    try:
+        return ingest_bytes(conn, data, name, settings=settings, uploaded_by="test")
+    finally:
+        conn.close()
+
+
+def workforce_csv(month_end: str, rows: list[tuple[str, str, str]]) -> bytes:
+    """(role, agency Y/N, fte) rows, all in post at ``month_end``."""
+    lines = [f"W{i:04d},{role},{agency},{fte},Front Door,2020-01-01,,{month_end}\n"
+             for i, (role, agency, fte) in enumerate(rows)]
+    return (WORKFORCE_HEADER + "".join(lines)).encode()
+
+
+# --- every page runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_on_the_demo_store(use_db, demo_db, page):
+    use_db(demo_db)
+    at = open_page(page)
+    assert any("Synthetic demo data" in i.value for i in at.info), "demo notice missing"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_empty_store_says_no_data_yet(use_db, tmp_path, page):
+    path = tmp_path / "empty.sqlite"
+    store.connect(path).close()
+    use_db(path)
+    at = open_page(page)
+    assert any("No data yet" in i.value for i in at.info)
+    assert not at.get("plotly_chart") and not at.dataframe
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+def test_overview_lists_every_priority_with_the_latest_values_of_kpi_metrics(use_db, demo_db):
+    use_db(demo_db)
+    at = open_page("pages/overview.py")
+    table = board(at)
+    assert list(table.index) == LABELS
+    latest = latest_from_cli(demo_db)
+    for metric, kpi in REGISTRY.items():
+        row = table.loc[kpi.label]
+        assert row["Value"] == kpi.format(latest[metric]["value"]), metric
+        assert row["Month"] == uk_month(latest[metric]["month"]) == "Mar 2025"
+        assert row["ToR"] == kpi.tor
+
+
+def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
+    use_db(demo_db)
+    at = open_page("pages/overview.py")
+    table = board(at)
+    words = {"🟢 Green", "🟠 Amber", "🔴 Red", "⚪ No data"}
+    assert set(table["RAG"]) <= words and len(set(table["RAG"])) >= 2
+    assert set(table["Since last review"]) <= {"▲ Improving", "▼ Worsening", "▶ No change", "– Not known"}
+    headline = at.header[0].value
+    counts = {w: int(headline.split(f" {w}")[0].split()[-1]) for w in ("green", "amber", "red")}
+    assert headline.startswith("At the Jun 2025 review: ")  # the next checkpoint after Mar 2025 …
+    assert any(c.value.startswith("**Provisional** — the 1 Jun 2025 review judges May 2025") for c in at.caption)
+    for word, n in counts.items():
+        assert sum(table["RAG"].str.lower().str.endswith(word)) == n
+    assert any("the first checkpoint after the latest month with data" in c.value for c in at.caption)
+
+
+def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
+    from metrics.review import load_settings, review_at
+
+    use_db(demo_db)
+    at = open_page("pages/overview.py")
+    at.selectbox(key="overview_at").set_value("2024-09-01").run()
+    conn = store.connect(demo_db)
+    try:
+        expected = review_at(conn, "2024-09-01", settings=load_settings(conn))
+    finally:
+        conn.close()
+    s = expected.summary
+    assert at.header[0].value == (f"At the Sep 2024 review: {s['green']} green, {s['amber']} amber, "
+                                     f"{s['red']} red, {s['no_data']} no data")
+    table = board(at)
+    for m in expected.metrics:
+        assert table.loc[m.label, "Value"] == REGISTRY[m.metric].format(m.actual)
+        assert table.loc[m.label, "Month"] == "Aug 2024"
+        assert m.rag.replace("_", " ") in table.loc[m.label, "RAG"].lower()
+
+
+def test_overview_click_through_opens_the_kpi_detail(use_db, demo_db):
+    use_db(demo_db)
+    at = open_page("pages/overview.py")
+    at.selectbox(key="open_kpi").set_value("audits_good_or_better").run()
+    assert not at.exception
+    assert at.title[0].value == REGISTRY["audits_good_or_better"].label
+    assert at.query_params["kpi"] == "audits_good_or_better"
+    assert at.get("plotly_chart")
+
+
+def test_a_good_upload_changes_the_overview(use_db, demo_copy):
+    use_db(demo_copy)
+    before = board(open_page("pages/overview.py"))
+    assert before.loc[REGISTRY["agency_rate"].label, "Month"] == "Mar 2025"
+    rows = [("case_holder", "Y", "1.0")] + [("case_holder", "N", "1.0")] * 9  # 1 agency of 10 FTE
+    result = ingest(demo_copy, workforce_csv("2025-04-30", rows), "workforce_2025-04.csv")
+    assert result.ok, result.errors[:3]
+    after = board(open_page("pages/overview.py"))
+    agency = after.loc[REGISTRY["agency_rate"].label]
+    assert (agency["Value"], agency["Month"]) == ("10.0%", "Apr 2025")
+    assert after.loc[REGISTRY["permanent_practitioners_fte"].label, "Value"] == "9.0 FTE"
+    nfa = after.loc[REGISTRY["assessment_nfa_rate"].label]  # not uploaded for April: its freshness says so
+    assert nfa["Month"] == "Mar 2025" and "no Apr 2025 data yet" in nfa["Data notes"]
+
+
+def test_a_refused_upload_changes_nothing(use_db, demo_copy):
+    use_db(demo_copy)
+    first = open_page("pages/overview.py")
+    before, headline = board(first), first.header[0].value
+    bad = workforce_csv("2025-04-30", [("case_holder", "Y", "1.5"), ("case_holder", "N", "1.0")])
+    result = ingest(demo_copy, bad, "workforce_2025-04.csv")
+    assert not result.ok
+    again = open_page("pages/overview.py")
+    assert again.header[0].value == headline
+    assert board(again).drop(columns="Trend").equals(before.drop(columns="Trend"))
+    assert list(board(again)["Trend"].map(list)) == list(before["Trend"].map(list))
+
+
+def test_council_name_and_la_code_come_from_the_stored_review_settings(use_db, demo_copy):
+    from metrics.review import load_settings, save_settings
+
+    conn = store.connect(demo_copy)
+    try:
+        s = load_settings(conn)
+        save_settings(conn, s.model_copy(update={"la_code": "202", "council_name": "Camden <b>[x](http://e.org)"}),
+                      by="test")
+    finally:
+        conn.close()
+    use_db(demo_copy)
+    at = open_page("pages/overview.py")
+    council = next(c.value for c in at.caption if "Camden" in c.value)
+    assert "<b>" not in council and "](" not in council  # inert: escaped, never HTML or a link
+    names = [t.get("name") for t in figure(open_page("pages/kpi.py", kpi="agency_rate"))["data"]]
+    assert "Region: Inner London (published)" in names and "Camden (published)" in names
+
+
+# --- KPI detail --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", list(REGISTRY))
+def test_kpi_detail_chart_has_actuals_trajectory_and_benchmarks(use_db, demo_db, metric):
+    from metrics.compute import compute_series
+
+    use_db(demo_db)
+    at = open_page("pages/kpi.py", kpi=metric)
+    assert at.title[0].value == REGISTRY[metric].label
+    traces = {t.get("name"): t for t in figure(at)["data"]}
+    conn = store.connect(demo_db)
+    try:
+        series = compute_series(conn, metrics=[metric])
+    finally:
+        conn.close()
+    assert values(traces["Actual (monthly)"]["y"]) == pytest.approx(series["value"].tolist(), nan_ok=True)
+    assert len(values(traces["Target trajectory"]["y"])) >= 2
+    if metric == "agency_rate":
+        england = values(traces["England (published)"]["y"])
+        assert len(england) >= 5 and all(0 < v < 100 for v in england)
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Value, Mar 2025"] == REGISTRY[metric].format(series["value"].iloc[-1])
+    assert any(v.endswith(("Green", "Amber", "Red", "No data")) for v in tiles.values())
+
+
+def test_kpi_detail_delta_colour_follows_the_kpi_direction(use_db, demo_db):
+    use_db(demo_db)
+    down = open_page("pages/kpi.py", kpi="agency_rate").metric[0]
+    up = open_page("pages/kpi.py", kpi="permanent_practitioners_fte").metric[0]
+    # In the demo both improved from Feb to Mar 2025: agency went down, permanent FTE up. Both deltas
+    # must show in the same ("good") colour, though their arrows point opposite ways.
+    assert down.proto.delta.startswith("-") and up.proto.delta.startswith("+")
+    assert down.proto.direction != up.proto.direction
+    assert down.proto.color == up.proto.color
+
+
+def test_kpi_detail_picker_writes_the_query_param(use_db, demo_db):
+    use_db(demo_db)
+    at = open_page("pages/kpi.py")
+    assert at.title[0].value == REGISTRY["agency_rate"].label  # no ?kpi: the first priority
+    at.selectbox(key="kpi_pick").set_value("historic_complaints_outstanding").run()
+    assert at.query_params["kpi"] == "historic_complaints_outstanding"
+    assert at.title[0].value == REGISTRY["historic_complaints_outstanding"].label
+
+
+# --- present -----------------------------------------------------------------------------------
+
+
+def test_present_next_and_previous_cycle_through_all_ten(use_db, demo_db):
+    use_db(demo_db)
+    at = open_page("pages/present.py")
+    seen = []
+    for _ in REGISTRY:
+        seen.append(at.title[0].value)
+        assert f"**{len(seen)} of 10**" in at.markdown[0].value
+        at.button(key="present_i-next").click().run()
+    assert seen == LABELS
+    assert at.title[0].value == LABELS[0]  # wrapped round
+    at.button(key="present_i-prev").click().run()
+    assert at.title[0].value == LABELS[-1]
+    assert figure(at)["layout"]["font"]["size"] >= 18  # projector type
+    assert not at.exception
+
+
+def test_present_checkpoint_selector(use_db, demo_db):
+    use_db(demo_db)
+    at = open_page("pages/present.py")
+    at.selectbox(key="present_at").set_value("2023-09-01").run()
+    assert any("At the 1 Sep 2023 review." in c.value for c in at.caption)
+    assert not at.exception
