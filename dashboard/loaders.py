@@ -186,11 +186,12 @@ def latest_data_month(series: pd.DataFrame) -> str | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def secondary_measures(db: str, version: int) -> pd.DataFrame:
+def secondary_measures(db: str, version: int, parent: str | None = None) -> pd.DataFrame:
+    """Secondary measures; with ``parent``, only that KPI's (reads only its extract kind)."""
     from metrics.compute import secondary_series
 
     with connect(db) as conn:
-        return secondary_series(conn)
+        return secondary_series(conn, parents=None if parent is None else [parent])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -465,7 +466,7 @@ def secondary_view(db: str, version: int, metric: str) -> pd.DataFrame:
     """The secondary measures shown beside ``metric``: id, latest value and month, trend."""
     from metrics.kpis import SECONDARY
 
-    sec = secondary_measures(db, version)
+    sec = secondary_measures(db, version, metric)
     rows = []
     for sid, measure in SECONDARY.items():
         if measure.parent != metric:

@@ -561,19 +561,22 @@ def compute_series(
     return _frame(SERIES_COLUMNS, rows)
 
 
-def secondary_series(conn: sqlite3.Connection, first: str | None = None, last: str | None = None) -> pd.DataFrame:
+def secondary_series(conn: sqlite3.Connection, first: str | None = None, last: str | None = None, *,
+                     parents: Iterable[str] | None = None) -> pd.DataFrame:
     """The secondary measures (:data:`metrics.kpis.SECONDARY`) for every month their parent KPI's extract
     kind has a current record-level upload (figures carry no secondary measures).
 
     Columns :data:`SECONDARY_COLUMNS`, sorted by the secondary registry's order, then month. Percent
     measures are numerator ÷ denominator × 100, ``mean_distinct_workers`` numerator ÷ denominator,
-    counts the numerator (denominator NaN). A zero denominator gives NaN.
+    counts the numerator (denominator NaN). A zero denominator gives NaN. ``parents`` limits the work
+    to the secondary measures of those KPIs (the detail page for one KPI need not read every extract).
     """
+    wanted = {sid: m for sid, m in SECONDARY.items() if parents is None or m.parent in set(parents)}
     uploads = _current_uploads(conn, first, last)
-    kinds = {REGISTRY[s.parent].source_kind for s in SECONDARY.values()}
+    kinds = {REGISTRY[s.parent].source_kind for s in wanted.values()}
     aggs = {k: _aggregates(conn, k, uploads.get(k, {})) for k in kinds}
     rows: list[tuple] = []
-    for sid, measure in SECONDARY.items():
+    for sid, measure in wanted.items():
         kind = REGISTRY[measure.parent].source_kind
         num_col, den_col = _SECONDARY_PARTS[sid]
         for month in uploads.get(kind, {}):

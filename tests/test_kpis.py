@@ -663,13 +663,32 @@ DEMO_MONTHS = [str(p) for p in pd.period_range("2022-04", "2025-03", freq="M")]
 
 
 @pytest.fixture(scope="module")
-def demo_series(tmp_path_factory) -> pd.DataFrame:
+def demo_path(tmp_path_factory):
     demo_store = pytest.importorskip("metrics.demo_store")
     path = tmp_path_factory.mktemp("demo") / "kpi.sqlite"
     demo_store.build_demo(path)
-    conn = store.connect(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_series(demo_path) -> pd.DataFrame:
+    conn = store.connect(demo_path)
     try:
         return compute_series(conn)
+    finally:
+        conn.close()
+
+
+def test_secondary_for_one_parent_equals_the_full_computation(demo_path):
+    conn = store.connect(demo_path)
+    try:
+        full = secondary_series(conn)
+        for parent in ("three_plus_social_workers", "face_to_face_conferences"):
+            part = secondary_series(conn, parents=[parent])
+            ids = {sid for sid, m in SECONDARY.items() if m.parent == parent}
+            assert set(part["metric"]) == ids
+            expected = full[full["metric"].isin(ids)].reset_index(drop=True)
+            pd.testing.assert_frame_equal(part.reset_index(drop=True), expected)
     finally:
         conn.close()
 
