@@ -1,0 +1,57 @@
+"""``kpi boardpack --review YYYY-MM-DD --out FILE.pdf|FILE.pptx [--public] [--no-teams]``
+(shared/spec/cli.md): a thin layer over :func:`reports.boardpack.build_pack`.
+
+The reports package (plotly, kaleido, reportlab, python-pptx) is imported inside the handler, so
+``metrics`` never imports plotly when the CLI starts. Exit status: 0 written (the path and page count
+go to stderr), 1 the pack could not be made (nothing written), 2 usage error (bad date or extension).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PACK_EXTENSIONS = (".pdf", ".pptx")
+
+
+def cmd_boardpack(args) -> int:
+    from metrics.cli import EXIT_OK, EXIT_REFUSED, UsageError, _connect, _settings
+    from metrics.review import as_date
+
+    try:
+        review = as_date(args.review)
+    except ValueError as e:
+        raise UsageError(f"--review: {e}") from None
+    out = Path(args.out)
+    if out.suffix.lower() not in PACK_EXTENSIONS:
+        raise UsageError(f"--out: the board pack is written as PDF or PowerPoint; '{out.name}' must end in "
+                         ".pdf or .pptx")
+    from reports.boardpack import PackError, build_pack
+
+    conn = _connect(args)
+    try:
+        info = build_pack(conn, review, out, public=args.public, include_teams=not args.no_teams,
+                          by=_settings(args).user)
+    except (PackError, RuntimeError) as e:
+        print(f"kpi boardpack: {e} Nothing was written.", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        conn.close()
+    kind = "slides" if info.format == "pptx" else "pages"
+    marking = "PUBLIC (small numbers suppressed)" if info.public else "RESTRICTED"
+    print(f"wrote {info.path} — {info.pages} {kind}, {info.review_label}, {marking}, in {info.seconds:.1f} s",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def register_cli(subparsers, common) -> None:
+    s = subparsers.add_parser(
+        "boardpack", parents=[common], help="write the board pack for a review (PDF or PowerPoint)",
+        description="Write the Improvement Board pack for the review at a date: cover, checkpoint summary, "
+                    "one page per KPI, the evidence log, definitions and sources.")
+    s.add_argument("--review", required=True, metavar="YYYY-MM-DD", help="the review (checkpoint) date")
+    s.add_argument("--out", required=True, metavar="FILE", help="FILE.pdf (A4 landscape) or FILE.pptx (16:9)")
+    s.add_argument("--public", action="store_true",
+                   help="a publishable pack: small numbers suppressed (shown as c), no commentary authors")
+    s.add_argument("--no-teams", action="store_true", help="leave out the team breakdowns")
+    s.set_defaults(func=cmd_boardpack)

@@ -1,0 +1,409 @@
+"""The board pack as a PDF: A4 landscape, large type, DejaVu Sans embedded (so £, €, ≥ and – render).
+
+:func:`render` lays out a :class:`reports.boardpack.PackModel` with reportlab's platypus and returns the
+page count. Fonts: :func:`register_fonts` finds DejaVu Sans and DejaVu Sans Bold (bundled in
+``reports/fonts/`` if present, else Debian's ``fonts-dejavu-core``) and raises a clear error if they
+are missing; :func:`text_width` and :func:`wrap` measure text with the same metrics, which is how the
+slides decide what fits on a slide.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf"}
+FONT_DIRS: tuple[Path, ...] = (
+    Path(__file__).resolve().parent / "fonts",
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/local/share/fonts"),
+)
+
+_registered = False
+
+
+def font_files() -> dict[str, Path]:
+    """Paths of DejaVu Sans and DejaVu Sans Bold; ``RuntimeError`` saying how to install them if absent."""
+    found = {}
+    for name, file in _FILES.items():
+        for d in FONT_DIRS:
+            if (d / file).is_file():
+                found[name] = d / file
+                break
+    missing = [f for n, f in _FILES.items() if n not in found]
+    if missing:
+        raise RuntimeError(
+            f"The board pack needs the DejaVu Sans fonts ({', '.join(missing)}) and could not find them in "
+            f"{', '.join(str(d) for d in FONT_DIRS)}. Install them with 'apt-get install fonts-dejavu-core' "
+            "(Debian/Ubuntu) or copy the .ttf files into reports/fonts/.")
+    return found
+
+
+def register_fonts() -> None:
+    """Register DejaVu Sans (+ Bold) with reportlab, once. ``<b>`` in paragraphs uses the bold face."""
+    global _registered
+    if _registered:
+        return
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for name, path in font_files().items():
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    for bold in (0, 1):
+        for italic in (0, 1):
+            addMapping(FONT, bold, italic, FONT_BOLD if bold else FONT)
+    _registered = True
+
+
+check_fonts = register_fonts
+
+
+@lru_cache(maxsize=65536)
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in points of ``text`` at ``size`` in DejaVu Sans (Bold)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    register_fonts()
+    return stringWidth(text, FONT_BOLD if bold else FONT, size)
+
+
+def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
+    """Greedy word wrap of ``text`` (newlines kept) into lines no wider than ``width`` points."""
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        words = para.split()
+        if not words:
+            lines.append("")
+            continue
+        line = ""
+        for w in words:
+            cand = f"{line} {w}" if line else w
+            if text_width(cand, size, bold) <= width or not line:
+                line = cand
+            else:
+                lines.append(line)
+                line = w
+            while text_width(line, size, bold) > width and len(line) > 1:  # one very long word
+                cut = len(line)
+                while cut > 1 and text_width(line[:cut], size, bold) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+INK = "#0b0c0c"
+GREY = "#505a5f"
+RULE = "#b1b4b6"
+HEAD_BG = "#1d4f91"
+MARKING_COLOURS = {"PUBLIC": "#00703c", "RESTRICTED": "#b10e1e"}
+
+SIZE_TITLE, SIZE_H2, SIZE_BODY, SIZE_TABLE, SIZE_SMALL = 22, 16, 13, 13, 11.5
+#: Chart size in CSS pixels: placed 456 pt wide, its 20 px type prints at about 9.5 pt.
+CHART_SIZE = (960, 540)
+
+
+
+def _styles():
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("body", fontName=FONT, fontSize=SIZE_BODY, leading=SIZE_BODY * 1.3,
+                          textColor=HexColor(INK), spaceAfter=4)
+    return {
+        "body": base,
+        "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=SIZE_TITLE,
+                                leading=SIZE_TITLE * 1.2, spaceAfter=8),
+        "h2": ParagraphStyle("h2", parent=base, fontName=FONT_BOLD, fontSize=SIZE_H2, leading=SIZE_H2 * 1.25,
+                             spaceBefore=8, spaceAfter=4, keepWithNext=1),
+        "h3": ParagraphStyle("h3", parent=base, fontName=FONT_BOLD, fontSize=SIZE_BODY, spaceBefore=4,
+                             spaceAfter=2, keepWithNext=1),
+        "side": ParagraphStyle("side", parent=base, fontSize=12, leading=15, spaceAfter=3),
+        "small": ParagraphStyle("small", parent=base, fontSize=SIZE_SMALL, leading=SIZE_SMALL * 1.3,
+                                textColor=HexColor(GREY)),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=SIZE_TABLE, leading=SIZE_TABLE * 1.25, spaceAfter=0),
+        "cell_r": ParagraphStyle("cell_r", parent=base, fontSize=SIZE_TABLE, leading=SIZE_TABLE * 1.25,
+                                 spaceAfter=0, alignment=2),
+        "cell_c": ParagraphStyle("cell_c", parent=base, fontSize=SIZE_TABLE, leading=SIZE_TABLE * 1.25,
+                                 spaceAfter=0, alignment=1),
+        "head": ParagraphStyle("head", parent=base, fontName=FONT_BOLD, fontSize=SIZE_TABLE,
+                               leading=SIZE_TABLE * 1.25, spaceAfter=0, textColor=HexColor("#ffffff")),
+        "cover_big": ParagraphStyle("cover_big", parent=base, fontName=FONT_BOLD, fontSize=34, leading=42,
+                                    spaceAfter=10),
+        "cover_mid": ParagraphStyle("cover_mid", parent=base, fontName=FONT_BOLD, fontSize=22, leading=28,
+                                    spaceAfter=14),
+        "cover": ParagraphStyle("cover", parent=base, fontSize=15, leading=21, spaceAfter=6),
+        "status_label": ParagraphStyle("status_label", parent=base, fontSize=SIZE_SMALL, leading=SIZE_SMALL * 1.2,
+                                       textColor=HexColor(GREY), spaceAfter=0),
+        "status": ParagraphStyle("status", parent=base, fontName=FONT_BOLD, fontSize=16, leading=19,
+                                 spaceAfter=0),
+        "status_rag": ParagraphStyle("status_rag", parent=base, fontName=FONT_BOLD, fontSize=16, leading=19,
+                                     spaceAfter=0, textColor=HexColor("#ffffff"), alignment=1),
+    }
+
+
+def _p(text: str, style) -> object:
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
+
+
+def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | None = None,
+           size: float | None = None, padding: float = 4):
+    """A model Table as a reportlab Table: blue header row, ruled rows, optional coloured RAG column."""
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Table, TableStyle
+
+    from reports.boardpack import RAG_COLOURS
+
+    def style_for(col: int, bold: bool = False):
+        a = (t.align or ["left"] * len(t.header))[col]
+        st = styles["cell_r" if a == "right" else "cell_c" if a == "center" else "cell"]
+        if bold or size:
+            st = ParagraphStyle(f"{st.name}_x", parent=st, fontName=FONT_BOLD if bold else st.fontName,
+                                fontSize=size or st.fontSize, leading=(size or st.fontSize) * 1.25)
+        return st
+
+    def head_style(col: int):
+        a = (t.align or ["left"] * len(t.header))[col]
+        return ParagraphStyle(f"head_{a}_{size}", parent=styles["head"], fontSize=size or SIZE_TABLE,
+                              leading=(size or SIZE_TABLE) * 1.25,
+                              alignment={"left": 0, "center": 1, "right": 2}[a])
+
+    data = [[_p(h, head_style(j)) for j, h in enumerate(t.header)]]
+    for i, row in enumerate(t.rows):
+        bold_row = t.last_row_bold and i == len(t.rows) - 1
+        data.append([_p(c, style_for(j, bold_row)) for j, c in enumerate(row)])
+    tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
+    cmds = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("BACKGROUND", (0, 0), (-1, 0), HexColor(HEAD_BG)),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.6, HexColor(RULE)),
+        ("TOPPADDING", (0, 0), (-1, -1), padding),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), padding),
+        ("LEFTPADDING", (0, 0), (-1, -1), 5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+    ]
+    if t.last_row_bold:
+        cmds.append(("LINEABOVE", (0, -1), (-1, -1), 1.2, HexColor(INK)))
+    if rag_col is not None and rags is not None:
+        white = ParagraphStyle("rag", parent=style_for(rag_col), fontName=FONT_BOLD, alignment=1,
+                               textColor=HexColor("#ffffff"))
+        for i, rag in enumerate(rags, start=1):
+            cmds.append(("BACKGROUND", (rag_col, i), (rag_col, i), HexColor(RAG_COLOURS.get(rag, GREY))))
+            data[i][rag_col] = _p(t.rows[i - 1][rag_col], white)
+        tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
+    tbl.setStyle(TableStyle(cmds))
+    return tbl
+
+
+def _status_strip(page, styles, width: float):
+    from reportlab.lib.colors import HexColor
+    from reportlab.platypus import Table, TableStyle
+
+    from reports.boardpack import RAG_COLOURS
+    from reports.tables import short_month
+
+    r = page.row
+    labels = [f"Actual, {short_month(r.actual_month)}", "Target", "RAG", "Direction of travel", "Forecast"]
+    values = [r.actual_text, r.target_text, r.rag_text, r.travel_text, r.forecast_text]
+    data = [[_p(x, styles["status_label"]) for x in labels],
+            [_p(v, styles["status_rag"] if i == 2 else styles["status"]) for i, v in enumerate(values)]]
+    tbl = Table(data, colWidths=[w * width for w in (0.17, 0.14, 0.14, 0.2, 0.35)])
+    tbl.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("BACKGROUND", (2, 1), (2, 1), HexColor(RAG_COLOURS.get(r.rag, GREY))),
+        ("LINEBELOW", (0, 1), (-1, 1), 1.2, HexColor(RULE)),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 1), (-1, 1), 6),
+    ]))
+    return tbl
+
+
+def render(model, path: Path) -> int:
+    """Write ``model`` as a PDF at ``path``; returns the number of pages."""
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas as rl_canvas
+    from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Frame, Image, KeepTogether, NextPageTemplate,
+                                    PageBreak, PageTemplate, Spacer, Table, TableStyle)
+
+    register_fonts()
+    styles = _styles()
+    page_w, page_h = landscape(A4)
+    margin = 14 * mm
+    head_h, foot_h = 26, 22
+    frame_w = page_w - 2 * margin
+    mark_colour = HexColor(MARKING_COLOURS[model.marking])
+
+    def header_footer(c, doc):
+        c.saveState()
+        c.setFont(FONT, SIZE_SMALL)
+        c.setFillColor(HexColor(GREY))
+        c.drawString(margin, page_h - margin + 2, model.footer)
+        c.setFont(FONT_BOLD, SIZE_SMALL + 1)
+        w = text_width(model.marking, SIZE_SMALL + 1, True) + 14
+        c.setFillColor(mark_colour)
+        c.rect(page_w - margin - w, page_h - margin - 4, w, 18, stroke=0, fill=1)
+        c.setFillColor(HexColor("#ffffff"))
+        c.drawCentredString(page_w - margin - w / 2, page_h - margin + 1, model.marking)
+        c.setStrokeColor(HexColor(RULE))
+        c.line(margin, page_h - margin - 8, page_w - margin, page_h - margin - 8)
+        c.setFont(FONT, SIZE_SMALL)
+        c.setFillColor(HexColor(GREY))
+        left = "Synthetic demo data — not real figures" if model.demo else model.marking_note
+        c.drawString(margin, margin - 10, left)
+        c.restoreState()
+
+    class NumberedCanvas(rl_canvas.Canvas):
+        """'Page x of y' needs the total: keep each page's state, number them all on save."""
+
+        pages_total = 0
+
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self._saved: list[dict] = []
+
+        def showPage(self):
+            self._saved.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            n = len(self._saved)
+            NumberedCanvas.pages_total = n
+            for state in self._saved:
+                self.__dict__.update(state)
+                self.setFont(FONT, SIZE_SMALL)
+                self.setFillColor(HexColor(GREY))
+                self.drawRightString(page_w - margin, margin - 10, f"Page {self._pageNumber} of {n}")
+                super().showPage()
+            super().save()
+
+    doc = BaseDocTemplate(
+        str(path), pagesize=(page_w, page_h), leftMargin=margin, rightMargin=margin, topMargin=margin,
+        bottomMargin=margin, title=f"{model.title}: {model.review_label}", author=model.council,
+        subject=f"{model.marking}: {model.council}, {model.review_label}", creator="intervention-kpi board pack",
+        initialFontName=FONT, initialFontSize=SIZE_BODY, lang="en-GB",
+    )
+    body_frame = Frame(margin, margin + foot_h - 10, frame_w, page_h - 2 * margin - head_h - foot_h + 10,
+                       id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    cover_frame = Frame(margin, margin + foot_h - 10, frame_w, page_h - 2 * margin - foot_h + 10, id="cover",
+                        leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+
+    def cover_page(c, doc):
+        c.saveState()
+        c.setFillColor(mark_colour)
+        c.rect(0, page_h - 60, page_w, 60, stroke=0, fill=1)
+        c.setFillColor(HexColor("#ffffff"))
+        c.setFont(FONT_BOLD, 26)
+        c.drawString(margin, page_h - 42, model.marking)
+        c.setFont(FONT, 14)
+        c.drawRightString(page_w - margin, page_h - 38, model.marking_note)
+        c.restoreState()
+
+    doc.addPageTemplates([
+        PageTemplate("cover", frames=[cover_frame], onPage=cover_page),
+        PageTemplate("body", frames=[body_frame], onPage=header_footer),
+    ])
+
+    story: list = [Spacer(1, 60), _p(model.council, styles["cover_big"]),
+                   _p(f"{model.title}: {model.review_label}", styles["cover_mid"])]
+    story += [_p(line, styles["cover"]) for line in model.cover_lines]
+    story += [Spacer(1, 14), _p(f"Overall: {model.overall}", styles["cover_mid"])]
+    story += [NextPageTemplate("body"), PageBreak()]
+
+    # summary
+    story.append(_p(f"Checkpoint summary — {model.review_label}", styles["title"]))
+    story.append(_p(f"Overall: {model.overall}", styles["h2"]))
+    story.append(_table(model.summary, styles, frame_w, rag_col=3, rags=model.summary_rags, size=12.5,
+                        padding=3))
+    story += [_p(n, styles["small"]) for n in model.summary_notes]
+
+    from reports.boardpack import CHART_HEIGHT, CHART_WIDTH
+
+    chart_w = frame_w * 0.56
+    chart_h = chart_w * CHART_HEIGHT / CHART_WIDTH
+    side_w = frame_w - chart_w - 14
+    for page in model.kpis:
+        story += [PageBreak(), _p(page.title, styles["title"]), _status_strip(page, styles, frame_w), Spacer(1, 8)]
+        # the chart's own legend explains its lines; the caption is the image's description
+        left = [Image(io.BytesIO(page.chart_png), width=chart_w, height=chart_h) if page.chart_png
+                else _p("(chart not available)", styles["small"])]
+        right = [_p("Last three months", styles["h3"]), _table(page.recent, styles, side_w, size=12)]
+        if page.details:
+            right += [Spacer(1, 4)] + [_p(d, styles["side"]) for d in page.details]
+        right += [_p("Definition", styles["h3"]), _p(page.definition, styles["side"])]
+        top = Table([[left, right]], colWidths=[chart_w + 14, side_w])
+        top.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0)]))
+        story.append(top)
+        if page.commentary:
+            story += [_p("Latest commentary", styles["h2"]), *_commentary(page.commentary, styles)]
+            if page.earlier_entries:
+                story.append(_p(f"{page.earlier_entries} earlier entr{'ies' if page.earlier_entries > 1 else 'y'} "
+                                "for this KPI at this checkpoint are in the evidence log.", styles["small"]))
+        else:
+            story.append(KeepTogether([_p("Latest commentary", styles["h2"]),
+                                       _p("No commentary recorded for this KPI at this checkpoint.", styles["body"])]))
+        if page.quality:
+            story.append(KeepTogether([_p("Data quality", styles["h3"])]
+                                      + [_p(f"• {q}", styles["body"]) for q in page.quality]))
+        if page.teams is not None:
+            story.append(KeepTogether([_p(f"{page.kpi.label}: by team, {page.recent.rows[-1][0]}", styles["h3"]),
+                                       _table(page.teams, styles, frame_w * 0.7)]))
+        elif page.teams_note:
+            story.append(_p(page.teams_note, styles["small"]))
+
+    # evidence
+    story += [PageBreak(), _p("Evidence log — qualitative Terms of Reference items", styles["title"])]
+    story.append(_p("Overall commentary", styles["h2"]))
+    if model.overall_commentary:
+        for e in model.overall_commentary:
+            story += _commentary(e, styles)
+    else:
+        story.append(_p("No overall commentary recorded at this checkpoint.", styles["body"]))
+    for item in model.evidence:
+        story.append(_p(f"{item.code}  {item.title}", styles["h2"]))
+        if item.entries:
+            for e in item.entries:
+                story += _commentary(e, styles)
+        else:
+            story.append(_p("No entry recorded at this checkpoint.", styles["body"]))
+
+    # definitions and sources
+    story += [PageBreak(), _p("Definitions and sources", styles["title"])]
+    for title, text in model.definitions:
+        story.append(KeepTogether([_p(title, styles["h3"]), _p(text, styles["body"])]))
+    story.append(_p("Data-quality notes", styles["h2"]))
+    story += [_p(f"• {a}: {b}", styles["body"]) for a, b in model.quality_glossary]
+    story.append(_p("Sources", styles["h2"]))
+    story += [_p(f"• {s}", styles["body"]) for s in model.sources]
+    if model.suppression_rules:
+        story += [CondPageBreak(200), _p("Suppression rule (public pack)", styles["h2"])]
+        story += [_p(f"{i}. {r}", styles["body"]) for i, r in enumerate(model.suppression_rules, start=1)]
+
+    doc.build(story, canvasmaker=NumberedCanvas)
+    return NumberedCanvas.pages_total
+
+
+def _commentary(e, styles) -> list:
+    """A byline (author in a restricted pack, date, note) kept with the start of the entry's text."""
+    from reportlab.lib.styles import ParagraphStyle
+
+    who = ", ".join(x for x in (e.author, e.when) if x)
+    byline = ParagraphStyle("byline", parent=styles["small"], keepWithNext=1, spaceAfter=1)
+    return [_p(who + (f" ({e.note})" if e.note else "") + ":", byline), _p(e.body, styles["body"])]

@@ -1,0 +1,514 @@
+"""The board pack (reports.boardpack, reports.pdf, reports.slides, reports.tables; `kpi boardpack`).
+
+One synthetic demo store per module, with commentary added; a copy with planted small numbers for
+February 2025 (3 historic complaints outstanding, 4 permanent team managers, 7 conferences). Four packs
+are drawn, each with one kaleido session: the restricted PDF and PowerPoint through the CLI, and the
+public PDF and PowerPoint of the planted store through build_pack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import math
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metrics.kpis import REGISTRY
+from reports.disclosure import SUPPRESSED, exposed
+
+REVIEW = dt.date(2025, 3, 1)  # "Review 8 – Mar 2025": actuals for February 2025
+COMMENT = ("Agency reliance continues to fall. Recruitment cost £12,500 (€14,600) per post; we expect ≥ 20% "
+           "by summer. Ask ana@council.gov.uk about C000123.")
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Settings for this module's stores: a fixed uploader name and no stray .env."""
+    from metrics.settings import get_settings
+
+    home = tmp_path_factory.mktemp("boardpack")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("KPI_KEY_FILE", "KPI_DEMO_MODE", "KPI_PSEUDONYM_KEY"):
+            mp.delenv(name, raising=False)
+        mp.setenv("KPI_USER", "tester")
+        mp.setenv("KPI_DB_PATH", str(home / "unused.sqlite"))
+        mp.chdir(home)
+        get_settings.cache_clear()
+        yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def demo_db(env) -> Path:
+    from metrics.demo_store import build_demo
+    from metrics.evidence import add_entry
+    from metrics.store import connect
+
+    path = env / "demo.sqlite"
+    build_demo(path)
+    conn = connect(path)
+    add_entry(conn, REVIEW, COMMENT, "ana@council.gov.uk", kpi="agency_rate")
+    add_entry(conn, REVIEW, "Chairs now book rooms by default.", "chair.lead", kpi="face_to_face_conferences")
+    add_entry(conn, REVIEW, "The DCS post was filled permanently in January.", "commissioner", tor_item="2a")
+    add_entry(conn, REVIEW, "Members completed the LGA programme.", "commissioner", tor_item="2e")
+    add_entry(conn, REVIEW, "Sufficient progress on most priorities.", "commissioner")
+    conn.close()
+    return path
+
+
+def _csv(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def plant_small_numbers(path: Path) -> None:
+    """Re-upload February 2025: 3 historic complaints outstanding, 4 permanent team managers (of 11),
+    7 conferences (4 face to face or hybrid)."""
+    from metrics.demo_store import DEMO_KEY
+    from metrics.ingest import ingest_bytes
+    from metrics.settings import get_settings
+    from metrics.store import connect
+
+    teams = ["Front Door", "Assessment North", "Child Protection South", "Children in Care"]
+    wf = ["worker_id,role,agency,fte,team,start_date,end_date"]
+    wf += [f"W9{i:04d},team_manager,N,1,{teams[i]},2020-01-01," for i in range(4)]
+    wf += [f"W8{i:04d},team_manager,Y,1,{teams[i % 4]},2024-01-01," for i in range(7)]
+    wf += [f"W7{i:04d},case_holder,{'Y' if i % 4 == 0 else 'N'},1,{teams[i % 4]},2021-01-01," for i in range(60)]
+    co = ["complaint_id,received_date,closed_date,stage"]
+    co += [f"H{i:03d},2022-0{i + 1}-15,,1" for i in range(3)]
+    co += [f"R{i:03d},2024-0{i % 9 + 1}-10,,1" for i in range(12)]
+    co += [f"X{i:03d},2022-05-01,2024-06-30,2" for i in range(20)]
+    cp = ["conference_id,child_id,conference_type,conference_date,format"]
+    formats = ["face_to_face"] * 3 + ["hybrid"] + ["virtual"] * 3
+    types = ["initial"] * 2 + ["review"] * 5
+    cp += [f"K{i:03d},C9{i:05d},{t},2025-02-{i + 3:02d},{f}" for i, (f, t) in enumerate(zip(formats, types))]
+    conn = connect(path)
+    settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
+    for name, lines, kw in (("workforce.csv", wf, dict(kind="workforce", month="2025-02")),
+                            ("complaints.csv", co, dict(kind="complaints", month="2025-02")),
+                            ("conferences.csv", cp, dict(kind="conferences", months=("2025-02", "2025-02")))):
+        r = ingest_bytes(conn, _csv(lines), name, uploaded_by="tester", settings=settings, **kw)
+        assert r.ok, [e.as_dict() for e in r.errors]
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def planted_db(demo_db, env) -> Path:
+    path = env / "planted.sqlite"
+    shutil.copyfile(demo_db, path)
+    plant_small_numbers(path)
+    return path
+
+
+def _run_kpi(*argv) -> tuple[int, str, str]:
+    from metrics import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in argv])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 2
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def restricted(demo_db, env) -> dict:
+    """The restricted packs, written through the CLI."""
+    runs = {}
+    for fmt in ("pdf", "pptx"):
+        path = env / f"pack.{fmt}"
+        runs[fmt] = (path, *_run_kpi("boardpack", "--db", demo_db, "--review", REVIEW.isoformat(), "--out", path))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def public(planted_db, env) -> dict:
+    from metrics.store import connect
+    from reports.boardpack import build_pack
+
+    conn = connect(planted_db)
+    try:
+        return {fmt: build_pack(conn, REVIEW, env / f"public.{fmt}", public=True, by="tester")
+                for fmt in ("pdf", "pptx")}
+    finally:
+        conn.close()
+
+
+# --- reading the packs back ----------------------------------------------------------------
+
+
+def pdf_text(path: Path, *, layout: bool = True) -> str:
+    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def pptx_text(path: Path) -> list[str]:
+    """All the text of each slide (text boxes and table cells), one string per slide."""
+    from pptx import Presentation
+
+    out = []
+    for slide in Presentation(str(path)).slides:
+        parts = []
+        for sh in slide.shapes:
+            if sh.has_text_frame:
+                parts.append(sh.text_frame.text)
+            elif sh.has_table:
+                parts += [c.text for row in sh.table.rows for c in row.cells]
+        out.append("\n".join(parts))
+    return out
+
+
+def pptx_tables(path: Path) -> list[list[list[str]]]:
+    from pptx import Presentation
+
+    return [[[c.text for c in row.cells] for row in sh.table.rows]
+            for slide in Presentation(str(path)).slides for sh in slide.shapes if sh.has_table]
+
+
+def pgm_pages(path: Path, tmp: Path) -> list[tuple[int, int, bytes]]:
+    """Every page rendered by pdftoppm at 30 dpi, greyscale: (width, height, pixels)."""
+    prefix = tmp / path.stem
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(path), str(prefix)], check=True)
+    pages = []
+    for f in sorted(tmp.glob(f"{path.stem}*.pgm")):
+        data = f.read_bytes()
+        fields = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+        w, h = int(fields.group(1)), int(fields.group(2))
+        pages.append((w, h, data[fields.end():fields.end() + w * h]))
+    return pages
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+
+def test_cli_writes_both_formats(restricted):
+    for fmt, (path, code, out, err) in restricted.items():
+        assert code == 0, err
+        assert path.is_file() and path.stat().st_size > 10_000
+        assert str(path) in err and re.search(r"\d+ (pages|slides)", err), err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--review", "2025-03-01", "--out", "pack.docx"], ".pdf or .pptx"),
+    (["--review", "2025-03-01", "--out", "pack"], ".pdf or .pptx"),
+    (["--review", "2025-02-30", "--out", "pack.pdf"], "--review"),
+    (["--review", "01/03/2025", "--out", "pack.pdf"], "--review"),
+])
+def test_cli_usage_errors_exit_2(demo_db, env, argv, message):
+    code, _, err = _run_kpi("boardpack", "--db", demo_db, *argv)
+    assert code == 2 and message in err
+    assert not (env / "pack.docx").exists()
+
+
+def test_build_pack_refuses_other_formats(demo_db, env):
+    from metrics.store import connect
+    from reports.boardpack import build_pack
+
+    with pytest.raises(ValueError, match=r"\.pdf or \.pptx"):
+        build_pack(connect(demo_db), REVIEW, env / "pack.xlsx")
+
+
+def test_metrics_does_not_import_plotly():
+    code = "import sys, metrics.cli, metrics.cli_boardpack; print('plotly' in sys.modules)"
+    r = subprocess.run([".venv/bin/python" if Path(".venv/bin/python").exists() else "python", "-c", code],
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert r.stdout.strip() == "False", r.stderr
+
+
+# --- restricted PDF --------------------------------------------------------------------------
+
+
+def test_pdf_has_every_kpi_and_the_summary(restricted):
+    text = flat(pdf_text(restricted["pdf"][0]))
+    assert "Checkpoint summary — Review 8 – Mar 2025" in text
+    assert re.search(r"Overall: \d+ of 10 priorities green, \d+ amber, \d+ red, \d+ no data", text)
+    for kpi in REGISTRY.values():
+        assert f"{kpi.tor} {kpi.label}" in text, kpi.label
+    for word in ("GREEN", "AMBER", "RED", "improving", "Definitions and sources", "Open Government Licence",
+                 "Evidence log", "RESTRICTED", "Synthetic demo data"):
+        assert word in text
+    assert "Agency social workers (% of FTE): by team, Feb 2025" in text
+
+
+def test_pdf_shows_commentary_with_currency_and_symbols(restricted):
+    text = flat(pdf_text(restricted["pdf"][0]))
+    assert "£12,500 (€14,600)" in text and "≥ 20%" in text
+    assert "The DCS post was filled permanently in January." in text
+    assert "ana@council.gov.uk" in text  # restricted: authors are shown
+
+
+def test_pdf_embeds_dejavu_and_nothing_else(restricted):
+    out = subprocess.run(["pdffonts", str(restricted["pdf"][0])], check=True, capture_output=True, text=True).stdout
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    assert {r[0].split("+")[-1] for r in rows} == {"DejaVuSans", "DejaVuSans-Bold"}
+    assert all(r[-5] == "yes" for r in rows), out  # the "emb" column
+
+
+def test_every_pdf_page_is_drawn(restricted, tmp_path):
+    path = restricted["pdf"][0]
+    pages = pgm_pages(path, tmp_path)
+    code, _, err = restricted["pdf"][1:]
+    assert f"{len(pages)} pages" in err
+    for i, (w, h, px) in enumerate(pages, start=1):
+        assert w > h, "A4 landscape"
+        mean = sum(px) / len(px)
+        var = sum((p - mean) ** 2 for p in px[::7]) / len(px[::7])
+        assert var > 100, f"page {i} looks blank (variance {var:.0f})"
+
+
+# --- restricted PowerPoint -------------------------------------------------------------------
+
+
+def test_pptx_has_every_kpi_and_the_summary(restricted):
+    from pptx import Presentation
+
+    path = restricted["pptx"][0]
+    prs = Presentation(str(path))
+    assert abs(prs.slide_width / prs.slide_height - 16 / 9) < 0.01
+    assert f"{len(prs.slides)} slides" in restricted["pptx"][3]
+    text = "\n".join(pptx_text(path))
+    for kpi in REGISTRY.values():
+        assert kpi.label in text, kpi.label
+    summary = next(t for t in pptx_tables(path) if t[0][0].startswith("Priority"))
+    assert len(summary) == 1 + len(REGISTRY)
+    assert {row[3] for row in summary[1:]} <= {"GREEN", "AMBER", "RED", "NO DATA"}
+    assert "£12,500 (€14,600)" in text and "≥ 20%" in text
+
+
+def test_pptx_type_is_large(restricted):
+    from pptx import Presentation
+
+    prs = Presentation(str(restricted["pptx"][0]))
+    sizes = [r.font.size.pt for s in prs.slides for sh in s.shapes if sh.has_text_frame
+             for p in sh.text_frame.paragraphs for r in p.runs]
+    sizes += [r.font.size.pt for s in prs.slides for sh in s.shapes if sh.has_table
+              for row in sh.table.rows for c in row.cells for p in c.text_frame.paragraphs for r in p.runs]
+    assert sizes and min(sizes) >= 16
+    for s in list(prs.slides)[1:]:  # every slide after the cover opens with its title
+        title = s.shapes[0].text_frame.paragraphs[0].runs[0].font
+        assert title.size.pt >= 28 and title.bold and title.name == "DejaVu Sans"
+    charts = [sh for s in prs.slides for sh in s.shapes if sh.shape_type == 13]
+    assert len(charts) == len(REGISTRY)
+    assert all(sh._element.nvPicPr.cNvPr.get("descr") for sh in charts), "charts need alternative text"
+
+
+def test_audit_records_who_made_which_pack(restricted, demo_db):
+    conn = sqlite3.connect(demo_db)
+    rows = conn.execute("SELECT actor, target, details FROM audit_log WHERE action = 'boardpack'"
+                        " ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["tester", "tester"]
+    assert [Path(r[1]).name for r in rows] == ["pack.pdf", "pack.pptx"]
+    details = json.loads(rows[0][2])
+    assert details["review"] == "2025-03-01" and details["format"] == "pdf" and details["public"] is False
+    assert details["pages"] > 10
+
+
+# --- public packs ----------------------------------------------------------------------------
+
+PLANTED = ("permanent_team_managers", "historic_complaints_outstanding", "face_to_face_conferences")
+
+
+def test_public_summary_suppresses_the_planted_small_numbers(public):
+    text = pdf_text(public["pdf"].path)
+    lines = text.splitlines()
+    for kpi_id in PLANTED:
+        kpi = REGISTRY[kpi_id]
+        i = next(i for i, line in enumerate(lines) if line.startswith(f"{kpi.tor} {kpi.label.split()[0]}"))
+        row = " ".join(lines[i:i + 2])  # a wrapped label puts the figures on the next line
+        assert re.search(r"\bc\s+[\d.,%]+(?: FTE)?\s+c\s+c\s+c\b", row), row
+    summary = next(t for t in pptx_tables(public["pptx"].path) if t[0][0].startswith("Priority"))
+    for row in summary[1:]:
+        if any(REGISTRY[k].label in row[0] for k in PLANTED):
+            assert row[1] == SUPPRESSED and row[3] == SUPPRESSED and row[4] == f"{SUPPRESSED}\n{SUPPRESSED}"
+    assert "PUBLIC" in text and "Suppression rule" in text
+
+
+def test_public_pack_never_shows_the_planted_values(public):
+    text = flat(pdf_text(public["pdf"].path))
+    assert "57.1%" not in text, "4 of 7 conferences"
+    assert not re.search(r"\b4 of 7\b|\b4 of 11\b|36\.4%", text)
+    slides = pptx_text(public["pptx"].path)
+    for rows in pptx_tables(public["pptx"].path):
+        for row in rows:
+            if row[0] == "Feb 2025" and len(row) == 2:  # count KPIs' last-three-months tables
+                assert row[1] in (SUPPRESSED,) or not re.fullmatch(r"[1-5]", row[1]), row
+    assert "7 conferences: c face to face, c hybrid, c virtual; c initial, c review." in "\n".join(slides)
+
+
+def test_public_pack_has_no_identifiers_or_authors(public):
+    for text in (pdf_text(public["pdf"].path), "\n".join(pptx_text(public["pptx"].path))):
+        assert "ana@council.gov.uk" not in text and "C000123" not in text
+        assert "chair.lead" not in text and "commissioner" not in text and "tester" not in text
+        assert "[removed]" in text
+
+
+def _numbers(cell: str) -> float | None:
+    cell = cell.replace(",", "").replace(" FTE", "").strip()
+    return float(cell) if re.fullmatch(r"\d+(\.\d+)?", cell) else None
+
+
+def test_no_suppressed_value_can_be_recomputed_from_the_packs_totals(public):
+    """Team tables: in every column whose total is shown, the cells shown as c must not be worked out
+    as total − shown parts (one c alone, or c cells that must all be 1)."""
+    checked = 0
+    for rows in pptx_tables(public["pptx"].path):
+        if not rows[-1][0] == "All teams":
+            continue
+        for j in range(1, len(rows[0])):
+            if rows[0][j] == "%":
+                continue
+            total = _numbers(rows[-1][j])
+            cells = [r[j] for r in rows[1:-1]]
+            hidden = [c for c in cells if c == SUPPRESSED]
+            if total is None or not hidden:
+                continue
+            residual = total - sum(_numbers(c) or 0 for c in cells if c != SUPPRESSED)
+            checked += 1
+            assert len(hidden) >= 2, f"{rows[0][j]}: one c = {residual:g}"
+            assert not math.isclose(residual, len(hidden)), f"{rows[0][j]}: every c must be 1"
+    assert checked, "the planted store should give team tables with suppressed cells"
+    # percentages never give a hidden count back: a shown % comes with its count
+    for rows in pptx_tables(public["pptx"].path):
+        if rows[0][:3] == ["Month", "%", "Count"]:
+            for month, pct, count in rows[1:]:
+                assert (pct == SUPPRESSED) == (SUPPRESSED in count.split(" of ")[0]) or pct == "no data", rows
+
+
+def test_every_public_decision_on_the_planted_store_is_safe(planted_db):
+    from metrics.store import connect
+    from reports.tables import load
+
+    data = load(connect(planted_db), REVIEW)
+    dec = data.decisions
+    assert dec.cells, "decisions for every KPI-month"
+    for mc in dec.cells.values():
+        assert exposed(mc.values, mc.groups, mc.suppressed, mc.hidden) == [], (mc.metric, mc.month)
+        for pct, (n, d) in mc.percents.items():
+            assert not mc.shown(pct) or (mc.shown(n) and mc.shown(d))
+    assert not dec.value_shown("permanent_team_managers", "2025-02")
+    assert not dec.value_shown("historic_complaints_outstanding", "2025-02")
+    assert not dec.value_shown("face_to_face_conferences", "2025-02")  # denominator 7
+    assert dec.value_shown("historic_complaints_outstanding", "2025-01")
+
+
+def test_public_charts_leave_out_suppressed_months(planted_db):
+    from metrics.store import connect
+    from reports.boardpack import _chart_inputs, _figure
+    from reports.tables import load, review_rows
+
+    data = load(connect(planted_db), REVIEW)
+    rows = {r.metric: r for r in review_rows(data, public=True)}
+    for kpi_id in PLANTED:
+        s, _, marks, _, hidden_marks = _chart_inputs(data, REGISTRY[kpi_id], rows[kpi_id], public=True)
+        assert s.loc[s["month"] == "2025-02", "value"].isna().all()
+        assert "Mar 25" in hidden_marks
+        fig = _figure(data, REGISTRY[kpi_id], rows[kpi_id], True)
+        actual = fig.data[0]
+        ys = dict(zip(pd.to_datetime(actual.x).strftime("%Y-%m"), actual.y))
+        assert ys["2025-02"] is None or math.isnan(ys["2025-02"])
+        assert not any(a.text.endswith("NO DATA</b>") for a in fig.layout.annotations if "Mar 25" in a.text)
+    s, *_ = _chart_inputs(data, REGISTRY["historic_complaints_outstanding"],
+                          rows["historic_complaints_outstanding"], public=False)
+    assert s.loc[s["month"] == "2025-02", "value"].iloc[0] == 3, "the restricted chart keeps it"
+
+
+# --- the model without charts (fast) ---------------------------------------------------------
+
+
+def test_no_teams_drops_every_team_breakdown(demo_db, tmp_path):
+    from metrics.store import connect
+    from reports import pdf
+    from reports.boardpack import build_model
+    from reports.tables import load
+
+    conn = connect(demo_db)
+    data = load(conn, REVIEW)
+    model = build_model(conn, data, public=False, include_teams=False, by="tester")
+    assert all(p.teams is None for p in model.kpis)
+    assert any(p.teams is not None for p in build_model(conn, data, public=False, include_teams=True, by="t").kpis)
+    pages = pdf.render(model, tmp_path / "no-teams.pdf")
+    text = flat(pdf_text(tmp_path / "no-teams.pdf"))
+    assert pages > 10 and "by team" not in text and "Front Door" not in text
+
+
+def test_a_final_review_restated_later_says_so(demo_db, env):
+    from metrics.evidence import mark_final
+    from metrics.store import connect
+    from reports.boardpack import build_model
+    from reports.tables import load, review_rows
+
+    path = env / "final.sqlite"
+    shutil.copyfile(demo_db, path)
+    mark_final(connect(path), REVIEW, "commissioner")
+    plant_small_numbers(path)  # February 2025 re-uploaded after the review was final
+    conn = connect(path)
+    data = load(conn, REVIEW)
+    rows = {r.metric: r for r in review_rows(data)}
+    assert rows["permanent_team_managers"].restated and rows["permanent_team_managers"].actual_text == "13*"
+    assert any("now 4" in n for n in rows["permanent_team_managers"].notes)
+    pub = {r.metric: r for r in review_rows(data, public=True)}
+    assert pub["permanent_team_managers"].actual_text == "13*", "a frozen count that is not small is shown"
+    assert any(f"now {SUPPRESSED}" in n for n in pub["permanent_team_managers"].notes)
+    assert pub["face_to_face_conferences"].actual_text == f"{SUPPRESSED}*", "frozen % of unknown denominator"
+    model = build_model(conn, data, public=False, include_teams=True, by="tester")
+    assert any(line.startswith("FINAL") for line in model.cover_lines)
+    page = next(p for p in model.kpis if p.kpi.id == "permanent_team_managers")
+    assert any("Restated" in q for q in page.quality)
+
+
+def test_an_off_schedule_review_date_is_labelled(demo_db):
+    from metrics.store import connect
+    from reports.boardpack import build_model
+    from reports.tables import load
+
+    conn = connect(demo_db)
+    model = build_model(conn, load(conn, dt.date(2025, 3, 15)), public=False, include_teams=False, by="t")
+    assert model.review_label == "Review at 15 March 2025" and model.month == "2025-02"
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def test_csv_exports_are_formula_safe_and_public_ones_suppressed(planted_db, tmp_path):
+    from metrics.store import connect
+    from reports.tables import load, review_table, series_table, to_csv
+
+    conn = connect(planted_db)
+    data = load(conn, REVIEW)
+    review = review_table(conn, REVIEW, data=data)
+    assert list(review["metric"]) == list(REGISTRY)
+    pub = review_table(conn, REVIEW, public=True, data=data)
+    assert pub.set_index("metric").loc["historic_complaints_outstanding", "actual"] == SUPPRESSED
+    series = series_table(conn, public=True, data=data)
+    feb = series[(series["month"] == "2025-02")].set_index("metric")
+    assert feb.loc["permanent_team_managers", "value"] == SUPPRESSED
+    assert feb.loc["face_to_face_conferences", "numerator"] == SUPPRESSED
+    assert feb.loc["face_to_face_conferences", "denominator"] == 7
+    raw = to_csv(series, tmp_path / "series.csv")
+    assert (tmp_path / "series.csv").read_bytes() == raw and raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert (back["value"] == "c").sum() > 0
+
+    evil = review.assign(label=["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "ok", "ok", "ok", "ok",
+                                "ok"], actual=[-3.5] + [1.0] * 9)
+    cells = pd.read_csv(io.BytesIO(to_csv(evil)), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    for c in cells["label"]:
+        assert not c.startswith(("=", "+", "-", "@", "\t")), c
+    assert cells["label"][0] == "'=HYPERLINK(\"http://x\")"
+    assert cells["actual"][0] == "-3.5", "numbers stay numbers"
