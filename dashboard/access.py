@@ -9,15 +9,15 @@ from metrics.settings import get_settings
 
 # page key -> (file, title, icon); order = navigation order
 PAGE_FILES: dict[str, tuple[str, str, str]] = {
-    "overview": ("pages/overview.py", "Overview", ":material/dashboard:"),
-    "kpi": ("pages/kpi.py", "KPI detail", ":material/show_chart:"),
-    "reviews": ("pages/reviews.py", "Reviews", ":material/fact_check:"),
-    "present": ("pages/present.py", "Present", ":material/slideshow:"),
-    "upload": ("pages/upload.py", "Upload", ":material/upload_file:"),
-    "coverage": ("pages/coverage.py", "Data coverage", ":material/calendar_view_month:"),
-    "settings": ("pages/settings.py", "Settings", ":material/tune:"),
-    "audit": ("pages/audit.py", "Audit trail", ":material/history:"),
-    "about": ("pages/about.py", "About", ":material/info:"),
+    "overview": ("views/overview.py", "Overview", ":material/dashboard:"),
+    "kpi": ("views/kpi.py", "KPI detail", ":material/show_chart:"),
+    "reviews": ("views/reviews.py", "Reviews", ":material/fact_check:"),
+    "present": ("views/present.py", "Present", ":material/slideshow:"),
+    "upload": ("views/upload.py", "Upload", ":material/upload_file:"),
+    "coverage": ("views/coverage.py", "Data coverage", ":material/calendar_view_month:"),
+    "settings": ("views/settings.py", "Settings", ":material/tune:"),
+    "audit": ("views/audit.py", "Audit trail", ":material/history:"),
+    "about": ("views/about.py", "About", ":material/info:"),
 }
 
 
@@ -26,7 +26,7 @@ def current_identity() -> Identity | None:
     settings = get_settings()
     if settings.auth_mode == "local":
         return local_identity(settings)
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in"):
         return None
     return resolve(st.user.to_dict(), settings)
 
@@ -37,7 +37,7 @@ def gate() -> Identity:
     if settings.auth_mode == "local":
         st.warning("Local mode: no sign-in provider is configured. For demonstration only — never use "
                    "local mode with real data.", icon=":material/warning:")
-    elif not st.user.is_logged_in:
+    elif not st.user.get("is_logged_in"):
         st.title("Intervention review dashboard")
         st.write("Sign in with your council account to continue.")
         st.button("Sign in", on_click=st.login, type="primary")
@@ -52,7 +52,7 @@ def gate() -> Identity:
             st.button("Sign out", on_click=st.logout)
         st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as **{identity.label}** · {identity.role.name}")
+        st.text(f"Signed in as {identity.label} · {identity.role.name}")  # text: never a faint mailto link
         if settings.auth_mode != "local":
             st.button("Sign out", on_click=st.logout, key="sign_out")
     return identity

@@ -168,7 +168,8 @@ def render_evidence_entry(entry) -> None:
 # RAG is always a word with an icon, never colour alone; direction of travel is judged in each KPI's
 # declared direction (metrics.kpis), so ▲ always means better.
 
-RAG_TEXT = {"green": "🟢 Green", "amber": "🟠 Amber", "red": "🔴 Red", "no_data": "⚪ No data"}
+# Shapes as well as words and colour (never colour alone); glyphs every system font has, emoji-free.
+RAG_TEXT = {"green": "● Green", "amber": "◆ Amber", "red": "✖ Red", "no_data": "○ No data"}
 NO_TARGET = "— No target set"
 TRAVEL_TEXT = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_change": "▶ No change"}
 NOT_KNOWN = "– Not known"
@@ -349,7 +350,7 @@ def render_board_notes(board) -> None:
 def open_kpi(metric: str) -> None:
     """Go to the KPI detail page for ``metric`` (also kept in session state and the URL)."""
     st.session_state["kpi"] = metric
-    st.switch_page("pages/kpi.py", query_params={"kpi": metric})
+    st.switch_page("views/kpi.py", query_params={"kpi": metric})
 
 
 def kpi_picker(key: str = "kpi_pick") -> str:

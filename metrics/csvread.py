@@ -28,7 +28,9 @@ _BINARY_SIGNATURES = {
 class RawTable:
     headers: list[str]
     header_row: int
-    columns: list[np.ndarray]  # one object array of str per header, cells as written (untrimmed)
+    # one column per header, cells as written (untrimmed): a numpy object array of str, or (fast path)
+    # a pyarrow string array, which the validator dictionary-encodes without making Python objects
+    columns: list
     rows: np.ndarray  # int64 spreadsheet row number of each record (header row = its own line)
     encoding: str
     errors: list[Issue]  # ragged rows: reported with the rest, the row's extra cells ignored
@@ -104,8 +106,7 @@ def _read_plain(text: str, encoding: str) -> RawTable | None:
         )
     except Exception:
         return None  # ragged rows and other oddities: the general reader reports them exactly
-    columns = [table.column(i).to_numpy(zero_copy_only=False).astype(object, copy=False)
-               for i in range(table.num_columns)]
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
     rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
     if columns and table.num_rows:
         # rows whose cells are all empty or spaces (as Excel leaves below a table) are ignored
@@ -117,7 +118,8 @@ def _read_plain(text: str, encoding: str) -> RawTable | None:
             empty = e if empty is None else pc.and_(empty, e)
         keep = np.asarray(pc.invert(empty).to_numpy(zero_copy_only=False), dtype=bool)
         if not keep.all():
-            columns = [c[keep] for c in columns]
+            mask = pa.array(keep)
+            columns = [c.filter(mask) for c in columns]
             rows = rows[keep]
     return RawTable(headers=header, header_row=1, columns=columns, rows=rows, encoding=encoding, errors=[])
 

@@ -131,7 +131,8 @@ def _text(value: str, name: str) -> str:
 
 
 def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, author: str, *,
-              kpi: str | None = None, tor_item: str | None = None, corrects: int | None = None) -> int:
+              kpi: str | None = None, tor_item: str | None = None, corrects: int | None = None,
+              role: str = "") -> int:
     """Add an entry; returns its id. After the checkpoint is final, only corrections (``corrects=ID``)."""
     from metrics.store import utc_now
 
@@ -157,17 +158,18 @@ def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, au
             (cp.isoformat(), kpi, tor_item, body, author, utc_now(), corrects),
         )
         audit.record(conn, author, "evidence_add", f"evidence {cur.lastrowid}",
-                     {"checkpoint": cp.isoformat(), "kpi": kpi, "tor_item": tor_item, "corrects": corrects})
+                     {"checkpoint": cp.isoformat(), "kpi": kpi, "tor_item": tor_item, "corrects": corrects},
+                     role=role)
     return int(cur.lastrowid)
 
 
-def add_correction(conn: sqlite3.Connection, entry_id: int, body: str, author: str) -> int:
+def add_correction(conn: sqlite3.Connection, entry_id: int, body: str, author: str, *, role: str = "") -> int:
     """A new entry correcting ``entry_id`` (same checkpoint and subject); the original stays as it was."""
     e = get_entry(conn, entry_id)
-    return add_entry(conn, e.checkpoint, body, author, kpi=e.kpi, tor_item=e.tor_item, corrects=e.id)
+    return add_entry(conn, e.checkpoint, body, author, kpi=e.kpi, tor_item=e.tor_item, corrects=e.id, role=role)
 
 
-def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str) -> EvidenceEntry:
+def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str, *, role: str = "") -> EvidenceEntry:
     """Replace the body of an entry whose checkpoint is not final."""
     from metrics.store import utc_now
 
@@ -179,7 +181,9 @@ def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str) -> E
     with audit.transaction(conn):
         conn.execute("UPDATE evidence SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?",
                      (body, utc_now(), by, entry_id))
-        audit.record(conn, by, "evidence_edit", f"evidence {entry_id}", {"checkpoint": e.checkpoint.isoformat()})
+        # the text it replaced is kept in the (append-only) audit trail: an edit never loses what was written
+        audit.record(conn, by, "evidence_edit", f"evidence {entry_id}",
+                     {"checkpoint": e.checkpoint.isoformat(), "previous_body": e.body}, role=role)
     return get_entry(conn, entry_id)
 
 

@@ -89,5 +89,6 @@ def pseudonymise(values: np.ndarray, key: bytes, domain: str) -> np.ndarray:
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     h = _hmac_sha256_prefixed(key, domain.encode() + b"\x00")
-    hashed = np.array([h(u.encode()) for u in uniques] + [None], dtype=object)
-    return hashed[codes]  # code -1 (missing) picks the trailing None
+    hashed = np.empty(len(uniques) + 1, dtype=object)  # the trailing None: code -1 (missing) picks it
+    hashed[:-1] = list(map(h, map(str.encode, uniques)))
+    return hashed[codes]

@@ -192,6 +192,18 @@ class ReviewSettings(BaseModel):
     council_name: str = Field(min_length=1)
     la_code: str = Field(min_length=1)
 
+    @field_validator("la_code")
+    @classmethod
+    def _known_la(cls, v: str) -> str:
+        """Benchmarks follow the LA code: it must be a council in DfE's statistical-neighbour model."""
+        from metrics.benchmarks import statistical_neighbours
+
+        try:
+            statistical_neighbours(v)
+        except ValueError as e:
+            raise ValueError(f"'{v}' is not a DfE local authority code with statistical neighbours ({e})") from None
+        return v
+
     @field_validator("checkpoints")
     @classmethod
     def _increasing(cls, v: list[Checkpoint]) -> list[Checkpoint]:
@@ -526,7 +538,8 @@ def _coerce(settings: ReviewSettings | dict) -> ReviewSettings:
     return ReviewSettings.model_validate(data)  # re-validated even if built with model_copy
 
 
-def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by: str, note: str = "") -> int:
+def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by: str, note: str = "",
+                  *, role: str = "") -> int:
     """Validate and append a new settings version. Raises pydantic ``ValidationError`` naming the field."""
     from metrics.store import utc_now
 
@@ -543,7 +556,7 @@ def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by:
         )
         changes = diff_settings(load_settings(conn, previous), s) if previous else ["first saved version"]
         audit.record(conn, by.strip(), "settings_change", f"settings version {cur.lastrowid}",
-                     {"note": note or "", "changes": changes[:200]})
+                     {"note": note or "", "changes": changes[:200]}, role=role)
     return int(cur.lastrowid)
 
 
@@ -701,7 +714,7 @@ def final_checkpoints(conn: sqlite3.Connection) -> list[dict]:
 
 
 def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str, *,
-               series: pd.DataFrame | None = None, today: dt.date | None = None) -> CheckpointResult:
+               series: pd.DataFrame | None = None, today: dt.date | None = None, role: str = "") -> CheckpointResult:
     """Freeze the evaluation of a configured checkpoint as presented. Final means final.
 
     Refused (nothing changed) if already final, not a configured checkpoint, or still in the future.
@@ -744,7 +757,8 @@ def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str
         from metrics import audit
 
         audit.record(conn, by.strip(), "checkpoint_final", f"checkpoint {at.isoformat()}",
-                     {"summary": result.summary, "settings_version": version, "data_as_of": result.data_as_of})
+                     {"summary": result.summary, "settings_version": version, "data_as_of": result.data_as_of},
+                     role=role)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

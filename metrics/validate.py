@@ -262,8 +262,15 @@ _SNAPSHOT_DATE = Column("snapshot_date", "date")
 
 def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue]) -> np.ndarray:
     """Typed values (object array, None for blank) for one column; appends errors."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    trimmed = pc.utf8_trim_whitespace(pa.array(uniques, type=pa.string(), from_pandas=True).fill_null(""))
+    if isinstance(raw, (pa.Array, pa.ChunkedArray)):  # fast path: encode in Arrow, no Python objects per row
+        enc = (raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw).dictionary_encode()
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        uniques_arrow = enc.dictionary.cast(pa.string())
+    else:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+        uniques_arrow = pa.array(uniques, type=pa.string(), from_pandas=True)
+    uniques = uniques_arrow
+    trimmed = pc.utf8_trim_whitespace(uniques_arrow.fill_null(""))
     blank = np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool)
     bad: dict[int, tuple[str, str, str]] = {}
     if col.type in ("id", "text"):
@@ -360,12 +367,21 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
         errors.sort(key=lambda e: (e.row or 0, e.column or ""))
         raise Refused(errors, kind)
     if spec.event_date:
-        frame.insert(0, "month", frame[spec.event_date].str.slice(0, 7) if n else pd.Series([], dtype=object))
+        frame.insert(0, "month", pd.Series(_months_of(frame[spec.event_date].to_numpy(dtype=object)), dtype=object))
     as_of = None
     if snapshot_dates is not None and len(snapshot_dates):
         as_of = next((d for d in snapshot_dates if d is not None), None)
     return Validated(kind=kind, months=covered, frame=frame, rows=table.rows, warnings=warnings,
                      encoding=table.encoding, as_of=as_of)
+
+
+def _months_of(dates: np.ndarray) -> np.ndarray:
+    """'YYYY-MM' of each ISO date (None stays None), computed once per distinct date."""
+    if not len(dates):
+        return np.array([], dtype=object)
+    codes, uniques = pd.factorize(dates, use_na_sentinel=True)
+    months = np.array([u[:7] for u in uniques] + [None], dtype=object)
+    return months[codes]
 
 
 def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
@@ -433,7 +449,8 @@ def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, m
         return [chosen]
     if spec.period == "event":
         col = frame[spec.event_date]
-        event_months = col.dropna().str.slice(0, 7)
+        col_months = pd.Series(_months_of(col.to_numpy(dtype=object)), index=col.index, dtype=object)
+        event_months = col_months.dropna()
         if months is None and month is not None:
             months = (month, month)
         if months is None:
@@ -443,7 +460,8 @@ def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, m
                 return []
             return month_range(event_months.min(), event_months.max())
         first, last = months
-        outside = col.notna() & ((col.str.slice(0, 7) < first) | (col.str.slice(0, 7) > last))
+        known = col_months.notna()
+        outside = known & ((col_months.where(known, first) < first) | (col_months.where(known, last) > last))
         for idx in np.flatnonzero(outside.to_numpy()):
             errors.append(Issue(int(rows[idx]), spec.event_date, str(col.iat[idx]), "outside_period",
                                 f"{col.iat[idx]} is outside the period {first} to {last}."))

@@ -28,7 +28,7 @@ from metrics.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES_DIR = ROOT / "dashboard" / "pages"
+PAGES_DIR = ROOT / "dashboard" / "views"
 ROLES = {"viewer@council.gov.uk": "viewer", "lead@council.gov.uk": "uploader", "admin@council.gov.uk": "admin"}
 USERS = {
     "signed out": {"is_logged_in": False},
@@ -164,7 +164,7 @@ def goto(at: AppTest, page: str) -> AppTest | None:
     """Switch to a page through navigation; None if navigation does not offer it."""
     if page not in nav_pages(at):
         return None
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     return run(at)
 
 
@@ -185,14 +185,9 @@ def content_shown(at: AppTest) -> bool:
 
 # --- pages ----------------------------------------------------------------------------------------
 
-# Known defect (reported to the lead): the page files live in dashboard/pages/ beside app.py, so Streamlit
-# wraps app.py in its legacy multipage (v1) runner. Any page other than the default is then run straight
-# from that folder *without app.py*: no sign-in gate, no page config, and the sidebar lists every file in
-# dashboard/pages/ to everyone, including people with no role. access.page() still refuses each page on
-# the server (tested below), so nothing leaks but the page names. Fix: move the page files out of a
-# folder named "pages" (e.g. dashboard/views/) and update access.PAGE_FILES.
-V1_NAV = pytest.mark.xfail(strict=True, reason="dashboard/pages/ triggers Streamlit's v1 multipage runner: "
-                           "navigation lists every page file once app.py is bypassed")
+# The page files live in dashboard/views/, not a folder named "pages": beside app.py a "pages" folder
+# switches Streamlit to its legacy multipage runner, which runs a page without app.py (no sign-in gate)
+# and lists every file in the sidebar. These tests hold that it does not happen.
 
 
 def test_signed_out_sees_only_the_sign_in_button(db):
@@ -211,7 +206,7 @@ def test_signed_in_without_a_role_sees_no_access(db, who):
     assert buttons(at) == ["Sign out"] and not at.dataframe
 
 
-@pytest.mark.parametrize("who", [pytest.param(w, marks=[] if w == "admin" else [V1_NAV]) for w in USERS])
+@pytest.mark.parametrize("who", list(USERS))
 def test_navigation_lists_only_the_pages_the_role_may_open(db, who):
     """On the first page and after moving to every other page the role may open."""
     at = start(who)
@@ -243,7 +238,7 @@ def test_each_page_opens_or_refuses(db, who, page):
     if others:
         at = goto(at, others[0])
     try:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
     except ValueError:  # not a registered page: navigation cannot reach it at all
         pass
     else:

@@ -21,7 +21,7 @@ from metrics.kpis import REGISTRY
 from metrics.settings import get_settings
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-PAGES = ("pages/overview.py", "pages/kpi.py", "pages/present.py")
+PAGES = ("views/overview.py", "views/kpi.py", "views/present.py")
 LABELS = [k.label for k in REGISTRY.values()]
 WORKFORCE_HEADER = "worker_id,role,agency,fte,team,start_date,end_date,snapshot_date\n"
 
@@ -156,7 +156,7 @@ def test_empty_store_says_no_data_yet(use_db, tmp_path, page):
 
 def test_overview_lists_every_priority_with_the_latest_values_of_kpi_metrics(use_db, demo_db):
     use_db(demo_db)
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     table = board(at)
     assert list(table.index) == LABELS
     latest = latest_from_cli(demo_db)
@@ -169,9 +169,9 @@ def test_overview_lists_every_priority_with_the_latest_values_of_kpi_metrics(use
 
 def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
     use_db(demo_db)
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     table = board(at)
-    words = {"🟢 Green", "🟠 Amber", "🔴 Red", "⚪ No data"}
+    words = {"● Green", "◆ Amber", "✖ Red", "○ No data"}
     assert set(table["RAG"]) <= words and len(set(table["RAG"])) >= 2
     assert set(table["Since last review"]) <= {"▲ Improving", "▼ Worsening", "▶ No change", "– Not known"}
     headline = at.header[0].value
@@ -187,7 +187,7 @@ def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
     from metrics.review import load_settings, review_at
 
     use_db(demo_db)
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     at.selectbox(key="overview_at").set_value("2024-09-01").run()
     conn = store.connect(demo_db)
     try:
@@ -206,7 +206,7 @@ def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
 
 def test_overview_click_through_opens_the_kpi_detail(use_db, demo_db):
     use_db(demo_db)
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     at.selectbox(key="open_kpi").set_value("audits_good_or_better").run()
     assert not at.exception
     assert at.title[0].value == REGISTRY["audits_good_or_better"].label
@@ -216,12 +216,12 @@ def test_overview_click_through_opens_the_kpi_detail(use_db, demo_db):
 
 def test_a_good_upload_changes_the_overview(use_db, demo_copy):
     use_db(demo_copy)
-    before = board(open_page("pages/overview.py"))
+    before = board(open_page("views/overview.py"))
     assert before.loc[REGISTRY["agency_rate"].label, "Month"] == "Mar 2025"
     rows = [("case_holder", "Y", "1.0")] + [("case_holder", "N", "1.0")] * 9  # 1 agency of 10 FTE
     result = ingest(demo_copy, workforce_csv("2025-04-30", rows), "workforce_2025-04.csv")
     assert result.ok, result.errors[:3]
-    after = board(open_page("pages/overview.py"))
+    after = board(open_page("views/overview.py"))
     agency = after.loc[REGISTRY["agency_rate"].label]
     assert (agency["Value"], agency["Month"]) == ("10.0%", "Apr 2025")
     assert after.loc[REGISTRY["permanent_practitioners_fte"].label, "Value"] == "9.0 FTE"
@@ -231,12 +231,12 @@ def test_a_good_upload_changes_the_overview(use_db, demo_copy):
 
 def test_a_refused_upload_changes_nothing(use_db, demo_copy):
     use_db(demo_copy)
-    first = open_page("pages/overview.py")
+    first = open_page("views/overview.py")
     before, headline = board(first), first.header[0].value
     bad = workforce_csv("2025-04-30", [("case_holder", "Y", "1.5"), ("case_holder", "N", "1.0")])
     result = ingest(demo_copy, bad, "workforce_2025-04.csv")
     assert not result.ok
-    again = open_page("pages/overview.py")
+    again = open_page("views/overview.py")
     assert again.header[0].value == headline
     assert board(again).drop(columns="Trend").equals(before.drop(columns="Trend"))
     assert list(board(again)["Trend"].map(list)) == list(before["Trend"].map(list))
@@ -253,10 +253,10 @@ def test_council_name_and_la_code_come_from_the_stored_review_settings(use_db, d
     finally:
         conn.close()
     use_db(demo_copy)
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     council = next(c.value for c in at.caption if "Camden" in c.value)
     assert "<b>" not in council and "](" not in council  # inert: escaped, never HTML or a link
-    names = [t.get("name") for t in figure(open_page("pages/kpi.py", kpi="agency_rate"))["data"]]
+    names = [t.get("name") for t in figure(open_page("views/kpi.py", kpi="agency_rate"))["data"]]
     assert "Region: Inner London (published)" in names and "Camden (published)" in names
 
 
@@ -268,7 +268,7 @@ def test_kpi_detail_chart_has_actuals_trajectory_and_benchmarks(use_db, demo_db,
     from metrics.compute import compute_series
 
     use_db(demo_db)
-    at = open_page("pages/kpi.py", kpi=metric)
+    at = open_page("views/kpi.py", kpi=metric)
     assert at.title[0].value == REGISTRY[metric].label
     traces = {t.get("name"): t for t in figure(at)["data"]}
     conn = store.connect(demo_db)
@@ -288,8 +288,8 @@ def test_kpi_detail_chart_has_actuals_trajectory_and_benchmarks(use_db, demo_db,
 
 def test_kpi_detail_delta_colour_follows_the_kpi_direction(use_db, demo_db):
     use_db(demo_db)
-    down = open_page("pages/kpi.py", kpi="agency_rate").metric[0]
-    up = open_page("pages/kpi.py", kpi="permanent_practitioners_fte").metric[0]
+    down = open_page("views/kpi.py", kpi="agency_rate").metric[0]
+    up = open_page("views/kpi.py", kpi="permanent_practitioners_fte").metric[0]
     # In the demo both improved from Feb to Mar 2025: agency went down, permanent FTE up. Both deltas
     # must show in the same ("good") colour, though their arrows point opposite ways.
     assert down.proto.delta.startswith("-") and up.proto.delta.startswith("+")
@@ -299,7 +299,7 @@ def test_kpi_detail_delta_colour_follows_the_kpi_direction(use_db, demo_db):
 
 def test_kpi_detail_picker_writes_the_query_param(use_db, demo_db):
     use_db(demo_db)
-    at = open_page("pages/kpi.py")
+    at = open_page("views/kpi.py")
     assert at.title[0].value == REGISTRY["agency_rate"].label  # no ?kpi: the first priority
     at.selectbox(key="kpi_pick").set_value("historic_complaints_outstanding").run()
     assert at.query_params["kpi"] == "historic_complaints_outstanding"
@@ -311,7 +311,7 @@ def test_kpi_detail_picker_writes_the_query_param(use_db, demo_db):
 
 def test_present_next_and_previous_cycle_through_all_ten(use_db, demo_db):
     use_db(demo_db)
-    at = open_page("pages/present.py")
+    at = open_page("views/present.py")
     seen = []
     for _ in REGISTRY:
         seen.append(at.title[0].value)
@@ -327,7 +327,7 @@ def test_present_next_and_previous_cycle_through_all_ten(use_db, demo_db):
 
 def test_present_checkpoint_selector(use_db, demo_db):
     use_db(demo_db)
-    at = open_page("pages/present.py")
+    at = open_page("views/present.py")
     at.selectbox(key="present_at").set_value("2023-09-01").run()
     assert any("At the 1 Sep 2023 review." in c.value for c in at.caption)
     assert not at.exception

@@ -72,7 +72,7 @@ def open_page(page: str, user: dict | None = None) -> AppTest:
     if user is not None:
         at.user = user
     at.run()
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 
 import pandas as pd
@@ -30,7 +31,7 @@ SERIES = pd.DataFrame({"metric": ["agency_rate"], "month": ["2023-05"], "value":
 @pytest.fixture
 def fresh_db(tmp_path):
     conn = connect(tmp_path / "kpi.sqlite")
-    save_settings(conn, default_settings("Test Council", "999"), by="analyst")
+    save_settings(conn, default_settings("Test Council", "884"), by="analyst")
     yield conn
     conn.close()
 
@@ -89,6 +90,15 @@ def test_edit_before_final(log):
     assert e.author == "analyst"  # authorship does not change
     with pytest.raises(EntryNotFound):
         edit_entry(conn, 9999, "x", by="a")
+
+
+def test_an_edit_keeps_the_replaced_text_in_the_audit_trail(log):
+    conn, ids = log
+    edit_entry(conn, ids["kpi"], "Agency down to 49%.", by="analyst2", role="uploader")
+    actor, role, details = conn.execute(
+        "SELECT actor, role, details FROM audit_log WHERE action = 'evidence_edit'").fetchone()
+    assert (actor, role) == ("analyst2", "uploader")
+    assert json.loads(details)["previous_body"] == "Agency down to 50%; 6 conversions."
 
 
 def test_only_the_body_can_be_edited_even_before_final(log):

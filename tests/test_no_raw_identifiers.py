@@ -158,7 +158,7 @@ def test_no_raw_identifier_anywhere(fresh_db, settings, monkeypatch, caplog, cap
 
     # 4. the upload page's error report for the refused file
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("views/upload.py").run()
     at.get("file_uploader")[0].set_value(("refused.csv", REFUSED.encode(), "text/csv"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]

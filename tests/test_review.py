@@ -73,7 +73,7 @@ def small_settings(**changes) -> ReviewSettings:
                                          "checkpoint_targets": {JUN: 30, SEP: 40}},
         },
         "council_name": "Test Council",
-        "la_code": "999",
+        "la_code": "884",
     }
     data.update(changes)
     return ReviewSettings.model_validate(data)
@@ -345,6 +345,7 @@ def _neither_target(d):
         (_set("targets/agency_rate/final_targt", 18), "final_targt"),
         (_set("council_name", ""), "council_name"),
         (_set("la_code", _DELETE), "la_code"),
+        (_set("la_code", "999"), "la_code"),  # benchmarks follow it: must be a real DfE LA code
         (_set("checkpoints", []), "checkpoints"),
         (_set("checkpoints/0/label", " "), "label"),
     ],
@@ -357,6 +358,17 @@ def test_settings_validation_errors_name_the_field(fresh_db, mutate, field):
     with pytest.raises(ValidationError):  # save refuses it too, and stores nothing
         save_settings(fresh_db, data, by="analyst")
     assert settings_history(fresh_db) == []
+
+
+def test_settings_change_is_audited_with_who_role_and_what_changed(fresh_db):
+    s = small_settings()
+    save_settings(fresh_db, s, by="analyst", role="admin")
+    changed = s.model_copy(update={"la_code": "301"})
+    save_settings(fresh_db, changed, by="adviser", note="neighbours of 301", role="admin")
+    rows = fresh_db.execute("SELECT actor, role, action, details FROM audit_log ORDER BY id").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("analyst", "admin", "settings_change"),
+                                                  ("adviser", "admin", "settings_change")]
+    assert "la_code" in rows[1][3] and "301" in rows[1][3]
 
 
 def test_save_revalidates_a_model_copy(fresh_db):
@@ -564,7 +576,7 @@ def test_restatement_after_real_re_upload(tmp_path):
     first = ingest_bytes(conn, _workforce_csv(["Y"] * 5 + ["N"] * 5), "wf_2023-05.csv", kind="workforce",
                          month="2023-05", settings=settings)
     assert first.ok, first.errors
-    save_settings(conn, default_settings("Test Council", "999"), by="analyst")
+    save_settings(conn, default_settings("Test Council", "884"), by="analyst")
     frozen = mark_final(conn, JUN, by="commissioner")
     assert frozen.metric("agency_rate").actual == pytest.approx(50.0)
     assert not review_at(conn, JUN).restated

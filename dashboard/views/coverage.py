@@ -32,8 +32,8 @@ def cell(kind: str, month: str) -> str:
 
 
 grid = pd.DataFrame({uk_month(m): [cell(k, m) for k in KINDS] for m in months}, index=list(KINDS))
-grid.index.name = "extract kind"
-st.dataframe(grid.T[::-1], width="stretch", height=min(38 * (len(months) + 1), 720))
-missing = sum(v.startswith("—") for v in grid.to_numpy().ravel() if True)
+by_month = grid.T[::-1].rename_axis("month").reset_index()  # a named first column (accessible header)
+st.dataframe(by_month, hide_index=True, width="stretch", height=min(38 * (len(months) + 1), 720))
+missing = sum(v.startswith("—") for v in grid.to_numpy().ravel())
 st.caption(f"{len(months)} months × {len(KINDS)} kinds; {missing} month-kind cells missing "
            "(figures are only expected for months before record-level extracts).")

@@ -126,7 +126,7 @@ def _write(what, done: str) -> None:
     who = access.guard("evidence_edit")
     try:
         with loaders.connect() as conn:
-            entry_id = what(conn, who.label)
+            entry_id = what(conn, who.label, who.role.name)
     except (EvidenceReadOnly, ValueError, LookupError, sqlite3.DatabaseError) as err:
         st.error(f"Not saved: {plain(err)}", icon=":material/block:")
         return
@@ -146,8 +146,9 @@ if identity.may("evidence_edit") and not result.final:
                             help="Shown as plain text. Do not include names or case details of children or staff.")
         if st.form_submit_button("Add entry", type="primary"):
             kind, _, ref = subject.partition(":")
-            _write(lambda conn, by: add_entry(
-                conn, at, body, by, kpi=ref if kind == "kpi" else None, tor_item=ref if kind == "tor" else None),
+            _write(lambda conn, by, role: add_entry(
+                conn, at, body, by, kpi=ref if kind == "kpi" else None, tor_item=ref if kind == "tor" else None,
+                role=role),
                 "Entry #{id} added.")
     if entries:
         with st.expander("Edit an entry (until the review is final)"):
@@ -158,7 +159,7 @@ if identity.may("evidence_edit") and not result.final:
                 old = next(e for e in entries if e.id == chosen)
                 new_body = st.text_area("New text", value=old.body, key=f"edit-body-{chosen}", max_chars=10_000)
                 if st.button("Save the edit", key="edit-save"):
-                    _write(lambda conn, by: edit_entry(conn, chosen, new_body, by).id,
+                    _write(lambda conn, by, role: edit_entry(conn, chosen, new_body, by, role=role).id,
                            "Entry #{id} edited.")
 elif identity.may("evidence_edit") and entries:
     with st.form("add-correction", clear_on_submit=True):
@@ -168,7 +169,7 @@ elif identity.may("evidence_edit") and entries:
                               format_func=lambda i: _entry_label(next(e for e in entries if e.id == i)))
         body = st.text_area("Correction", key="correct-body", max_chars=10_000)
         if st.form_submit_button("Add correction", type="primary"):
-            _write(lambda conn, by: add_correction(conn, target, body, by),
+            _write(lambda conn, by, role: add_correction(conn, target, body, by, role=role),
                    "Correction #{id} added.")
 
 # --- final --------------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ if identity.may("mark_final") and not result.final:
         else:
             try:
                 with loaders.connect() as conn:  # freezes the data as they are now, with its audit row
-                    mark_checkpoint_final(conn, at, who.label)
+                    mark_checkpoint_final(conn, at, who.label, role=who.role.name)
             except (AlreadyFinal, ValueError, RuntimeError, LookupError, sqlite3.DatabaseError) as err:
                 # refused (in the future, already final, data changed meanwhile…): a message, not a traceback
                 st.error(f"Not marked final: {plain(err)}", icon=":material/block:")

@@ -139,7 +139,7 @@ if st.button("Save settings", type="primary", key="save-settings"):
     else:
         changes = diff_settings(current, new)
         with loaders.connect() as conn:  # a new version and its audit row, in one transaction
-            vid = save_settings(conn, new, by=who.label, note=note)
+            vid = save_settings(conn, new, by=who.label, note=note, role=who.role.name)
         st.session_state["settings-flash"] = f"Saved as version {vid}: {'; '.join(changes)}."
         st.rerun()
 

@@ -122,7 +122,7 @@ for i, f in enumerate(files or []):
                 _render_errors(done, f"{i}-load")
 
 st.divider()
-st.subheader("Upload history")
+st.header("Upload history")
 db, version = loaders.version()
 history = loaders.uploads(db, version)
 if history.empty:
@@ -146,7 +146,7 @@ else:
             st.rerun()
 
 st.divider()
-st.subheader("Example files and column guide")
+st.header("Example files and column guide")
 for kind, spec in KINDS.items():
     with st.expander(f"{kind} — {spec.description}"):
         st.dataframe(column_guide(kind), hide_index=True, width="stretch")

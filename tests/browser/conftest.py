@@ -88,11 +88,8 @@ def browser():
 def base_url(server, browser) -> str:
     """The server's address, after one visit to the entry page "/".
 
-    Why the visit: dashboard/ has a ``pages/`` directory next to app.py, so until app.py has called
-    st.navigation once, Streamlit treats the app as an old-style multipage app and a deep link
-    (/kpi, /upload…) runs the page file directly, without app.py (no gate, wrong navigation). That
-    bug has its own strict-xfail test (test_browser.py::test_deep_link_on_a_fresh_server); every
-    other test must not depend on which URL happens to be visited first.
+    A warm-up visit, so that the first test's timings do not include the server's first script run.
+    (Deep links on a fresh server are tested by test_browser.py::test_deep_link_on_a_fresh_server.)
     """
     ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url)
     try:

@@ -41,13 +41,9 @@ class KnownIssue:
     note: str
 
 
-KNOWN_APP_ISSUES = [
-    # App code (dashboard/access.py gate()): st.caption renders the e-mail as a mailto link, and
-    # Streamlit fades links inside captions to #7691cf on the sidebar's #f2f4f7 = 2.83:1 (needs 4.5:1).
-    # Tracked by test_sidebar_identity_caption_contrast (strict xfail).
-    KnownIssue("color-contrast", '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]',
-               'a[href^="mailto:"]', "sidebar 'Signed in as' caption link"),
-]
+# Narrow, documented exceptions for violations in markup we cannot change from app code. Empty: every
+# page passes as it is.
+KNOWN_APP_ISSUES: list[KnownIssue] = []
 
 
 def _is_known(page, rule: str, node: dict) -> bool:
@@ -103,11 +99,6 @@ def test_page_has_no_serious_accessibility_violations(app_page, path, title):
     assert not blocking, f"{path}: {len(blocking)} critical/serious axe violation(s):\n{format_violations(blocking)}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A11Y: color-contrast (serious) on every page — the sidebar caption 'Signed in as <e-mail> · role' "
-    "(dashboard/access.py gate()) renders the e-mail as a mailto link, faded by st.caption to #7691cf on "
-    "#f2f4f7 = 2.83:1 (needs 4.5:1). Fix: st.markdown(...) instead of st.caption(...) there (or st.text). "
-    "When fixed, remove this marker and the KNOWN_APP_ISSUES entry."))
 def test_sidebar_identity_caption_contrast(app_page):
     page = _open(app_page, "/", "Overview")
     violations = run_axe(page, {"runOnly": {"type": "rule", "values": ["color-contrast"]}},
