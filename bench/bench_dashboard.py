@@ -76,14 +76,14 @@ def measure(db: Path, repeat: int) -> dict[str, tuple[float, float]]:
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     _clear_caches()
-    first = _timed_run(at, "pages/kpi.py", kpi=KPI)
+    first = _timed_run(at, "views/kpi.py", kpi=KPI)
     warm = min(_timed_run(at) for _ in range(repeat))
     out[f"kpi detail ({KPI})"] = (first, warm)
     # KPI detail as reached from the overview (series, reviews and board already cached)
     at = AppTest.from_file(APP, default_timeout=300)
     _clear_caches()
     at.run()
-    first = _timed_run(at, "pages/kpi.py", kpi=KPI)
+    first = _timed_run(at, "views/kpi.py", kpi=KPI)
     out["kpi detail after overview"] = (first, min(_timed_run(at) for _ in range(repeat)))
     return out
 
