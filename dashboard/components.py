@@ -567,3 +567,48 @@ def render_slide(board, metric: str) -> None:
     st.caption(f"At the {uk_date(board.at)} review" + (f" — provisional: {uk_month(board.month)} has no data yet, so "
                "the latest value is rated against this review's target" if board.provisional else "")
                + f". {'Higher' if kpi.higher_is_better else 'Lower'} is better; ▲ means better.")
+
+
+def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
+    """Prepare the board pack for this checkpoint on request (it takes a few seconds), then offer it.
+
+    Built into a temporary file that is read and deleted at once: the pack is held in memory only.
+    Every pack prepared is recorded in the audit trail (by reports.boardpack).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from dashboard import access
+
+    at = dt.date.fromisoformat(str(at)[:10])
+    st.header("Board pack")
+    st.write("The Improvement Board's pack for this review: cover, summary table, one page per priority with "
+             "its chart and commentary, the evidence log, definitions. The public version suppresses small "
+             "numbers (the rules are printed in the pack).")
+    c1, c2, c3 = st.columns(3)
+    fmt = c1.radio("Format", ["PDF", "PowerPoint"], horizontal=True, key="pack-format")
+    public = c2.toggle("Public version (small numbers suppressed)", key="pack-public")
+    teams = c3.toggle("Include team breakdowns", value=True, key="pack-teams")
+    ext = "pdf" if fmt == "PDF" else "pptx"
+    key = ("pack", at.isoformat(), ext, public, teams)
+    if st.button("Prepare the board pack", key="pack-build"):
+        who = access.guard("export")
+        from reports.boardpack import build_pack
+
+        with st.spinner("Drawing the charts and laying out the pack…"), tempfile.TemporaryDirectory() as d:
+            out = Path(d) / f"pack.{ext}"
+            try:
+                with loaders.connect() as conn:
+                    info = build_pack(conn, at, out, public=public, include_teams=teams, by=who.label)
+                st.session_state[str(key)] = (out.read_bytes(), info.pages)
+            except Exception as err:  # a message, never a traceback
+                st.error(f"The pack could not be produced: {type(err).__name__}: {err}")
+    ready = st.session_state.get(str(key))
+    if ready:
+        data, pages = ready
+        name = f"board-pack-{at.isoformat()}{'-public' if public else ''}.{ext}"
+        mime = "application/pdf" if ext == "pdf" else \
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        st.download_button(f"Download {name} ({pages} pages)", data, file_name=name, mime=mime, key="pack-dl",
+                           type="primary")
+        st.caption(f"{label}: prepared for you just now; it is recorded in the audit trail.")

@@ -69,7 +69,12 @@ RULES: tuple[str, ...] = (
     "breakdowns included), so different packs never disagree.",
     "No child or worker identifiers are shown anywhere. The public pack omits who wrote each piece "
     "of commentary and removes e-mail addresses and identifier-like codes from its text.",
+    "The two milestone measures count items of the published Improvement Plan and SEND strategy, not "
+    "people, so they are shown in full.",
 )
+
+#: KPIs that count plan items rather than people: nothing about a person can be disclosed by them.
+NOT_ABOUT_PEOPLE = ("send_milestones_complete", "improvement_plan_milestones_complete")
 
 
 def is_small(x: float | None) -> bool:
@@ -539,6 +544,8 @@ def decide(series: pd.DataFrame, secondary: pd.DataFrame | None = None,
             sec[(str(month), sid)] = (float(num), None if _missing(den) else float(den))
     out = Decisions()
     for metric in dict.fromkeys(series["metric"]):
+        if metric in NOT_ABOUT_PEOPLE:
+            continue  # shown in full (rule: plan items, not people)
         teams = _by_month(breakdowns.get((metric, "team")), metric)
         fmts = _by_month(breakdowns.get((metric, "format")), metric)
         typs = _by_month(breakdowns.get((metric, "conference_type")), metric)

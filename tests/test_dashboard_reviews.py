@@ -392,3 +392,14 @@ def test_team_names_and_file_names_with_payloads_render_as_literal_text(demo_db)
         seen_team |= {p for p in PAYLOADS if p in shown_as_text}
     assert seen_file_name, "the upload history shows the file names, as text in a table"
     assert seen_team == set(PAYLOADS), "the team breakdown (KPI detail) shows the team names, as text in a table"
+
+
+def test_board_pack_is_prepared_and_offered_from_the_reviews_page(demo_db):
+    at = choose_checkpoint(open_page("reviews"), "2024-06-01")
+    before = count(demo_db, "audit_log", "WHERE action = 'boardpack'")
+    at.button(key="pack-build").click()
+    at = rerun(at)
+    dl = [e for e in at.get("download_button") if "board-pack-2024-06-01.pdf" in e.proto.label]
+    assert dl, [e.proto.label for e in at.get("download_button")]
+    assert count(demo_db, "audit_log", "WHERE action = 'boardpack'") == before + 1
+    assert not at.error

@@ -200,8 +200,8 @@ def test_no_small_count_is_ever_recoverable(rows):
 
 
 def test_hidden_complement_is_protected():
-    """13 of 14 complete gives away the 1 not complete: the 13 is hidden, so the percentage is too."""
-    mc = month_cells("improvement_plan_milestones_complete", "2025-02", 13, 14)
+    """13 of 14 audits good gives away the 1 that is not: the 13 is hidden, so the percentage is too."""
+    mc = month_cells("audits_good_or_better", "2025-02", 13, 14)
     assert mc.suppressed == {"n": SECONDARY}
     assert not mc.shown("value") and mc.shown("d")
     _check_safe(mc.values, mc.groups, mc.suppressed, mc.hidden)
@@ -309,3 +309,16 @@ def test_docs_state_every_rule_word_for_word():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "boardpack.md").read_text()
     for i, rule in enumerate(RULES, start=1):
         assert f"{i}. {rule}" in doc, f"docs/boardpack.md is missing rule {i}"
+
+
+def test_milestone_measures_are_plan_items_and_shown_in_full():
+    series = pd.DataFrame({
+        "metric": ["improvement_plan_milestones_complete", "send_milestones_complete", "audits_good_or_better"],
+        "month": ["2025-02"] * 3, "value": [13 / 14 * 100, 50.0, 13 / 14 * 100],
+        "numerator": [13.0, 2.0, 13.0], "denominator": [14.0, 4.0, 14.0], "source": ["records"] * 3,
+        "flags": [()] * 3,
+    })
+    out = suppress_series(series, decide(series)).set_index("metric")
+    assert out.loc["improvement_plan_milestones_complete", "numerator"] == 13.0
+    assert out.loc["send_milestones_complete", "value"] == 50.0  # denominator 4 < 10, but not people
+    assert out.loc["audits_good_or_better", "numerator"] == "c"  # the same shape about people is hidden

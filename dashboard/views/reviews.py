@@ -7,7 +7,8 @@ import sqlite3
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (export_button, overall_line, plain, render_demo_notice, render_empty_store,
+from dashboard.components import (export_button, overall_line, plain, render_boardpack_downloads, render_demo_notice,
+                                  render_empty_store,
                                   render_evidence_entry, review_export_frame, review_frame, uk_date, uk_datetime)
 from metrics.evidence import TOR_ITEMS, EvidenceReadOnly, add_correction, add_entry, edit_entry
 from metrics.export import safe_csv
@@ -195,5 +196,5 @@ if identity.may("mark_final") and not result.final:
                 st.rerun()
 
 # --- board pack ---------------------------------------------------------------------------------
-# reports/boardpack.py (another engineer) adds `render_boardpack_downloads(at)` here, for the chosen
-# checkpoint; nothing above stops the page before this point.
+st.divider()
+render_boardpack_downloads(at, result.label or str(at))
