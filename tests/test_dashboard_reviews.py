@@ -380,7 +380,7 @@ def test_team_names_and_file_names_with_payloads_render_as_literal_text(demo_db)
             assert teams == set(PAYLOADS)  # stored as given
     at = open_page("overview")
     pages = sorted({Path(i["script_path"]).stem for i in at._registered_pages.values()
-                    if i.get("script_path") and Path(i["script_path"]).parent.name == "pages"})
+                    if i.get("script_path") and Path(i["script_path"]).parent.name == "views"})
     assert "upload" in pages and "reviews" in pages
     seen_file_name, seen_team = False, set()
     for page in pages:
