@@ -6,9 +6,6 @@ with no checks — and prints our time ÷ floor. Run: ``.venv/bin/python bench/b
 
 from __future__ import annotations
 
-import os
-import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile

@@ -221,7 +221,7 @@ def published_benchmarks(metric: str, la_code: str) -> tuple[pd.DataFrame, str |
 
 def next_checkpoint(settings, latest_month: str | None) -> str:
     """ISO date of the first checkpoint after the last day of ``latest_month`` (else the last one)."""
-    from metrics.review import month_end
+    from metrics.months import month_end
 
     if latest_month is None:
         return settings.checkpoints[0].date.isoformat()
@@ -367,7 +367,7 @@ def _trajectory(settings, metric: str) -> pd.DataFrame | None:
 def _projection(series: pd.DataFrame, metric: str, status: str | None, month: str | None) -> pd.DataFrame | None:
     """The fitted trend (metrics.forecast) drawn from the latest value to the projected month."""
     from metrics.forecast import WINDOW, fit, month_from_index, month_index
-    from metrics.review import month_end
+    from metrics.months import month_end
 
     if status != "on_trend" or not month:
         return None

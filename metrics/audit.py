@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
 
 import pandas as pd
 import sqlite_utils
@@ -48,31 +47,18 @@ def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", 
     )
 
 
-@contextmanager
 def transaction(conn: sqlite3.Connection):
-    """A write transaction, or the caller's if one is already open (so a change and its audit row commit together)."""
-    if conn.in_transaction:
-        yield conn
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    """See :func:`metrics.store.transaction` (re-exported: changes and their audit rows commit together)."""
+    from metrics.store import transaction as _transaction
+
+    return _transaction(conn)
 
 
 def record_now(conn: sqlite3.Connection, actor: str, action: str, target: str = "", details: dict | None = None,
                role: str = "") -> None:
     """Append one audit row in its own transaction (for actions that change nothing else, e.g. export)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         record(conn, actor, action, target, details, role)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def audit_frame(conn: sqlite3.Connection, limit: int = 5000) -> pd.DataFrame:

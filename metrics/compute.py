@@ -45,6 +45,7 @@ from metrics.contract import KINDS, PRACTITIONER_ROLES, QUALIFIED_ROLES
 from metrics.kpis import REGISTRY, SECONDARY
 from metrics.settings import get_settings
 from metrics.store import record_table
+from metrics.months import month_end, month_range
 
 SERIES_COLUMNS: tuple[str, ...] = ("metric", "month", "value", "numerator", "denominator", "source", "flags")
 SECONDARY_COLUMNS: tuple[str, ...] = ("metric", "month", "value", "numerator", "denominator")
@@ -79,22 +80,6 @@ GRADES: tuple[str, ...] = tuple(KINDS["audits"].column("grade").values)
 
 
 # --- calendar ----------------------------------------------------------------------------------
-
-
-def month_end(month: str) -> dt.date:
-    """E: the last day of ``YYYY-MM``."""
-    y, m = int(month[:4]), int(month[5:7])
-    return dt.date(y, m, calendar.monthrange(y, m)[1])
-
-
-def month_range(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    ly, lm = int(last[:4]), int(last[5:7])
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def window_start(e: dt.date) -> dt.date:

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from metrics.forecast import Forecast, forecast
 from metrics.kpis import REGISTRY
 from metrics.kpis import get as get_kpi
+from metrics.months import month_end
 
 EPS = 1e-9
 TARGET_DECIMALS = 4
@@ -59,11 +60,6 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 # --- calendar helpers ------------------------------------------------------------------------
-
-
-def month_end(month: str) -> dt.date:
-    y, m = int(month[:4]), int(month[5:7])
-    return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
 def month_of(d: dt.date) -> str:

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +151,22 @@ def connect(path: str | Path, *, migrate_schema: bool = True) -> sqlite3.Connect
     return conn
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error), or the caller's if one
+    is already open, so a change and its audit row always commit together."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -183,8 +200,7 @@ def write_upload(
     cols = ["upload_id", "month", *record_columns(kind)]
     if spec.period == "snapshot":
         frame = frame.assign(month=months[0])
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         cur = conn.execute(
             "INSERT INTO uploads (kind, months, rows, sha256, file_name, uploaded_by, uploaded_at, status, warnings,"
             " as_of) VALUES (?, ?, ?, ?, ?, ?, ?, 'current', ?, ?)",
@@ -204,10 +220,6 @@ def write_upload(
         _make_current(conn, kind, upload_id, scopes_and_months(kind, frame, months))
         if on_commit:
             on_commit(conn, upload_id)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return upload_id
 
 
@@ -243,8 +255,7 @@ class NotFound(LookupError):
 def restore(conn: sqlite3.Connection, upload_id: int,
             on_commit: Callable[[sqlite3.Connection, int], None] | None = None) -> dict:
     """Make an earlier upload current again for all its months (superseding whatever is there)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         row = conn.execute("SELECT id, kind FROM uploads WHERE id = ?", (upload_id,)).fetchone()
         if row is None:
             raise NotFound(f"There is no upload {upload_id}.")
@@ -254,10 +265,6 @@ def restore(conn: sqlite3.Connection, upload_id: int,
         conn.execute("UPDATE uploads SET status = 'restored' WHERE id = ?", (upload_id,))
         if on_commit:
             on_commit(conn, upload_id)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return get_upload(conn, upload_id)
 
 

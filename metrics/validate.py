@@ -7,7 +7,6 @@ costs about as much as its distinct values, and *every* error is collected, not 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 from metrics.contract import KINDS, PERCENT_KPI_IDS, Column, Kind, normalise_header, normalise_token
 from metrics.csvread import RawTable, read_table
 from metrics.issues import Issue, Refused, mask
+from metrics.months import month_range
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
@@ -45,23 +45,6 @@ class Validated:
 
 def month_of(iso_date: str) -> str:
     return iso_date[:7]
-
-
-def month_end(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{month}-{calendar.monthrange(y, m)[1]:02d}"
-
-
-def month_range(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    ly, lm = int(last[:4]), int(last[5:7])
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        m += 1
-        if m == 13:
-            y, m = y + 1, 1
-    return out
 
 
 def parse_month(value: str, what: str = "month") -> str:

@@ -496,8 +496,8 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
     sources = [
         f"KPIs: {settings.council_name}'s monthly extracts, loaded into the intervention KPI store "
         f"(record-level extracts, or monthly totals where marked).",
-        f"Targets and amber tolerances: the review settings (baseline February 2023, trajectory to the final "
-        f"targets)." + (f" Settings version {result.settings_version_id}." if result.settings_version_id else ""),
+        "Targets and amber tolerances: the review settings (baseline February 2023, trajectory to the final "
+        "targets)." + (f" Settings version {result.settings_version_id}." if result.settings_version_id else ""),
     ]
     for src in BENCHMARKED_METRICS.values():
         sources.append(f"Benchmark — {src.label}: {src.publication}, {src.publisher}, {src.measured_at}. "

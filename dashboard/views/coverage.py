@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import access, loaders
 from dashboard.components import render_demo_notice, render_empty_store, uk_month
 from metrics.contract import KINDS
-from metrics.validate import month_range
+from metrics.months import month_range
 
 access.page("coverage")
 st.title("Data coverage")

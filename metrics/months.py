@@ -1,0 +1,23 @@
+"""Calendar months as 'YYYY-MM' strings: the one place that does month arithmetic."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+
+def month_end(month: str) -> dt.date:
+    """E: the last day of ``YYYY-MM``."""
+    y, m = int(month[:4]), int(month[5:7])
+    return dt.date(y, m, calendar.monthrange(y, m)[1])
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive (empty if last < first)."""
+    y, m = int(first[:4]), int(first[5:7])
+    ly, lm = int(last[:4]), int(last[5:7])
+    out = []
+    while (y, m) <= (ly, lm):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
