@@ -441,12 +441,12 @@ def _click(action: str, at: AppTest) -> None:
 GUARDED = ("upload", "restore", "settings", "mark_final", "evidence_edit")
 
 
-@pytest.mark.parametrize("demoted_to", ["viewer", "uploader", "unknown user", "signed out"])
-@pytest.mark.parametrize("action", GUARDED)
+@pytest.mark.parametrize(("action", "demoted_to"), [
+    (a, d) for a in GUARDED for d in ("viewer", "uploader", "unknown user", "signed out")
+    if a not in expected_actions(d)  # only the demotions that take the action away
+])
 def test_role_removed_between_render_and_click_is_refused(db, action, demoted_to):
     """Drawn for an admin; the role changes (at.user) before the click arrives: nothing changes."""
-    if action in expected_actions(demoted_to):
-        pytest.skip(f"{demoted_to} may still {action}")
     at = _ready(action, start("admin"))
     before = counts(db)
     at.user = dict(USERS[demoted_to])

@@ -664,7 +664,8 @@ DEMO_MONTHS = [str(p) for p in pd.period_range("2022-04", "2025-03", freq="M")]
 
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory):
-    demo_store = pytest.importorskip("metrics.demo_store")
+    from metrics import demo_store
+
     path = tmp_path_factory.mktemp("demo") / "kpi.sqlite"
     demo_store.build_demo(path)
     return path

@@ -566,7 +566,6 @@ def _workforce_csv(agency_flags: list[str]) -> bytes:
 
 
 def test_restatement_after_real_re_upload(tmp_path):
-    pytest.importorskip("metrics.compute")
     from metrics.ingest import ingest_bytes
     from metrics.settings import get_settings
 
