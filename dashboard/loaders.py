@@ -476,3 +476,12 @@ def secondary_view(db: str, version: int, metric: str) -> pd.DataFrame:
         rows.append({"id": sid, "value": float(have["value"].iloc[-1]) if len(have) else None,
                      "month": str(have["month"].iloc[-1]) if len(have) else None, "trend": _trend(s["value"])})
     return pd.DataFrame(rows, columns=["id", "value", "month", "trend"])
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def series_csv(db: str, version: int, public: bool) -> bytes:
+    """Every KPI for every month, as formula-safe CSV (public: small numbers suppressed)."""
+    from reports.tables import series_table, to_csv
+
+    with connect(db) as conn:
+        return to_csv(series_table(conn, public=public))

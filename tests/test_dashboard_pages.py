@@ -331,3 +331,19 @@ def test_present_checkpoint_selector(use_db, demo_db):
     at.selectbox(key="present_at").set_value("2023-09-01").run()
     assert any("At the 1 Sep 2023 review." in c.value for c in at.caption)
     assert not at.exception
+
+
+def test_kpi_page_offers_the_series_as_formula_safe_csv(demo_db, use_db):
+    import pandas as pd
+
+    from dashboard import loaders
+
+    use_db(demo_db)
+    at = open_page("views/kpi.py", kpi="agency_rate")
+    labels = [e.proto.label for e in at.get("download_button")]
+    assert any("monthly series" in label for label in labels), labels
+    for public in (False, True):
+        data = loaders.series_csv(str(demo_db), 0, public)
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+        assert set(frame["metric"]) == set(REGISTRY)
+        assert not frame.stack().str.startswith(("=", "+", "-", "@")).any()

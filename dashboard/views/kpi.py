@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (kpi_picker, render_benchmark_note, render_breakdowns, render_demo_notice,
+from dashboard.components import (export_button, kpi_picker, render_benchmark_note, render_breakdowns, render_demo_notice,
                                   render_empty_store, render_flag_notes, render_kpi_headline, render_monthly_table,
                                   render_secondary)
 from metrics.compute import FORMULAS
@@ -31,3 +31,7 @@ st.header("Definition", anchor=False)
 st.write(kpi.definition)
 st.caption(f"Rule as computed: {FORMULAS[metric]}")
 render_monthly_table(db, version, metric)
+
+public = st.toggle("Public version of the download (small numbers suppressed)", key="series-public")
+export_button("Download every KPI's monthly series (CSV)", loaders.series_csv(db, version, public),
+              f"kpi-series{'-public' if public else ''}.csv", "KPI series" + (" (public)" if public else ""))
