@@ -31,6 +31,16 @@ def render_empty_store() -> None:
             "`kpi demo`).", icon=":material/inbox:")
 
 
+def stop_unless_kpi_data(db: str, version: int, title: str | None = None) -> None:
+    """The KPI pages' guard: with no KPI data yet, say so (under ``title``) and stop the page."""
+    if loaders.has_kpi_data(db, version):
+        return
+    if title:
+        st.title(title)
+    render_empty_store()
+    st.stop()
+
+
 def export_button(label: str, data: bytes, file_name: str, what: str, *, mime: str = "text/csv",
                   key: str | None = None, **kwargs) -> None:
     """A download button whose click is recorded in the audit trail as an export."""

@@ -480,8 +480,15 @@ def secondary_view(db: str, version: int, metric: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def series_csv(db: str, version: int, public: bool) -> bytes:
-    """Every KPI for every month, as formula-safe CSV (public: small numbers suppressed)."""
-    from reports.tables import series_table, to_csv
+    """Every KPI for every month, as formula-safe CSV (public: small numbers suppressed).
 
+    The restricted file is the series the pages already hold; only the public one reads every
+    breakdown, which suppression needs (each month is judged from all of them)."""
+    from reports.tables import PackData, series_table, to_csv
+
+    if not public:
+        data = PackData(settings=review_settings(db, version), series=review_series(db, version),
+                        secondary=pd.DataFrame(), breakdowns={})
+        return to_csv(series_table(None, data=data))
     with connect(db) as conn:
-        return to_csv(series_table(conn, public=public))
+        return to_csv(series_table(conn, public=True))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from metrics import months
 from metrics.kpis import KPI
 
 # Colours with at least 4.5:1 contrast on white; RAG also carries a word and a marker shape.
@@ -54,7 +55,7 @@ class CheckpointMark:
 
 
 def month_end(month: str) -> pd.Timestamp:
-    return pd.Timestamp(month + "-01") + pd.offsets.MonthEnd(0)
+    return pd.Timestamp(months.month_end(month))
 
 
 def _hover(kpi: KPI, row: pd.Series) -> str:

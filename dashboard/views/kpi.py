@@ -3,19 +3,25 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (export_button, kpi_picker, render_benchmark_note, render_breakdowns, render_demo_notice,
-                                  render_empty_store, render_flag_notes, render_kpi_headline, render_monthly_table,
-                                  render_secondary)
+from dashboard.components import (
+                                  export_button,
+                                  kpi_picker,
+                                  render_benchmark_note,
+                                  render_breakdowns,
+                                  render_demo_notice,
+                                  render_flag_notes,
+                                  render_kpi_headline,
+                                  render_monthly_table,
+                                  render_secondary,
+                                  stop_unless_kpi_data,
+)
 from metrics.compute import FORMULAS
 from metrics.kpis import REGISTRY
 
 access.page("kpi")
 render_demo_notice()
 db, version = loaders.version()
-if not loaders.has_kpi_data(db, version):
-    st.title("KPI detail")
-    render_empty_store()
-    st.stop()
+stop_unless_kpi_data(db, version, "KPI detail")
 
 metric = kpi_picker()
 kpi = REGISTRY[metric]

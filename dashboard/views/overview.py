@@ -3,17 +3,25 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (board_explanation, board_headline, board_status, checkpoint_picker, open_kpi, plain,
-                                  render_board, render_board_notes, render_demo_notice, render_empty_store)
+from dashboard.components import (
+    board_explanation,
+    board_headline,
+    board_status,
+    checkpoint_picker,
+    open_kpi,
+    plain,
+    render_board,
+    render_board_notes,
+    render_demo_notice,
+    stop_unless_kpi_data,
+)
 from metrics.kpis import REGISTRY
 
 access.page("overview")
 st.title("Is sufficient progress being made?")
 render_demo_notice()
 db, version = loaders.version()
-if not loaders.has_kpi_data(db, version):
-    render_empty_store()
-    st.stop()
+stop_unless_kpi_data(db, version)  # the title above stays
 
 who, when = st.columns([3, 2], vertical_alignment="bottom")
 who.caption(f"{plain(loaders.review_settings(db, version).council_name)} — the service priorities in the Terms of "

@@ -3,17 +3,19 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (checkpoint_picker, present_position, render_demo_notice, render_empty_store,
-                                  render_slide)
+from dashboard.components import (
+    checkpoint_picker,
+    present_position,
+    render_demo_notice,
+    render_slide,
+    stop_unless_kpi_data,
+)
 from metrics.kpis import REGISTRY
 
 access.page("present")
 render_demo_notice()
 db, version = loaders.version()
-if not loaders.has_kpi_data(db, version):
-    st.title("Present")
-    render_empty_store()
-    st.stop()
+stop_unless_kpi_data(db, version, "Present")
 
 ids = list(REGISTRY)
 nav, when = st.columns([3, 2], vertical_alignment="bottom")
