@@ -2,7 +2,8 @@
 
 Kept generic on purpose: any test file can ask for ``fresh_db`` (the path of a new, migrated,
 closed store), ``settings`` (the matching :class:`metrics.settings.Settings`), ``pseudo`` (the
-pseudonym a raw identifier gets under the test key), ``run_kpi`` (``kpi ARGS…`` run through
+pseudonym a raw identifier gets under the test key), ``demo_template`` (the synthetic demo store,
+built once per session: copy it before changing it), ``demo_copy_of`` (a private copy), ``run_kpi`` (``kpi ARGS…`` run through
 ``metrics.cli.main`` with stdout/stderr captured), ``digest`` (SHA-256 of a store's file and WAL,
 for "byte-for-byte unchanged") and ``raw_store_bytes`` (every byte on disk, for leak searches).
 """
@@ -26,6 +27,35 @@ from metrics.pseudonym import pseudonymise
 from metrics.settings import Settings, get_settings
 
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The synthetic demo store, built once per test session (~7 s) and checkpointed, so a plain file
+    copy is a complete store. Treat it as read-only: copy it (``demo_copy_of``) to change anything."""
+    from metrics.demo_store import build_demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path.parent)  # no stray .env
+        get_settings.cache_clear()
+        build_demo(path)
+    get_settings.cache_clear()
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_copy_of(demo_template):
+    """demo_copy_of(path): copy the demo store to ``path`` and return it."""
+
+    def _copy(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(demo_template, path)
+        return path
+
+    return _copy
 
 
 @pytest.fixture

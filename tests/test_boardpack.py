@@ -51,13 +51,11 @@ def env(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def demo_db(env) -> Path:
-    from metrics.demo_store import build_demo
+def demo_db(env, demo_copy_of) -> Path:
     from metrics.evidence import add_entry
     from metrics.store import connect
 
-    path = env / "demo.sqlite"
-    build_demo(path)
+    path = demo_copy_of(env / "demo.sqlite")
     conn = connect(path)
     add_entry(conn, REVIEW, COMMENT, "ana@council.gov.uk", kpi="agency_rate")
     add_entry(conn, REVIEW, "Chairs now book rooms by default.", "chair.lead", kpi="face_to_face_conferences")

@@ -21,7 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import auth, store
-from metrics.demo_store import DEMO_KEY, build_demo
+from metrics.demo_store import DEMO_KEY
 from metrics.ingest import ingest_path
 from metrics.settings import get_settings
 
@@ -95,18 +95,9 @@ def test_the_doc_table_is_the_one_these_tests_check():
 
 
 @pytest.fixture(scope="module")
-def demo_template(request, tmp_path_factory) -> Path:
-    """One demo store per pytest session (shared with test_dashboard_reviews.py), plus here a
-    superseded upload so that 'restore' has something to restore."""
-    cached = getattr(request.config, "_dashboard_demo_store", None)
-    if cached is None:
-        cached = tmp_path_factory.mktemp("dashboard-demo") / "demo.sqlite"
-        build_demo(cached)
-        with contextlib.closing(sqlite3.connect(cached)) as c:
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        request.config._dashboard_demo_store = cached
-    path = tmp_path_factory.mktemp("access-demo") / "demo.sqlite"
-    shutil.copyfile(cached, path)
+def access_template(demo_copy_of, tmp_path_factory) -> Path:
+    """The session's demo store plus a superseded upload, so that 'restore' has something to restore."""
+    path = demo_copy_of(tmp_path_factory.mktemp("access-demo") / "demo.sqlite")
     settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
     with contextlib.closing(store.connect(path)) as conn:
         r = ingest_path(conn, ROOT / "data" / "examples" / "workforce.csv", uploaded_by="tester", settings=settings)
@@ -116,9 +107,9 @@ def demo_template(request, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def db(demo_template, tmp_path, monkeypatch) -> Path:
+def db(access_template, tmp_path, monkeypatch) -> Path:
     path = tmp_path / "kpi.sqlite"
-    shutil.copyfile(demo_template, path)
+    shutil.copyfile(access_template, path)
     for name in ("KPI_LOCAL_USER", "KPI_LOCAL_GROUPS", "KPI_LOCAL_ROLE", "KPI_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KPI_DB_PATH", str(path))

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import store
-from metrics.demo_store import DEMO_KEY, build_demo
+from metrics.demo_store import DEMO_KEY
 from metrics.kpis import REGISTRY
 from metrics.settings import get_settings
 
@@ -27,14 +27,8 @@ WORKFORCE_HEADER = "worker_id,role,agency,fte,team,start_date,end_date,snapshot_
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("dashboard-demo") / "kpi.sqlite"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(path.parent)  # no stray .env
-        get_settings.cache_clear()
-        build_demo(path)
-    get_settings.cache_clear()
-    return path
+def demo_db(demo_copy_of, tmp_path_factory) -> Path:
+    return demo_copy_of(tmp_path_factory.mktemp("dashboard-demo") / "kpi.sqlite")
 
 
 @pytest.fixture

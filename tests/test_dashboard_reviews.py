@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import store
-from metrics.demo_store import DEMO_KEY, build_demo
+from metrics.demo_store import DEMO_KEY
 from metrics.ingest import ingest_bytes
 from metrics.kpis import REGISTRY
 from metrics.review import Checkpoint, load_settings, save_settings
@@ -35,20 +35,7 @@ MARKDOWN_TYPES = {"markdown", "caption", "title", "header", "subheader", "succes
                   "latex", "toast", "expander", "tab"}
 
 
-# --- fixtures and helpers (test_dashboard_access.py has the same store fixture) ------------------
-
-
-@pytest.fixture(scope="module")
-def demo_template(request, tmp_path_factory) -> Path:
-    """One demo store per pytest session, shared by the dashboard test modules (built in ~20 s)."""
-    cached = getattr(request.config, "_dashboard_demo_store", None)
-    if cached is None:
-        cached = tmp_path_factory.mktemp("dashboard-demo") / "demo.sqlite"
-        build_demo(cached)
-        with contextlib.closing(sqlite3.connect(cached)) as c:
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        request.config._dashboard_demo_store = cached
-    return cached
+# --- fixtures and helpers (the demo store: conftest.demo_template) ---------------------------------
 
 
 @pytest.fixture

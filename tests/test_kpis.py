@@ -663,12 +663,8 @@ DEMO_MONTHS = [str(p) for p in pd.period_range("2022-04", "2025-03", freq="M")]
 
 
 @pytest.fixture(scope="module")
-def demo_path(tmp_path_factory):
-    from metrics import demo_store
-
-    path = tmp_path_factory.mktemp("demo") / "kpi.sqlite"
-    demo_store.build_demo(path)
-    return path
+def demo_path(demo_copy_of, tmp_path_factory):
+    return demo_copy_of(tmp_path_factory.mktemp("demo") / "kpi.sqlite")
 
 
 @pytest.fixture(scope="module")
