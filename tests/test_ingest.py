@@ -30,13 +30,15 @@ def _opts(month: str | None = None, months: str | None = None, kind: str | None 
     return {"kind": kind, "month": month, "months": parse_months(months) if months else None}
 
 
-def ingest(db: Path, source: bytes | Path, settings, name: str = "upload.csv", **opts) -> IngestResult:
+def ingest(db: Path, source: bytes | Path, settings, name: str = "upload.csv", *, allow_empty: bool = False,
+           batch=None, **opts) -> IngestResult:
     """Ingest bytes or a file with its own connection, closed afterwards (so the store bytes settle)."""
     conn = store.connect(db)
+    extra = {"settings": settings, "allow_empty": allow_empty, "batch": batch}
     try:
         if isinstance(source, Path):
-            return ingest_path(conn, source, settings=settings, **_opts(**opts))
-        return ingest_bytes(conn, source, name, settings=settings, **_opts(**opts))
+            return ingest_path(conn, source, **extra, **_opts(**opts))
+        return ingest_bytes(conn, source, name, **extra, **_opts(**opts))
     finally:
         conn.close()
 
@@ -352,10 +354,15 @@ def test_pseudonym_depends_on_the_column_domain(pseudo):
     assert pseudo("123", "child_id") != pseudo("123", "worker_id")
 
 
-def test_header_only_snapshot_is_a_valid_empty_snapshot(fresh_db, settings):
+def test_header_only_snapshot_is_a_valid_empty_snapshot(fresh_db, settings, digest):
     first = ingest(fresh_db, GOOD / "complaints_canonical.csv", settings, month="2023-04")
     assert_accepted(first)
-    r = ingest(fresh_db, b"complaint_id,received_date,closed_date,stage\n", settings, month="2023-04")
+    before = digest(fresh_db)
+    refused = ingest(fresh_db, b"complaint_id,received_date,closed_date,stage\n", settings, month="2023-04")
+    assert error_triples(refused) == [("empty_upload", None, None)]  # it would empty stored data: confirm first
+    assert digest(fresh_db) == before
+    r = ingest(fresh_db, b"complaint_id,received_date,closed_date,stage\n", settings, month="2023-04",
+               allow_empty=True)
     assert_accepted(r)
     assert (r.kind, r.months, r.rows) == ("complaints", ["2023-04"], 0)
     assert current(fresh_db, "complaints") == []  # no complaints open at the end of April
