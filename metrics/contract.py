@@ -331,7 +331,7 @@ RULES: dict[str, str] = {
     "bad_option": "Check the month or period given on upload.",
     # plausible dates and empty uploads (issue 17)
     "date_range": "Dates must lie between KPI_DATE_MIN (default 01/01/1990) and KPI_DATE_MAX (default one year "
-                  "after today). Check the year.",
+                  "after today). Check the year; leave an end date blank if it is still open.",
     "date_future": "An event date or snapshot_date cannot fall after the current month. Check the year, or "
                    "upload the file once the month has begun.",
     "month_range": "Months must lie between the month of KPI_DATE_MIN (default 1990-01) and the current month. "

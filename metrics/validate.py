@@ -401,16 +401,20 @@ def _validate_table(table: RawTable, kind: str, month, months, window: Window) -
     if "snapshot_date" in by_name:
         snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors)
     frame = pd.DataFrame(typed, dtype=object)
+    _check_window(spec, frame, table.rows, snapshot_dates, window, errors)
+    implausible = {(e.row, e.column) for e in errors if e.rule == "date_range"}  # reported once, not also as order
     for earlier, later in spec.ordered_dates:
         a, b = frame[earlier], frame[later]
         both = a.notna() & b.notna()
+        if implausible:
+            both &= ~pd.Series([(int(r), earlier) in implausible or (int(r), later) in implausible
+                                for r in table.rows], index=frame.index, dtype=bool)
         bad = both & (b.where(both, "") < a.where(both, ""))
         for idx in np.flatnonzero(bad.to_numpy()):
             errors.append(Issue(int(table.rows[idx]), later, str(b.iat[idx]), "date_order",
                                 f"{later} {b.iat[idx]} is before {earlier} {a.iat[idx]}."))
     if kind == "figures":
         _check_figures(frame, table.rows, errors)
-    _check_window(spec, frame, table.rows, snapshot_dates, window, errors)
     _check_keys(spec, frame, table.rows, errors)
     covered = _period(spec, frame, table.rows, snapshot_dates, month, months, window, errors)
     if errors:
@@ -499,6 +503,12 @@ def _check_keys(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, errors: list[
                             f"The key ({', '.join(spec.key)}) repeats row {int(f)}."))
 
 
+def _implausible(errors: list[Issue], column: str) -> set[int]:
+    """Rows whose ``column`` is already refused as outside the window (reported once, not again as outside
+    the period)."""
+    return {e.row for e in errors if e.column == column and e.rule in ("date_range", "date_future", "month_range")}
+
+
 def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, month, months, w: Window,
             errors: list[Issue]) -> list[str]:
     """The months the upload covers: bounded by its data (or the declared period) and by the window."""
@@ -541,7 +551,7 @@ def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, m
                 return []
             return month_range(event_months.min(), event_months.max())
         first, last = months
-        known = col_months.notna()
+        known = col_months.notna() & ~pd.Series(rows, index=col.index).isin(_implausible(errors, spec.event_date))
         outside = known & ((col_months.where(known, first) < first) | (col_months.where(known, last) > last))
         for idx in np.flatnonzero(outside.to_numpy()):
             errors.append(Issue(int(rows[idx]), spec.event_date, str(col.iat[idx]), "outside_period",
@@ -554,7 +564,8 @@ def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, m
     if months is not None:
         first, last = months
         col = frame["month"]
-        outside = col.notna() & ((col < first) | (col > last))
+        known = col.notna() & ~pd.Series(rows, index=col.index).isin(_implausible(errors, "month"))
+        outside = known & ((col.where(known, first) < first) | (col.where(known, last) > last))
         for idx in np.flatnonzero(outside.to_numpy()):
             errors.append(Issue(int(rows[idx]), "month", str(col.iat[idx]), "outside_period",
                                 f"{col.iat[idx]} is outside the period {first} to {last}."))
