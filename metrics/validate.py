@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,10 @@ def month_of(iso_date: str) -> str:
 
 def _uk(d: dt.date) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def _uk_iso(iso: str) -> str:
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
 
 
 @dataclass(frozen=True)
@@ -300,8 +305,11 @@ def _parser(col: Column):
 _SNAPSHOT_DATE = Column("snapshot_date", "date")
 
 
-def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue]) -> np.ndarray:
-    """Typed values (object array, None for blank) for one column; appends errors."""
+def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue],
+                    check: Callable[[str], Err] | None = None) -> np.ndarray:
+    """Typed values (object array, None for blank) for one column; appends errors.
+
+    ``check``: a further test of each distinct parsed value (the plausible-date window)."""
     if isinstance(raw, (pa.Array, pa.ChunkedArray)):  # fast path: encode in Arrow, no Python objects per row
         enc = (raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw).dictionary_encode()
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -329,6 +337,8 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
                 out_list.append(None)
                 continue
             value, err = parse(v)
+            if err is None and check is not None:
+                err = check(value)
             out_list.append(value)
             if err is not None:
                 bad[i] = (err[0], err[1], v)
@@ -394,14 +404,15 @@ def _validate_table(table: RawTable, kind: str, month, months, window: Window) -
     n = table.n_rows
     for col in spec.columns:
         if col.name in by_name:
-            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors)
+            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors,
+                                              _window_check(spec, col.name, window))
         else:
             typed[col.name] = np.full(n, None, dtype=object)
     snapshot_dates = None
     if "snapshot_date" in by_name:
-        snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors)
+        snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors,
+                                         _window_check(spec, "snapshot_date", window))
     frame = pd.DataFrame(typed, dtype=object)
-    _check_window(spec, frame, table.rows, snapshot_dates, window, errors)
     implausible = {(e.row, e.column) for e in errors if e.rule == "date_range"}  # reported once, not also as order
     for earlier, later in spec.ordered_dates:
         a, b = frame[earlier], frame[later]
@@ -438,33 +449,31 @@ def _months_of(dates: np.ndarray) -> np.ndarray:
     return months[codes]
 
 
-def _check_window(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, w: Window,
-                  errors: list[Issue]) -> None:
-    """Every date inside the window; every month the upload describes no later than the current month."""
+def _window_check(spec: Kind, name: str, w: Window) -> Callable[[str], Err] | None:
+    """The window test for one column's parsed values (None for columns that hold no date or month):
+    every date inside the window; the months an upload describes no later than the current month."""
+    col = _SNAPSHOT_DATE if name == "snapshot_date" else spec.column(name)
+    if col.type == "month":
+        def month(v: str) -> Err:
+            problem = w.month_problem(v, upload=True)
+            return ("month_range", f"{name} {v} {problem}") if problem else None
+        return month
+    if col.type != "date":
+        return None
     lo, hi = w.first.isoformat(), w.last.isoformat()
-    cols = [(c.name, frame[c.name].to_numpy(dtype=object)) for c in spec.columns if c.type in ("date", "month")]
-    if snapshot_dates is not None:
-        cols.append(("snapshot_date", snapshot_dates))
-    for name, values in cols:
-        describes_month = name in (spec.event_date, "snapshot_date")
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        bad: dict[int, tuple[str, str]] = {}
-        for i, v in enumerate(uniques):
-            if len(v) == 7:  # a figures month
-                problem = w.month_problem(v, upload=True)
-                if problem:
-                    bad[i] = ("month_range", f"{name} {v} {problem}")
-            elif v < lo or v > hi:
-                bad[i] = ("date_range", f"{name} {v} is outside the accepted dates, {w.describe()} "
-                                        "(a mistyped year?).")
-            elif describes_month and v[:7] > w.latest_month:
-                what = "a snapshot of a month that has not begun cannot exist yet" if name == "snapshot_date" \
-                    else "an event cannot be recorded before its month"
-                bad[i] = ("date_future", f"{name} {v} is after the current month {w.latest_month}: {what}.")
-        if bad:
-            for idx in np.flatnonzero(np.isin(codes, list(bad))):
-                rule, message = bad[int(codes[idx])]
-                errors.append(Issue(int(rows[idx]), name, str(values[idx]), rule, message))
+    describes_month = name in (spec.event_date, "snapshot_date")
+    what = ("a snapshot of a month that has not begun cannot exist yet" if name == "snapshot_date"
+            else "an event cannot be recorded before its month")
+
+    def date(v: str) -> Err:
+        if v < lo or v > hi:
+            return "date_range", (f"{name} {_uk_iso(v)} is outside the accepted dates, {w.describe()} "
+                                  "(a mistyped year?).")
+        if describes_month and v[:7] > w.latest_month:
+            return "date_future", f"{name} {_uk_iso(v)} is after the current month {w.latest_month}: {what}."
+        return None
+
+    return date
 
 
 def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
