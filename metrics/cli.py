@@ -45,18 +45,21 @@ def _connect(args) -> sqlite3.Connection:
 
 
 def cmd_ingest(args) -> int:
-    from metrics.ingest import ingest_path
+    from metrics.ingest import Batch, ingest_path
     from metrics.validate import parse_month, parse_months
 
-    month = parse_month(args.month) if args.month else None
-    months = parse_months(args.months) if args.months else None
+    month = parse_month(args.month, "--month", upload=True) if args.month else None
+    months = parse_months(args.months, upload=True) if args.months else None
     if month and months:
         raise UsageError("Give --month or --months, not both.")
     conn = _connect(args)
     settings = _settings(args)
     results = []
+    batch = Batch()
     for f in args.files:
-        r = ingest_path(conn, f, kind=args.kind, month=month, months=months, settings=settings)
+        r = ingest_path(conn, f, kind=args.kind, month=month, months=months, settings=settings,
+                        allow_empty=args.allow_empty, batch=batch)
+        batch.add(r)
         results.append(r)
         if r.ok:
             replaced = "".join(f"; replaces upload {u['id']}" for u in r.replaces)
@@ -151,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", choices=_kinds(), help="extract kind (default: detected from the headers)")
     s.add_argument("--month", help="snapshot month YYYY-MM")
     s.add_argument("--months", help="event period YYYY-MM..YYYY-MM")
+    s.add_argument("--allow-empty", action="store_true",
+                   help="let a file with no rows replace months that hold data")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_ingest)
 

@@ -329,4 +329,16 @@ RULES: dict[str, str] = {
     "no_period": "An event file with no rows needs the months it covers (e.g. --months 2023-04..2023-04).",
     "denominator_required": "Percentage KPIs need a denominator greater than 0.",
     "bad_option": "Check the month or period given on upload.",
+    # plausible dates and empty uploads (issue 17)
+    "date_range": "Dates must lie between KPI_DATE_MIN (default 01/01/1990) and KPI_DATE_MAX (default one year "
+                  "after today). Check the year; leave an end date blank if it is still open.",
+    "date_future": "An event date or snapshot_date cannot fall after the current month. Check the year, or "
+                   "upload the file once the month has begun.",
+    "month_range": "Months must lie between the month of KPI_DATE_MIN (default 1990-01) and the current month. "
+                   "Check the year.",
+    "empty_upload": "A file with no rows would replace data already stored. Check the export; if those months "
+                    "really had none, load it with --allow-empty (kpi ingest) or tick the confirmation on the "
+                    "Upload page.",
+    "duplicate_snapshot": "Two files in one upload describe the same snapshot month; only the first is taken. "
+                          "Keep one file per month, or upload the replacement on its own.",
 }

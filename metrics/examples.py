@@ -72,6 +72,32 @@ def render_extracts_md() -> str:
         "- Re-uploading a kind for a month supersedes the earlier upload (kept, restorable). Figures supersede "
         "per KPI and month.",
         "",
+        "### Plausible dates and months",
+        "",
+        "A mistyped year (`31/12/9999`, `20/05/2204`, `0001`) would make an upload cover thousands of months and "
+        "replace everything after it, so it is refused with its row and column:",
+        "",
+        "- Every date lies in a **window**: from `KPI_DATE_MIN` (default 01/01/1990) to `KPI_DATE_MAX` (default "
+        "one year after today, worked out when the file is checked). Outside it: `date_range`.",
+        "- The months an upload **describes** lie between the month of `KPI_DATE_MIN` and the **current month**: "
+        "a month that has not begun cannot have happened yet. So an event date (`completed_date`, "
+        "`conference_date`, `audit_date`) or a `snapshot_date` in a later month is refused (`date_future`); a "
+        "date later in the current month is accepted. A `figures` month outside them is `month_range`; a "
+        "`--month`/`--months` option (or the page's month) outside them is `bad_option` (`kpi ingest` exits 2).",
+        "- Other dates (a milestone's `due_date`, a planned `end_date`) may lie ahead, up to the window's end. "
+        "An open episode's end date is left blank, never written `31/12/9999`.",
+        "- An event file covers its first to last event month (or the period given), so an upload never covers "
+        "more months than its data or the window.",
+        "",
+        "### Empty files and several files at once",
+        "",
+        "- A file with a header and no rows is a valid upload (no complaints open, no audits that month). If it "
+        "would replace months that hold rows, it is refused (`empty_upload`, naming the months and the upload it "
+        "would empty) unless confirmed: `kpi ingest --allow-empty`, or the confirmation box on the Upload page.",
+        "- One upload (one `kpi ingest` command, or the files dropped together on the Upload page) may hold one "
+        "file per snapshot kind and month: a second file for the same month is refused (`duplicate_snapshot`, "
+        "naming the first), and the first loads. Upload a replacement on its own.",
+        "",
         "Example files: `data/examples/<kind>.csv`.",
         "",
     ]

@@ -16,7 +16,7 @@ from metrics.contract import KINDS
 from metrics.issues import Issue, Refused
 from metrics.pseudonym import load_key, pseudonymise
 from metrics.settings import Settings, get_settings
-from metrics.validate import Validated, validate
+from metrics.validate import Validated, Window, validate
 
 
 @dataclass
@@ -49,6 +49,43 @@ class IngestResult:
         }
 
 
+@dataclass
+class Batch:
+    """Files uploaded together (one ``kpi ingest`` command, one Upload page batch): one file per snapshot
+    month, so a second file for a month is refused instead of silently replacing the first."""
+
+    first: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, snapshot month) -> file name
+
+    def clash(self, kind: str, months: list[str], name: str) -> Issue | None:
+        if KINDS[kind].period != "snapshot" or (kind, months[0]) not in self.first:
+            return None
+        return Issue.file("duplicate_snapshot", f"{name} is a second {kind} snapshot for {months[0]} in this "
+                                                f"upload: {self.first[kind, months[0]]} already gives that month.")
+
+    def add(self, result: IngestResult) -> None:
+        """Record an accepted (or previewed) file: later files of the batch may not take its month."""
+        if result.ok and KINDS[result.kind].period == "snapshot":
+            self.first.setdefault((result.kind, result.months[0]), result.file)
+
+
+def _emptied(conn: sqlite3.Connection, v: Validated, name: str, current: dict) -> Issue | None:
+    """A file with no rows that would hide stored rows: say which months and uploads it would empty."""
+    held: dict[int, list[str]] = {}
+    for (_, m), u in sorted(current.items()):
+        held.setdefault(u["id"], []).append(m)
+    parts = []
+    for uid, ms in held.items():
+        n = store.rows_held(conn, v.kind, uid, ms)
+        if n:
+            u = next(u for u in current.values() if u["id"] == uid)
+            span = ms[0] if len(ms) == 1 else f"{ms[0]} to {ms[-1]}"
+            parts.append(f"{span} of upload {uid} ({u['file_name']}, {n:,} rows)")
+    if not parts:
+        return None
+    return Issue.file("empty_upload", f"{name} has no rows: loading it would empty {v.kind} for "
+                                      f"{'; '.join(parts)}.")
+
+
 def pseudonymise_frame(v: Validated, key: bytes) -> None:
     for col in KINDS[v.kind].columns:
         if col.pseudonymise:
@@ -69,18 +106,31 @@ def ingest_bytes(
     progress: Callable[[float], None] | None = None,
     on_commit: Callable[[sqlite3.Connection, int], None] | None = None,
     role: str = "",
+    allow_empty: bool = False,
+    batch: Batch | None = None,
 ) -> IngestResult:
-    """Validate and (if ``commit``) store one file. Never raises for bad input: see ``status``."""
+    """Validate and (if ``commit``) store one file. Never raises for bad input: see ``status``.
+
+    ``allow_empty``: a file with no rows may replace months that hold data (refused otherwise).
+    ``batch``: the files uploaded with this one (a second file for the same snapshot month is refused);
+    the caller adds each result to it.
+    """
     settings = settings or get_settings()
     name = Path(file_name).name  # never keep a client's directory path
     sha = hashlib.sha256(data).hexdigest()
     try:
-        v = validate(data, kind=kind, month=month, months=months)
+        v = validate(data, kind=kind, month=month, months=months, window=Window.of(settings))
     except Refused as r:
         return IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha)
     pairs = store.scopes_and_months(v.kind, v.frame, v.months)
     current = store.current_for(conn, v.kind, pairs)
     replaces = list({u["id"]: u for u in current.values()}.values())
+    problem = batch.clash(v.kind, v.months, name) if batch is not None else None
+    if problem is None and len(v.frame) == 0 and not allow_empty:
+        problem = _emptied(conn, v, name, current)
+    if problem is not None:
+        return IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
+                            replaces=replaces, sha256=sha)
     warnings = list(v.warnings)
     for u in replaces:
         if u["sha256"] == sha:

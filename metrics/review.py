@@ -56,7 +56,7 @@ TARGET_DECIMALS = 4
 RAGS = ("green", "amber", "red", "no_data")
 Rag = Literal["green", "amber", "red", "no_data"]
 Travel = Literal["improving", "no_change", "worsening"]
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")  # a plausible year: never year 0 (month_end fails)
 
 
 # --- calendar helpers ------------------------------------------------------------------------
@@ -117,7 +117,7 @@ class KpiTarget(BaseModel):
     def _month(cls, v: str) -> str:
         v = v.strip()
         if not _MONTH.fullmatch(v):
-            raise ValueError(f"baseline_month must be YYYY-MM, e.g. 2023-02 (got '{v}')")
+            raise ValueError(f"baseline_month must be YYYY-MM between 1900 and 2099, e.g. 2023-02 (got '{v}')")
         return v
 
     @field_validator("final_date")

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     council_name: str = Field(default="Herefordshire Council")
     la_code: str = Field(default="884", description="DfE old LA code; benchmarks follow it.")
     historic_complaints_cutoff: dt.date = Field(default=dt.date(2023, 3, 1))
+    date_min: dt.date = Field(default=dt.date(1990, 1, 1),
+                              description="Earliest date or month an upload may contain (a mistyped year is refused).")
+    date_max: dt.date | None = Field(
+        default=None, description="Latest date an upload may contain; default: one year after today (worked out "
+                                  "when the file is checked). Months described never lie after the current month.")
     demo_mode: bool = Field(default=False, description="Label everything as synthetic demo data.")
     user: str = Field(default_factory=_default_user, description="Who the CLI records as uploader.")
 
@@ -53,6 +58,15 @@ class Settings(BaseSettings):
     local_role: Literal["viewer", "uploader", "admin"] | None = Field(
         default="admin", description="Role of the local-mode user when KPI_ROLES does not list them.")
     show_error_details: bool = Field(default=False, description="Development only: tracebacks in the browser.")
+
+    def date_window(self, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+        """(earliest, latest) date an upload may contain, as of ``today``."""
+        today = today or dt.date.today()
+        try:
+            year_on = today.replace(year=today.year + 1)
+        except ValueError:  # 29 February
+            year_on = today.replace(year=today.year + 1, day=28)
+        return self.date_min, self.date_max or year_on
 
     @property
     def resolved_key_file(self) -> Path:

@@ -305,6 +305,13 @@ def current_for(conn: sqlite3.Connection, kind: str, pairs: Iterable[tuple[str, 
     return out
 
 
+def rows_held(conn: sqlite3.Connection, kind: str, upload_id: int, months: Iterable[str]) -> int:
+    """How many of an upload's records fall in ``months`` (what superseding those months would hide)."""
+    months = list(months)
+    return sum(conn.execute(f"SELECT COUNT(*) FROM {record_table(kind)} WHERE upload_id = ? AND month = ?",
+                            (upload_id, m)).fetchone()[0] for m in months)
+
+
 def coverage(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every (kind, scope, month) with its current upload and how many uploads ever covered it."""
     return pd.read_sql_query(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,22 +48,82 @@ def month_of(iso_date: str) -> str:
     return iso_date[:7]
 
 
-def parse_month(value: str, what: str = "month") -> str:
+def _uk(d: dt.date) -> str:
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def _uk_iso(iso: str) -> str:
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The plausible dates for an upload, so a mistyped year (9999, 2204, 0001) is refused, never stored.
+
+    Dates lie in ``first``..``last`` (``KPI_DATE_MIN``, default 01/01/1990; ``KPI_DATE_MAX``, default one
+    year after today). The months an upload *describes* (snapshot months, event months, figures months and
+    the ``--month``/``--months`` options) go no later than the current month: a month that has not begun
+    cannot have happened yet. Other dates (a milestone's due date, a planned end date) may be in the future.
+    """
+
+    first: dt.date
+    last: dt.date
+    today: dt.date
+
+    @classmethod
+    def of(cls, settings=None, today: dt.date | None = None) -> "Window":
+        from metrics.settings import get_settings
+
+        today = today or dt.date.today()
+        first, last = (settings or get_settings()).date_window(today)
+        return cls(first, last, today)
+
+    @property
+    def first_month(self) -> str:
+        return self.first.isoformat()[:7]
+
+    @property
+    def latest_month(self) -> str:
+        """The latest month an upload may describe: the current month (or the window's end, if earlier)."""
+        return min(self.today.isoformat()[:7], self.last.isoformat()[:7])
+
+    def describe(self) -> str:
+        return f"{_uk(self.first)} to {_uk(self.last)}"
+
+    def month_problem(self, month: str, upload: bool) -> str | None:
+        """Why ``month`` is implausible (None if it is fine); ``upload``: a month an upload describes."""
+        last = self.latest_month if upload else self.last.isoformat()[:7]
+        if month < self.first_month:
+            return f"is before {self.first_month}, the earliest month accepted (dates from {_uk(self.first)})."
+        if month > last:
+            if upload:
+                return (f"is after the current month {last}: an upload can only describe a month that has "
+                        "begun.")
+            return f"is after {last}, the latest month accepted (dates up to {_uk(self.last)})."
+        return None
+
+
+def parse_month(value: str, what: str = "month", *, window: Window | None = None, upload: bool = False) -> str:
+    """A ``YYYY-MM`` option inside the plausible window (``upload``: also not after the current month)."""
     v = value.strip()
     if not _MONTH.match(v):
         raise Refused([Issue.file("bad_option", f"The {what} '{v}' is not a month written YYYY-MM.")])
+    problem = (window or Window.of()).month_problem(v, upload)
+    if problem:
+        raise Refused([Issue.file("bad_option", f"The {what} '{v}' {problem}")])
     return v
 
 
-def parse_months(value: str) -> tuple[str, str]:
+def parse_months(value: str, *, window: Window | None = None, upload: bool = False) -> tuple[str, str]:
     """Parse ``YYYY-MM..YYYY-MM`` (or a single month)."""
     parts = value.split("..")
     if len(parts) == 1:
-        m = parse_month(parts[0], "period")
+        m = parse_month(parts[0], "period", window=window, upload=upload)
         return m, m
     if len(parts) != 2:
         raise Refused([Issue.file("bad_option", f"The period '{value}' is not written YYYY-MM..YYYY-MM.")])
-    first, last = parse_month(parts[0], "period start"), parse_month(parts[1], "period end")
+    first = parse_month(parts[0], "period start", window=window, upload=upload)
+    last = parse_month(parts[1], "period end", window=window, upload=upload)
     if last < first:
         raise Refused([Issue.file("bad_option", f"The period '{value}' ends before it starts.")])
     return first, last
@@ -168,8 +229,9 @@ def _parse_date(v: str) -> tuple[str | None, Err]:
                 return None, ("date_excel_serial", f"'{v}' is a number, not a date.")
             return None, ("date_format", f"'{v}' is not a date written 30/04/2023 or 2023-04-30.")
         d, mo, y = (int(x) for x in m.groups())
-    try:
-        return dt.date(y, mo, d).isoformat(), None
+    try:  # year 0 is a real day/month in a year no calendar here knows: the window check refuses it by name
+        dt.date(y or 2000, mo, d)
+        return f"{y:04d}-{mo:02d}-{d:02d}", None
     except ValueError:
         hint = " (it would only make sense month-first, which is never read)" if mo > 12 and d <= 12 else ""
         return None, ("date_impossible", f"'{v}' is not a real date{hint}.")
@@ -243,8 +305,11 @@ def _parser(col: Column):
 _SNAPSHOT_DATE = Column("snapshot_date", "date")
 
 
-def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue]) -> np.ndarray:
-    """Typed values (object array, None for blank) for one column; appends errors."""
+def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue],
+                    check: Callable[[str], Err] | None = None) -> np.ndarray:
+    """Typed values (object array, None for blank) for one column; appends errors.
+
+    ``check``: a further test of each distinct parsed value (the plausible-date window)."""
     if isinstance(raw, (pa.Array, pa.ChunkedArray)):  # fast path: encode in Arrow, no Python objects per row
         enc = (raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw).dictionary_encode()
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -272,6 +337,8 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
                 out_list.append(None)
                 continue
             value, err = parse(v)
+            if err is None and check is not None:
+                err = check(value)
             out_list.append(value)
             if err is not None:
                 bad[i] = (err[0], err[1], v)
@@ -300,21 +367,30 @@ def validate(
     kind: str | None = None,
     month: str | None = None,
     months: tuple[str, str] | None = None,
+    window: Window | None = None,
 ) -> Validated:
-    """Validate an upload. Returns the typed table or raises Refused with every error found."""
+    """Validate an upload. Returns the typed table or raises Refused with every error found.
+
+    ``window``: the plausible dates (default: from the settings, as of today).
+    """
+    window = window or Window.of()
     table = read_table(data)
     if kind is None:
         kind = detect_kind(table.headers)
     elif kind not in KINDS:
         raise Refused([Issue.file("unknown_kind", f"'{kind}' is not an extract kind; use one of {', '.join(KINDS)}.")])
     try:
-        return _validate_table(table, kind, month, months)
+        if month is not None:
+            month = parse_month(month, "month", window=window, upload=True)
+        if months is not None:
+            months = parse_months("..".join(months), window=window, upload=True)
+        return _validate_table(table, kind, month, months, window)
     except Refused as r:
         r.kind = r.kind or kind
         raise
 
 
-def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
+def _validate_table(table: RawTable, kind: str, month, months, window: Window) -> Validated:
     spec = KINDS[kind]
     mapping, unknown = map_headers(spec, table.headers, table.header_row)
     warnings: list[str] = []
@@ -328,16 +404,22 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
     n = table.n_rows
     for col in spec.columns:
         if col.name in by_name:
-            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors)
+            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors,
+                                              _window_check(spec, col.name, window))
         else:
             typed[col.name] = np.full(n, None, dtype=object)
     snapshot_dates = None
     if "snapshot_date" in by_name:
-        snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors)
+        snapshot_dates = _convert_column(_SNAPSHOT_DATE, by_name["snapshot_date"], table.rows, errors,
+                                         _window_check(spec, "snapshot_date", window))
     frame = pd.DataFrame(typed, dtype=object)
+    implausible = {(e.row, e.column) for e in errors if e.rule == "date_range"}  # reported once, not also as order
     for earlier, later in spec.ordered_dates:
         a, b = frame[earlier], frame[later]
         both = a.notna() & b.notna()
+        if implausible:
+            both &= ~pd.Series([(int(r), earlier) in implausible or (int(r), later) in implausible
+                                for r in table.rows], index=frame.index, dtype=bool)
         bad = both & (b.where(both, "") < a.where(both, ""))
         for idx in np.flatnonzero(bad.to_numpy()):
             errors.append(Issue(int(table.rows[idx]), later, str(b.iat[idx]), "date_order",
@@ -345,7 +427,7 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
     if kind == "figures":
         _check_figures(frame, table.rows, errors)
     _check_keys(spec, frame, table.rows, errors)
-    covered = _period(spec, frame, table.rows, snapshot_dates, month, months, errors)
+    covered = _period(spec, frame, table.rows, snapshot_dates, month, months, window, errors)
     if errors:
         errors.sort(key=lambda e: (e.row or 0, e.column or ""))
         raise Refused(errors, kind)
@@ -365,6 +447,33 @@ def _months_of(dates: np.ndarray) -> np.ndarray:
     codes, uniques = pd.factorize(dates, use_na_sentinel=True)
     months = np.array([u[:7] for u in uniques] + [None], dtype=object)
     return months[codes]
+
+
+def _window_check(spec: Kind, name: str, w: Window) -> Callable[[str], Err] | None:
+    """The window test for one column's parsed values (None for columns that hold no date or month):
+    every date inside the window; the months an upload describes no later than the current month."""
+    col = _SNAPSHOT_DATE if name == "snapshot_date" else spec.column(name)
+    if col.type == "month":
+        def month(v: str) -> Err:
+            problem = w.month_problem(v, upload=True)
+            return ("month_range", f"{name} {v} {problem}") if problem else None
+        return month
+    if col.type != "date":
+        return None
+    lo, hi = w.first.isoformat(), w.last.isoformat()
+    describes_month = name in (spec.event_date, "snapshot_date")
+    what = ("a snapshot of a month that has not begun cannot exist yet" if name == "snapshot_date"
+            else "an event cannot be recorded before its month")
+
+    def date(v: str) -> Err:
+        if v < lo or v > hi:
+            return "date_range", (f"{name} {_uk_iso(v)} is outside the accepted dates, {w.describe()} "
+                                  "(a mistyped year?).")
+        if describes_month and v[:7] > w.latest_month:
+            return "date_future", f"{name} {_uk_iso(v)} is after the current month {w.latest_month}: {what}."
+        return None
+
+    return date
 
 
 def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -> None:
@@ -403,8 +512,15 @@ def _check_keys(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, errors: list[
                             f"The key ({', '.join(spec.key)}) repeats row {int(f)}."))
 
 
-def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, month, months,
+def _implausible(errors: list[Issue], column: str) -> set[int]:
+    """Rows whose ``column`` is already refused as outside the window (reported once, not again as outside
+    the period)."""
+    return {e.row for e in errors if e.column == column and e.rule in ("date_range", "date_future", "month_range")}
+
+
+def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, month, months, w: Window,
             errors: list[Issue]) -> list[str]:
+    """The months the upload covers: bounded by its data (or the declared period) and by the window."""
     if spec.period == "snapshot":
         found: str | None = None
         if snapshot_dates is not None:
@@ -434,6 +550,7 @@ def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, m
         col = frame[spec.event_date]
         col_months = pd.Series(_months_of(col.to_numpy(dtype=object)), index=col.index, dtype=object)
         event_months = col_months.dropna()
+        event_months = event_months[(event_months >= w.first_month) & (event_months <= w.latest_month)]
         if months is None and month is not None:
             months = (month, month)
         if months is None:
@@ -443,20 +560,21 @@ def _period(spec: Kind, frame: pd.DataFrame, rows: np.ndarray, snapshot_dates, m
                 return []
             return month_range(event_months.min(), event_months.max())
         first, last = months
-        known = col_months.notna()
+        known = col_months.notna() & ~pd.Series(rows, index=col.index).isin(_implausible(errors, spec.event_date))
         outside = known & ((col_months.where(known, first) < first) | (col_months.where(known, last) > last))
         for idx in np.flatnonzero(outside.to_numpy()):
             errors.append(Issue(int(rows[idx]), spec.event_date, str(col.iat[idx]), "outside_period",
                                 f"{col.iat[idx]} is outside the period {first} to {last}."))
         return month_range(first, last)
     # aggregate (figures): the months present, optionally restricted to a declared period
-    present = sorted(set(frame["month"].dropna()))
+    present = sorted(m for m in set(frame["month"].dropna()) if w.first_month <= m <= w.latest_month)
     if months is None and month is not None:
         months = (month, month)
     if months is not None:
         first, last = months
         col = frame["month"]
-        outside = col.notna() & ((col < first) | (col > last))
+        known = col.notna() & ~pd.Series(rows, index=col.index).isin(_implausible(errors, "month"))
+        outside = known & ((col.where(known, first) < first) | (col.where(known, last) > last))
         for idx in np.flatnonzero(outside.to_numpy()):
             errors.append(Issue(int(rows[idx]), "month", str(col.iat[idx]), "outside_period",
                                 f"{col.iat[idx]} is outside the period {first} to {last}."))

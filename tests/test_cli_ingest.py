@@ -91,6 +91,12 @@ USAGE_ERRORS = {
     "month-and-months": ["ingest", str(GOOD / "assessments_canonical.csv"), "--month", "2023-04",
                          "--months", "2023-04..2023-05"],
     "unknown-kind-option": ["ingest", str(GOOD / "assessments_canonical.csv"), "--kind", "caseloads"],
+    "month-year-0": ["ingest", str(GOOD / "workforce_canonical.csv"), "--month", "0000-01"],
+    "month-year-9999": ["ingest", str(GOOD / "workforce_canonical.csv"), "--month", "9999-12"],
+    "month-before-1990": ["ingest", str(GOOD / "workforce_canonical.csv"), "--month", "1989-12"],
+    "months-from-year-0": ["ingest", str(GOOD / "assessments_canonical.csv"), "--months", "0000-01..2023-05"],
+    "months-to-year-9999": ["ingest", str(GOOD / "assessments_canonical.csv"), "--months", "2023-04..9999-12"],
+    "metrics-from-year-0": ["metrics", "--from", "0000-01"],
     "restore-not-a-number": ["restore", "latest"],
     "no-command": [],
 }
@@ -293,6 +299,13 @@ def _corpus_options() -> dict[str, list[str]]:
     return out
 
 
+def _corpus_exit_code(name: str) -> int:
+    """1 (refused input); 2 when the only error is an implausible option, a usage error like a malformed one."""
+    with open(BAD / "EXPECTED.csv", newline="", encoding="utf-8") as fh:
+        rules = {row["rule"] for row in csv.DictReader(fh) if row["file"] == name}
+    return 2 if rules == {"bad_option"} else 1
+
+
 def test_enough_refused_files_carry_identifiers():
     assert len(REFUSED_WITH_IDS) >= 30
 
@@ -303,7 +316,7 @@ def test_refusal_output_never_contains_a_raw_identifier(name, run_kpi):
     printed = ""
     for extra in (["--json"], []):
         res = run_kpi("ingest", BAD / name, *opts, *extra)
-        assert res.code == 1
+        assert res.code == _corpus_exit_code(name)
         printed += res.out + res.err
     leaked = sorted(i for i in _raw_ids(BAD / name) if i in printed)
     assert leaked == [], f"raw identifiers printed: {leaked}"
@@ -330,3 +343,68 @@ def test_cli_creates_the_key_file_beside_the_db_it_is_given(run_kpi, monkeypatch
     assert run_kpi("ingest", GOOD / "conferences_canonical.csv", "--db", db).code == 0
     assert key.read_bytes() == first
     assert not (Path(get_settings().db_path).parent / "pseudonym.key").exists()
+
+
+# --- hardening: plausible months and empty uploads (issue 17) ---------------------------------------
+
+
+def _next_month() -> str:
+    import datetime as dt
+
+    from metrics.months import month_end
+
+    return (month_end(dt.date.today().isoformat()[:7]) + dt.timedelta(days=1)).isoformat()[:7]
+
+
+def test_a_month_option_after_the_current_month_is_a_usage_error(run_kpi, fresh_db, digest):
+    before = digest(fresh_db)
+    for argv in (["--month", _next_month()], ["--months", f"2023-04..{_next_month()}"]):
+        res = run_kpi("ingest", GOOD / "workforce_canonical.csv", *argv)
+        assert res.code == 2 and "current month" in res.err and "Traceback" not in res.err
+    assert digest(fresh_db) == before
+
+
+def test_two_files_for_one_snapshot_month_the_first_loads_the_second_is_refused(run_kpi, fresh_db):
+    res = run_kpi("ingest", GOOD / "workforce_canonical.csv", GOOD / "workforce_csww.csv", GOOD / "workforce_ssd.csv",
+                  "--month", "2023-04", "--json")
+    assert res.code == 1
+    out = res.json()
+    assert [(o["file"], o["status"]) for o in out] == [("workforce_canonical.csv", "accepted"),
+                                                       ("workforce_csww.csv", "refused"),
+                                                       ("workforce_ssd.csv", "refused")]
+    for o in out[1:]:
+        (e,) = o["errors"]
+        assert e["rule"] == "duplicate_snapshot" and "workforce_canonical.csv" in e["message"]
+    assert "refused workforce_csww.csv" in res.err and "workforce_canonical.csv already gives that month" in res.err
+    uploads = run_kpi("uploads", "--json").json()
+    assert [(u["file_name"], u["status"]) for u in uploads] == [("workforce_canonical.csv", "current")]
+
+
+def test_files_for_different_snapshot_months_in_one_command_are_fine(run_kpi, tmp_path):
+    res = run_kpi("ingest", GOOD / "workforce_canonical.csv", GOOD / "complaints_canonical.csv", "--month", "2023-04")
+    assert res.code == 0, res.err
+    march = tmp_path / "workforce_2023-03.csv"
+    march.write_bytes((GOOD / "workforce_csww.csv").read_bytes())
+    assert run_kpi("ingest", march, "--month", "2023-03").code == 0
+
+
+def test_an_empty_file_over_stored_data_needs_allow_empty(run_kpi, fresh_db, digest, tmp_path):
+    assert run_kpi("ingest", GOOD / "workforce_canonical.csv", "--month", "2023-04").code == 0
+    empty = tmp_path / "workforce_empty.csv"
+    empty.write_text("worker_id,role,agency,fte,team,start_date,end_date\n")
+    before = digest(fresh_db)
+    res = run_kpi("ingest", empty, "--month", "2023-04")
+    assert res.code == 1
+    assert "refused workforce_empty.csv" in res.err and "--allow-empty" in res.err
+    assert "2023-04 of upload 1 (workforce_canonical.csv, 4 rows)" in res.err
+    assert digest(fresh_db) == before
+    res = run_kpi("ingest", empty, "--month", "2023-04", "--allow-empty", "--json")
+    assert res.code == 0, res.err
+    assert res.json()[0]["rows"] == 0 and "replaces upload 1" in res.err
+    assert read_current(fresh_db, "workforce").empty
+
+
+def test_an_empty_file_for_a_month_with_no_data_loads_without_allow_empty(run_kpi, tmp_path):
+    empty = tmp_path / "complaints_empty.csv"
+    empty.write_text("complaint_id,received_date,closed_date,stage\n")
+    assert run_kpi("ingest", empty, "--month", "2023-04").code == 0

@@ -341,3 +341,74 @@ def test_kpi_page_offers_the_series_as_formula_safe_csv(demo_db, use_db):
         frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
         assert set(frame["metric"]) == set(REGISTRY)
         assert not frame.stack().str.startswith(("=", "+", "-", "@")).any()
+
+
+# --- upload: empty files and two files for one month (issue 17) -------------------------------------
+
+
+def _previous_month() -> str:
+    import datetime as dt
+
+    first = dt.date.today().replace(day=1)
+    return (first - dt.timedelta(days=1)).isoformat()[:7]
+
+
+@pytest.fixture
+def upload_store(use_db, tmp_path, monkeypatch) -> tuple[Path, str]:
+    """A store holding one workforce snapshot (4 workers) for last month, which the page's picker offers."""
+    from metrics.months import month_end
+
+    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
+    path = use_db(tmp_path / "kpi.sqlite")
+    month = _previous_month()
+    assert ingest(path, workforce_csv(month_end(month).isoformat(), [("case_holder", "N", "1.0")] * 4),
+                  "workforce_full.csv").ok
+    return path, month
+
+
+def _workforce_rows(path: Path) -> int:
+    with contextlib.closing(store.connect(path)) as conn:
+        return len(store.read_current(conn, "workforce"))
+
+
+def test_upload_page_asks_before_an_empty_file_replaces_stored_data(upload_store, digest):
+    path, month = upload_store
+    at = open_page("views/upload.py")
+    at.get("file_uploader")[0].set_value(("workforce_empty.csv", b"worker_id,role,agency,fte,team\n", "text/csv"))
+    at.run()
+    at.selectbox(key="month-0").set_value(month)
+    at.run()
+    assert not at.exception
+    assert any("has no rows" in w.value and "workforce\\_full" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label.startswith("Load ")]  # nothing to click until confirmed
+    before = digest(path)
+    at.checkbox(key="empty-0").check()
+    at.run()
+    load = [b for b in at.button if b.label.startswith("Load ")]
+    assert [b.label for b in load] == ["Load 0 rows"]
+    assert digest(path) == before  # ticking the box alone changes nothing
+    load[0].click()
+    at.run()
+    assert not at.exception
+    assert any("Loaded as upload 2" in s.value for s in at.success)
+    assert _workforce_rows(path) == 0
+
+
+def test_upload_page_refuses_a_second_file_for_the_same_snapshot_month(upload_store):
+    path, month = upload_store
+    from metrics.months import month_end
+
+    end = month_end(month).isoformat()
+    first = workforce_csv(end, [("case_holder", "N", "1.0")] * 2)
+    second = workforce_csv(end, [("team_manager", "N", "1.0")] * 3)
+    at = open_page("views/upload.py")
+    at.get("file_uploader")[0].set_value([("first.csv", first, "text/csv"), ("second.csv", second, "text/csv")])
+    at.run()
+    assert not at.exception
+    shown = " ".join(str(v) for df in at.dataframe for v in df.value.to_numpy().ravel())
+    assert "second.csv is a second workforce snapshot" in shown and "first.csv already gives that month" in shown
+    load = [b for b in at.button if b.label.startswith("Load ")]
+    assert [b.label for b in load] == ["Load 2 rows"]  # only the first file may load
+    load[0].click()
+    at.run()
+    assert _workforce_rows(path) == 2

@@ -3,7 +3,9 @@ stored, and that everything else is refused whole with every error named and not
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import importlib.util
 import io
 import shutil
@@ -13,10 +15,11 @@ import pytest
 
 from metrics import store
 from metrics.contract import KINDS, RULES
-from metrics.ingest import IngestResult, ingest_bytes, ingest_path
-from metrics.issues import mask
+from metrics.ingest import Batch, IngestResult, ingest_bytes, ingest_path
+from metrics.issues import Refused, mask
+from metrics.months import month_end, month_range
 from metrics.settings import Settings
-from metrics.validate import parse_months
+from metrics.validate import Window, parse_month, parse_months
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOOD = FIXTURES / "good"
@@ -30,13 +33,15 @@ def _opts(month: str | None = None, months: str | None = None, kind: str | None 
     return {"kind": kind, "month": month, "months": parse_months(months) if months else None}
 
 
-def ingest(db: Path, source: bytes | Path, settings, name: str = "upload.csv", **opts) -> IngestResult:
+def ingest(db: Path, source: bytes | Path, settings, name: str = "upload.csv", *, allow_empty: bool = False,
+           batch=None, **opts) -> IngestResult:
     """Ingest bytes or a file with its own connection, closed afterwards (so the store bytes settle)."""
     conn = store.connect(db)
+    extra = {"settings": settings, "allow_empty": allow_empty, "batch": batch}
     try:
         if isinstance(source, Path):
-            return ingest_path(conn, source, settings=settings, **_opts(**opts))
-        return ingest_bytes(conn, source, name, settings=settings, **_opts(**opts))
+            return ingest_path(conn, source, **extra, **_opts(**opts))
+        return ingest_bytes(conn, source, name, **extra, **_opts(**opts))
     finally:
         conn.close()
 
@@ -352,10 +357,15 @@ def test_pseudonym_depends_on_the_column_domain(pseudo):
     assert pseudo("123", "child_id") != pseudo("123", "worker_id")
 
 
-def test_header_only_snapshot_is_a_valid_empty_snapshot(fresh_db, settings):
+def test_header_only_snapshot_is_a_valid_empty_snapshot(fresh_db, settings, digest):
     first = ingest(fresh_db, GOOD / "complaints_canonical.csv", settings, month="2023-04")
     assert_accepted(first)
-    r = ingest(fresh_db, b"complaint_id,received_date,closed_date,stage\n", settings, month="2023-04")
+    before = digest(fresh_db)
+    refused = ingest(fresh_db, b"complaint_id,received_date,closed_date,stage\n", settings, month="2023-04")
+    assert error_triples(refused) == [("empty_upload", None, None)]  # it would empty stored data: confirm first
+    assert digest(fresh_db) == before
+    r = ingest(fresh_db, b"complaint_id,received_date,closed_date,stage\n", settings, month="2023-04",
+               allow_empty=True)
     assert_accepted(r)
     assert (r.kind, r.months, r.rows) == ("complaints", ["2023-04"], 0)
     assert current(fresh_db, "complaints") == []  # no complaints open at the end of April
@@ -544,3 +554,200 @@ def test_figures_month_in_non_ascii_digits_is_not_stored_verbatim(fresh_db, sett
         assert error_triples(r) == [("month_format", 2, "month")]
     else:
         assert [x["month"] for x in current(fresh_db, "figures")] == ["2023-04"]
+
+
+# --- hardening: plausible dates and empty uploads (issue 17) ------------------------------------
+
+A_HEAD = "assessment_id,child_id,start_date,completed_date,nfa,team\n"
+
+
+def _this_month() -> str:
+    return dt.date.today().isoformat()[:7]
+
+
+def _next_month_first_day() -> dt.date:
+    return month_end(_this_month()) + dt.timedelta(days=1)
+
+
+def test_the_window_defaults_to_1990_and_one_year_after_today():
+    s = Settings(db_path=Path("unused.sqlite"))
+    assert s.date_window(dt.date(2026, 11, 29)) == (dt.date(1990, 1, 1), dt.date(2027, 11, 29))
+    assert s.date_window(dt.date(2028, 2, 29)) == (dt.date(1990, 1, 1), dt.date(2029, 2, 28))
+    w = Window.of(s, today=dt.date(2026, 11, 29))
+    assert (w.first_month, w.latest_month) == ("1990-01", "2026-11")
+    assert w.month_problem("2026-11", upload=True) is None
+    assert "current month 2026-11" in w.month_problem("2026-12", upload=True)
+    assert w.month_problem("2027-11", upload=False) is None  # reading (kpi metrics --to) may look ahead
+    assert "1990-01" in w.month_problem("0000-01", upload=False)
+
+
+@pytest.mark.parametrize("value", ["0000-01", "0001-12", "1989-12", "9999-12", "2204-05"])
+def test_an_implausible_month_option_is_refused_naming_the_window(value):
+    with pytest.raises(Refused) as exc:
+        parse_month(value, "--month", upload=True)
+    (e,) = exc.value.errors
+    assert e.rule == "bad_option" and value in e.message and ("1990-01" in e.message or "current month" in e.message)
+    with pytest.raises(Refused):
+        parse_months(f"2023-01..{value}" if value > "2023" else f"{value}..2023-01", upload=True)
+
+
+def test_a_month_option_after_the_current_month_is_refused_whoever_calls(fresh_db, settings, digest):
+    before = digest(fresh_db)
+    nxt = _next_month_first_day().isoformat()[:7]
+    conn = store.connect(fresh_db)
+    try:  # the page and the library pass options straight to ingest_bytes: validate checks them too
+        for opts in ({"month": nxt}, {"months": (_this_month(), nxt)}, {"months": ("0000-01", "2023-04")}):
+            r = ingest_bytes(conn, b"worker_id,role,agency,fte\n" if "month" in opts else A_HEAD.encode(),
+                             "x.csv", settings=settings, **opts)
+            assert error_triples(r) == [("bad_option", None, None)], opts
+    finally:
+        conn.close()
+    assert digest(fresh_db) == before
+
+
+def test_an_event_in_a_future_month_is_refused_but_later_this_month_is_accepted(fresh_db, settings, digest):
+    nxt = _next_month_first_day()
+    before = digest(fresh_db)
+    r = ingest(fresh_db, (A_HEAD + f"A1,C1,{dt.date.today().isoformat()},{nxt.isoformat()},N,\n").encode(), settings)
+    assert error_triples(r) == [("date_future", 2, "completed_date")]
+    assert _this_month() in r.errors[0].message
+    assert digest(fresh_db) == before
+    last_day = month_end(_this_month())  # a few days ahead, but in the current month: within the window
+    r = ingest(fresh_db, (A_HEAD + f"A1,C1,{dt.date.today().isoformat()},{last_day.isoformat()},N,\n").encode(),
+               settings)
+    assert_accepted(r)
+    assert r.months == [_this_month()]
+
+
+def test_a_snapshot_date_or_figures_month_after_the_current_month_is_refused(fresh_db, settings):
+    nxt = _next_month_first_day()
+    r = ingest(fresh_db, f"complaint_id,received_date,snapshot_date\nCO1,2023-01-02,{nxt.isoformat()}\n".encode(),
+               settings)
+    assert error_triples(r) == [("date_future", 2, "snapshot_date")]
+    r = ingest(fresh_db, f"month,metric,numerator,denominator\n{nxt.isoformat()[:7]},agency_rate,3,10\n".encode(),
+               settings)
+    assert error_triples(r) == [("month_range", 2, "month")]
+
+
+def test_other_dates_may_lie_ahead_within_the_window_but_not_beyond(fresh_db, settings):
+    _, last = settings.date_window()
+    head = "milestone_id,tor_ref,title,due_date,completed_date,status\n"
+    r = ingest(fresh_db, (head + f"M1,2a,Due next spring,{last.isoformat()},,on_track\n").encode(), settings,
+               month="2023-04")
+    assert_accepted(r)  # a due date is a plan: it may be in the future
+    beyond = last + dt.timedelta(days=1)
+    r = ingest(fresh_db, (head + f"M1,2a,Too far,{beyond.isoformat()},,on_track\n").encode(), settings,
+               month="2023-05")
+    assert error_triples(r) == [("date_range", 2, "due_date")]
+    assert settings.date_window()[0].strftime("%d/%m/%Y") in r.errors[0].message
+
+
+def test_the_window_is_configurable(fresh_db, settings, monkeypatch):
+    monkeypatch.setenv("KPI_DATE_MIN", "2020-01-01")
+    monkeypatch.setenv("KPI_DATE_MAX", "2024-12-31")
+    s = Settings()
+    assert s.date_window() == (dt.date(2020, 1, 1), dt.date(2024, 12, 31))
+    r = ingest(fresh_db, (A_HEAD + "A1,C1,2019-12-31,2023-04-28,N,\n" + "A2,C2,2023-04-03,2023-04-28,N,\n"
+                          + "A3,C3,2023-04-03,2025-01-01,N,\n").encode(), s)
+    assert error_triples(r) == [("date_range", 2, "start_date"), ("date_range", 4, "completed_date")]
+    assert "01/01/2020 to 31/12/2024" in r.errors[0].message
+    r = ingest(fresh_db, b"month,metric,numerator,denominator\n2019-12,agency_rate,3,10\n", s)
+    assert error_triples(r) == [("month_range", 2, "month")]
+
+
+def test_one_typed_year_cannot_supersede_later_uploads_or_cover_thousands_of_months(fresh_db, settings, digest):
+    # the report: an event dated 31/12/9999 made an upload "cover" 2024-05..9999-12 and supersede all after it
+    for month in ("2024-05", "2024-06"):
+        assert_accepted(ingest(fresh_db, (A_HEAD + f"A{month},C1,{month}-01,{month}-20,N,\n").encode(), settings))
+    before = digest(fresh_db)
+    for typo in ("31/12/9999", "20/05/2204"):
+        r = ingest(fresh_db, (A_HEAD + "B1,C1,2024-05-01,2024-05-20,N,\n" + f"B2,C2,2024-05-01,{typo},N,\n").encode(),
+                   settings)
+        assert error_triples(r) == [("date_range", 3, "completed_date")] and r.months == []
+    assert digest(fresh_db) == before
+    conn = store.connect(fresh_db)
+    try:
+        assert store.current_months(conn, "assessments") == ["2024-05", "2024-06"]
+    finally:
+        conn.close()
+
+
+IMPLAUSIBLE = sorted(n for n, c in CORPUS.items() if {r for r, _, _ in c["errors"]} & {"date_range", "month_range",
+                                                                                       "bad_option"})
+
+
+@pytest.mark.parametrize("name", IMPLAUSIBLE)
+def test_after_any_implausible_date_every_stored_month_is_safe_for_month_arithmetic(name, seeded_db, settings):
+    # the report: year 0 stored once made every page fail with "year 0 is out of range"
+    r = ingest(seeded_db, BAD / name, settings, **CORPUS[name]["opts"])
+    assert r.status == "refused"
+    with contextlib.closing(store.connect(seeded_db)) as conn:
+        stored = {m for (m,) in conn.execute("SELECT month FROM upload_months UNION SELECT month FROM current_months")}
+    window = Window.of(settings)
+    assert stored and all(window.month_problem(m, upload=True) is None for m in stored)
+    for m in stored:
+        month_end(m)
+    assert month_range(min(stored), max(stored))
+
+
+def test_accepted_event_months_are_bounded_by_the_data(fresh_db, settings):
+    r = ingest(fresh_db, (A_HEAD + "A1,C1,1990-01-01,1990-01-02,N,\n" + f"A2,C2,2024-01-01,{dt.date.today()},N,\n")
+               .encode(), settings)
+    assert_accepted(r)
+    assert r.months[0] == "1990-01" and r.months[-1] == _this_month()
+    assert len(r.months) == len(month_range("1990-01", _this_month()))
+
+
+# empty uploads
+
+
+def test_an_empty_event_file_over_a_year_of_data_needs_allow_empty(fresh_db, settings, digest):
+    rows = "".join(f"A{m:02d},C{m:02d},2023-{m:02d}-01,2023-{m:02d}-15,N,\n" for m in range(1, 13))
+    full = ingest(fresh_db, (A_HEAD + rows).encode(), settings, name="assessments_2023.csv")
+    assert_accepted(full)
+    before = digest(fresh_db)
+    r = ingest(fresh_db, A_HEAD.encode(), settings, months="2023-01..2023-12")
+    assert error_triples(r) == [("empty_upload", None, None)]
+    assert f"2023-01 to 2023-12 of upload {full.upload_id} (assessments_2023.csv, 12 rows)" in r.errors[0].message
+    assert digest(fresh_db) == before
+    r = ingest(fresh_db, A_HEAD.encode(), settings, months="2023-01..2023-12", allow_empty=True)
+    assert_accepted(r)
+    assert current(fresh_db, "assessments") == []
+
+
+def test_an_empty_file_over_months_that_hold_no_rows_needs_no_confirmation(fresh_db, settings):
+    # the stored upload covers 2023-01..2023-06 but only has rows in March: emptying May hides nothing
+    assert_accepted(ingest(fresh_db, (A_HEAD + "A1,C1,2023-03-01,2023-03-15,N,\n").encode(), settings,
+                           months="2023-01..2023-06"))
+    assert_accepted(ingest(fresh_db, A_HEAD.encode(), settings, months="2023-05..2023-05"))
+    r = ingest(fresh_db, A_HEAD.encode(), settings, months="2023-03..2023-03")
+    assert error_triples(r) == [("empty_upload", None, None)] and "2023-03 of upload 1" in r.errors[0].message
+    # an empty snapshot over an empty snapshot is fine too
+    head = b"complaint_id,received_date,closed_date,stage\n"
+    assert_accepted(ingest(fresh_db, head, settings, month="2023-04"))
+    assert_accepted(ingest(fresh_db, head, settings, month="2023-04"))
+
+
+def test_two_files_for_one_snapshot_month_in_one_batch(fresh_db, settings, digest):
+    batch = Batch()
+    first = ingest(fresh_db, GOOD / "workforce_canonical.csv", settings, month="2023-04", batch=batch)
+    assert_accepted(first)
+    batch.add(first)
+    after_first = digest(fresh_db)
+    second = ingest(fresh_db, GOOD / "workforce_csww.csv", settings, month="2023-04", batch=batch)
+    assert error_triples(second) == [("duplicate_snapshot", None, None)]
+    assert "workforce_canonical.csv" in second.errors[0].message and "2023-04" in second.errors[0].message
+    batch.add(second)
+    assert digest(fresh_db) == after_first
+    other = ingest(fresh_db, GOOD / "workforce_csww.csv", settings, month="2023-05", batch=batch)
+    assert_accepted(other)  # another month, or another kind, is fine
+    batch.add(other)
+    assert_accepted(ingest(fresh_db, GOOD / "complaints_canonical.csv", settings, month="2023-04", batch=batch))
+
+
+def test_a_refused_first_file_does_not_block_the_month(fresh_db, settings):
+    batch = Batch()
+    bad = ingest(fresh_db, b"worker_id,role,agency,fte\nW1,boss,N,1\n", settings, month="2023-04", batch=batch)
+    batch.add(bad)
+    assert bad.status == "refused"
+    assert_accepted(ingest(fresh_db, GOOD / "workforce_canonical.csv", settings, month="2023-04", batch=batch))

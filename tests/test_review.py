@@ -666,3 +666,10 @@ def test_docs_list_the_default_checkpoints_targets_and_tor_items():
     for item, label in TOR_ITEMS.items():
         assert f"| {item} | {label} |" in text
     assert "kpi review --at" in text
+
+
+@pytest.mark.parametrize("month", ["0000-01", "0001-06", "9999-12"])
+def test_a_baseline_month_in_an_implausible_year_is_refused(month):
+    # year 0 stored once made every page fail ("year 0 is out of range") through month arithmetic
+    with pytest.raises(ValidationError, match="baseline_month"):
+        KpiTarget(baseline_month=month, baseline_value=55, tolerance=5)

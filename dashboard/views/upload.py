@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import render_demo_notice, uk_date, uk_month
+from dashboard.components import plain, render_demo_notice, uk_date, uk_month
 from metrics.contract import KINDS, RULES, normalise_header
 from metrics.examples import column_guide, example_csv
 from metrics.export import safe_csv
-from metrics.ingest import IngestResult, ingest_bytes, restore_upload
+from metrics.ingest import Batch, IngestResult, ingest_bytes, restore_upload
 from metrics.settings import get_settings
 from metrics.validate import sniff
 
@@ -54,17 +54,20 @@ def _render_errors(result: IngestResult, key: str) -> None:
                        file_name=f"problems-{result.file}", mime="text/csv", key=f"dl-{key}")
 
 
-def _check(data: bytes, name: str, kind: str, month: str | None, months) -> IngestResult:
+def _check(data: bytes, name: str, kind: str, month: str | None, months, allow_empty: bool,
+           earlier: Batch) -> IngestResult:
     cache = st.session_state.setdefault("checked", {})
-    k = (name, len(data), hash(data), kind, month, months)
+    k = (name, len(data), hash(data), kind, month, months, allow_empty, tuple(sorted(earlier.first.items())))
     if k not in cache:
         with loaders.connect() as conn:
-            cache[k] = ingest_bytes(conn, data, name, kind=kind, month=month, months=months, commit=False)
+            cache[k] = ingest_bytes(conn, data, name, kind=kind, month=month, months=months, commit=False,
+                                    allow_empty=allow_empty, batch=earlier)
     return cache[k]
 
 
 files = st.file_uploader("Extract files (CSV)", type=["csv"], accept_multiple_files=True, key="files",
                          help="Excel's 'CSV UTF-8' or plain 'CSV' both work. Up to 200 MB per file.")
+batch = Batch()  # the files dropped together: one file per snapshot month
 for i, f in enumerate(files or []):
     data = f.getvalue()  # held in memory only: uploaded bytes are never written to disk
     with st.container(border=True):
@@ -94,8 +97,19 @@ for i, f in enumerate(files or []):
             first = c1.selectbox("From", options, index=len(options) - 1, format_func=uk_month, key=f"from-{i}")
             last = c2.selectbox("To", options, index=len(options) - 1, format_func=uk_month, key=f"to-{i}")
             months = (first, last) if first <= last else (last, first)
+        earlier = Batch(dict(batch.first))
+        allow_empty = False
         with st.spinner("Checking every row…"):
-            result = _check(data, f.name, kind, month, months)
+            result = _check(data, f.name, kind, month, months, allow_empty, earlier)
+        if [e.rule for e in result.errors] == ["empty_upload"]:
+            st.warning(plain(result.errors[0].message), icon=":material/warning:")
+            allow_empty = st.checkbox("Yes, these months really had none: replace the stored rows with this "
+                                      "empty file (the earlier upload is kept and can be restored)",
+                                      key=f"empty-{i}")
+            if not allow_empty:
+                continue
+            result = _check(data, f.name, kind, month, months, allow_empty, earlier)
+        batch.add(result)
         if not result.ok:
             _render_errors(result, f"{i}")
             continue
@@ -112,7 +126,8 @@ for i, f in enumerate(files or []):
             bar = st.progress(0.0, text="Storing…")
             with loaders.connect() as conn:
                 done = ingest_bytes(conn, data, f.name, kind=kind, month=month, months=months,
-                                    uploaded_by=who.label, role=who.role.name,
+                                    uploaded_by=who.label, role=who.role.name, allow_empty=allow_empty,
+                                    batch=earlier,
                                     progress=lambda x: bar.progress(min(x, 1.0), text="Storing…"))
             bar.empty()
             st.session_state.pop("checked", None)
