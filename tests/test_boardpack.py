@@ -397,6 +397,7 @@ def test_every_public_decision_on_the_planted_store_is_safe(planted_db):
     assert dec.cells, "decisions for every KPI-month"
     for mc in dec.cells.values():
         assert exposed(mc.values, mc.groups, mc.suppressed, mc.hidden) == [], (mc.metric, mc.month)
+        assert mc.joint is None or mc.joint.exposed() == [], (mc.metric, mc.month)
         for pct, (n, d) in mc.percents.items():
             assert not mc.shown(pct) or (mc.shown(n) and mc.shown(d))
     assert not dec.value_shown("permanent_team_managers", "2025-02")
@@ -658,3 +659,29 @@ def test_the_reported_cross_kpi_attack_fails_on_the_public_csv(long_db, monkeypa
         parts = [str(feb.loc["agency_rate", "denominator"]), str(feb.loc["permanent_practitioners_fte", "value"]),
                  str(feb.loc["permanent_team_managers", "value"])]
         assert SUPPRESSED in parts, f"{name}: {' − '.join(parts)} gives agency FTE back"
+
+
+def test_no_workforce_figure_is_recoverable_across_measures_in_any_month(long_db):
+    """Every month of the demo store (with the reported February): the independent rank test of
+    tests/test_disclosure.py over the published council and team cells of the workforce KPIs."""
+    from test_disclosure import linearly_recoverable, published_cells, workforce_system
+
+    from metrics.store import connect
+    from reports.disclosure import is_small
+    from reports.tables import load
+
+    data = load(connect(long_db), REVIEW)
+    dec = data.decisions
+    agency, perm = data.breakdowns[("agency_rate", "team")], data.breakdowns[("permanent_practitioners_fte", "team")]
+    months = 0
+    for month, a in agency.groupby("month"):
+        if not dec.teams_available("agency_rate", month) or not dec.teams_available("permanent_practitioners_fte", month):
+            continue
+        p = perm[perm["month"] == month].set_index("group")["numerator"]
+        teams = {g: (n, d, float(p[g])) for g, n, d in zip(a["group"], a["numerator"], a["denominator"])}
+        cells, relations, *_ = workforce_system(month, teams)
+        published = published_cells(dec, cells, month)
+        small = {c for c in cells if c not in published and is_small(cells[c])}
+        assert not (linearly_recoverable(relations, published, list(cells)) & small), month
+        months += 1
+    assert months > 12

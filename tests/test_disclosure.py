@@ -84,9 +84,9 @@ def workforce_system(month: str, teams: dict[str, tuple[float, float, float]]):
     return cells, relations, series, team_frame
 
 
-def published_cells(dec, cells) -> set:
+def published_cells(dec, cells, month: str = "2025-02") -> set:
     """The cells a public pack or CSV prints (known cells are 'published' to the attacker)."""
-    return {c for c in cells if c[0] == "known" or dec.shown(c[0], "2025-02", c[1] + c[2])}
+    return {c for c in cells if c[0] == "known" or dec.shown(c[0], month, c[1] + c[2])}
 
 
 #: The reported case (issue 17, point 4): team A shows agency FTE as c, but 13.0 − 10.0 − 0 = 3.0; the
