@@ -50,12 +50,12 @@ _INF = math.inf
 
 #: The redaction rules in plain words (rule 9 of :data:`RULES`, docs/boardpack.md).
 REDACTION_RULES = (
-    "e-mail addresses; phone numbers; dates (01/02/2015, 2015-02-01, 1 Feb 2015 — a month and year such "
-    "as 'March 2025' or 'Q3 2024' is kept); the code or number after 'child', 'DOB', 'born', 'NHS', 'ID' or "
-    "'ref' (child 1234567); up to three capitalised words (a name) just before 'DOB' "
-    "or 'born'; codes mixing letters and at least 4 digits (C000123, C-000123, CHILD12345; a financial "
-    "year such as FY2024 is kept); and runs of 5 or more digits, or 9 or more with spaces (NHS numbers). "
-    "Percentages, amounts, years and references such as 'ToR 2a' are kept"
+    "e-mail addresses; phone numbers; dates (a day, month and year in any common form; a month and year "
+    "alone, such as 'March 2025' or 'Q3 2024', is kept); the code or number after 'child', 'DOB', 'born', "
+    "'NHS', 'ID' or 'ref'; up to three capitalised words (a name) just before 'DOB' or 'born'; codes mixing "
+    "letters and at least 4 digits (a financial year such as 'FY2024' is kept); and runs of 5 or more "
+    "digits, or 9 or more with spaces (such as NHS numbers). Percentages, amounts, years and references "
+    "such as 'ToR 2a' are kept"
 )
 
 
