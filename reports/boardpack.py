@@ -58,6 +58,10 @@ FLAG_WORDS: dict[str, str] = {
     "snapshot_stale": "Snapshot taken before the month ended",
 }
 
+#: Names from users or data (council, review label, team, author) are cut to this many characters,
+#: with an ellipsis, in the pack; renderers also fit every line and table cell to its box.
+NAME_LIMIT = 150
+
 RAG_COLOURS = {"green": "#00703c", "amber": "#8a5300", "red": "#b10e1e", "no_data": "#505a5f", None: "#505a5f"}
 
 
@@ -162,6 +166,19 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def shorten(text, limit: int = NAME_LIMIT) -> str:
+    """``text`` as a string of at most ``limit`` characters: cut at a word if one ends in the last
+    fifth, and ended with "…" when cut."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 def _num(unit: str, x: float | None) -> str:
     if _missing(x):
         return "–"
@@ -209,8 +226,8 @@ def _entry(e, public: bool) -> Commentary:
     body = disclosure.redact_text(e.body) if public else e.body
     note = "correction of an earlier entry" if e.corrects else ""
     if not public and e.edited_at:
-        note = "; ".join(x for x in (note, f"edited by {e.edited_by}") if x)
-    return Commentary(f"{when.day} {when:%b %Y}", None if public else e.author, body, note)
+        note = "; ".join(x for x in (note, f"edited by {shorten(e.edited_by)}") if x)
+    return Commentary(f"{when.day} {when:%b %Y}", None if public else shorten(e.author), body, note)
 
 
 def _current_entries(entries) -> list:
@@ -332,14 +349,15 @@ def _teams(data: PackData, kpi: KPI, month: str, public: bool) -> tuple[Table | 
         return text if dec is None or dec.shown(kpi.id, month, cell) else SUPPRESSED
 
     for g, v, n, d in zip(b["group"], b["value"], b["numerator"], b["denominator"]):
+        name = shorten(g)
         if kpi.unit == "percent":
             if _missing(d) or d == 0:
-                rows.append([g, "no data", _num(unit_nd, n), _num(unit_nd, d)])
+                rows.append([name, "no data", _num(unit_nd, n), _num(unit_nd, d)])
                 continue
-            rows.append([g, show(f"team:{g}:value", kpi.format(v)), show(f"team:{g}:n", _num(unit_nd, n)),
+            rows.append([name, show(f"team:{g}:value", kpi.format(v)), show(f"team:{g}:n", _num(unit_nd, n)),
                          show(f"team:{g}:d", _num(unit_nd, d))])
         else:
-            rows.append([g, show(f"team:{g}:n", kpi.format(v))])
+            rows.append([name, show(f"team:{g}:n", kpi.format(v))])
     if kpi.unit == "percent":
         rows.append(["All teams", show("value", kpi.format(total["value"])),
                      show("n", _num(unit_nd, total["numerator"])), show("d", _num(unit_nd, total["denominator"]))])
@@ -441,7 +459,8 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
     month = result.month
     demo = is_demo(conn)
     latest_month = conn.execute("SELECT MAX(month) FROM current_months").fetchone()[0]
-    label = result.label or f"Review at {_date(result.checkpoint)}"
+    label = shorten(result.label or f"Review at {_date(result.checkpoint)}")
+    by = shorten(by)
     marking = "PUBLIC" if public else "RESTRICTED"
     marking_note = (f"Small numbers are suppressed (shown as '{SUPPRESSED}'); see the suppression rule."
                     if public else "Contains unsuppressed small numbers: not for publication.")
@@ -454,7 +473,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
     if result.final:
         when = _utc(result.finalised_at)
         cover.append(f"FINAL: this review was marked final on {when}"
-                     + ("" if public else f" by {result.finalised_by}") + ".")
+                     + ("" if public else f" by {shorten(result.finalised_by)}") + ".")
     cover.append(f"Prepared {_utc(dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())}"
                  + ("" if public else f" by {by}") + ".")
     if demo:
@@ -494,7 +513,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
                     f"{k.definition} {'Higher' if k.higher_is_better else 'Lower'} is better.")
                    for k in REGISTRY.values()]
     sources = [
-        f"KPIs: {settings.council_name}'s monthly extracts, loaded into the intervention KPI store "
+        f"KPIs: {shorten(settings.council_name)}'s monthly extracts, loaded into the intervention KPI store "
         f"(record-level extracts, or monthly totals where marked).",
         "Targets and amber tolerances: the review settings (baseline February 2023, trajectory to the final "
         "targets)." + (f" Settings version {result.settings_version_id}." if result.settings_version_id else ""),
@@ -508,7 +527,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
 
     glossary = [(FLAG_WORDS.get(code, code), text) for code, text in FLAGS.items()]
     return PackModel(
-        council=settings.council_name, title="Improvement Board pack", review_label=label,
+        council=shorten(settings.council_name), title="Improvement Board pack", review_label=label,
         checkpoint=result.checkpoint, month=month, public=public, demo=demo, marking=marking,
         marking_note=marking_note, cover_lines=cover, summary=_summary(rows, month),
         summary_rags=[r.rag for r in rows], summary_rows=rows, overall=overall_line(rows),

@@ -4,19 +4,25 @@ The rules are :data:`RULES` — printed word for word on the public pack's "Supp
 in ``docs/boardpack.md`` (a test keeps the two in step). In short: counts of 1–5 are ``c`` and zero is
 shown; a percentage needs a denominator of at least 10 and both of its counts shown; secondary
 suppression stops any ``c`` being worked out from totals (numerator + complement = denominator,
-formats / grades / types = the month's total, teams = the council); a suppressed actual takes its
-RAG, direction of travel and forecast with it; charts leave gaps; no identifiers.
+formats / grades / types = the month's total, teams = the council) or across measures (:data:`LINKS`:
+all FTE = agency + permanent practitioners + permanent managers); a suppressed actual takes its RAG,
+direction of travel and forecast with it; charts leave gaps; no identifiers; public commentary is
+redacted (:func:`redact_text`).
 
-The engine (:func:`protect`) works on named cells and sum constraints ("total = sum of parts"); the
-audit (:func:`exposed`) bounds every hidden cell by interval propagation under a cautious attacker's
-knowledge — that a primary ``c`` is between 1 and 5, a secondary ``c`` is at least 6 (it was chosen
-from the shown, non-small counts; we assume the worst, that the attacker can tell which is which), a
-``c`` forced by the denominator rule and a never-displayed complement are at least 0 — and reports
-the sensitive cells (primary ``c``, forced ``c``, small complements) whose range collapses to one value.
+The engine (:func:`protect`) works on named cells and linear sum constraints ("total = sum of parts"),
+within a KPI or across KPIs (the KPIs of one family are decided together, :func:`linked_cells`). The
+audit (:func:`exposed`) solves the constraints (:func:`determined`, a null-space test) and bounds every
+hidden cell by interval propagation under a cautious attacker's knowledge — that a primary ``c`` is
+between 1 and 5, a secondary ``c`` is at least 6 (it was chosen from the shown, non-small counts; we
+assume the worst, that the attacker can tell which is which), a ``c`` forced by the denominator rule
+and a never-displayed complement are at least 0, and a *known* cell (never displayed, e.g. managers'
+FTE) is known exactly — and reports the sensitive cells (primary ``c``, forced ``c``, small
+complements) that either method pins to one value.
 
-Public API: :func:`is_small`, :func:`protect` (:class:`Unprotectable`), :func:`exposed`, :func:`feasible_ranges`,
-:func:`suppress_table`, :func:`decide` (→ :class:`Decisions`), :func:`suppress_series`,
-:func:`redact_text`, :data:`SUPPRESSED`, :data:`RULES`.
+Public API: :func:`is_small`, :func:`protect` (:class:`Unprotectable`), :func:`exposed`, :func:`pinned`,
+:func:`determined`, :func:`feasible_ranges`, :func:`suppress_table`, :func:`month_cells`,
+:func:`linked_cells`, :func:`decide` (→ :class:`Decisions`), :func:`suppress_series`, :func:`redact_text`,
+:data:`SUPPRESSED`, :data:`RULES`, :data:`LINKS`, :data:`REDACTION_RULES`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 #: What a suppressed cell shows.
@@ -40,6 +47,17 @@ SMALL, DENOMINATOR, SECONDARY = "small", "denominator", "secondary"
 
 _EPS = 1e-9
 _INF = math.inf
+
+#: The redaction rules in plain words (rule 9 of :data:`RULES`, docs/boardpack.md).
+REDACTION_RULES = (
+    "e-mail addresses; phone numbers; dates (a day, month and year in any common form; a month and year "
+    "alone, such as 'March 2025' or 'Q3 2024', is kept); the code or number after 'child', 'DOB', 'born', "
+    "'NHS', 'ID' or 'ref'; up to three capitalised words (a name) just before 'DOB' or 'born'; codes mixing "
+    "letters and at least 4 digits (a financial year such as 'FY2024' is kept); and runs of 5 or more "
+    "digits, or 9 or more with spaces (such as NHS numbers). Percentages, amounts, years and references "
+    "such as 'ToR 2a' are kept"
+)
+
 
 #: The rules in plain words: printed on the public pack's suppression page and in docs/boardpack.md.
 RULES: tuple[str, ...] = (
@@ -57,6 +75,11 @@ RULES: tuple[str, ...] = (
     "own numerator and denominator, or the total if there is none. This is repeated until no "
     "suppressed figure can be worked out. A suppressed figure can be narrowed to a range, never to "
     "one number.",
+    "The sums between measures count too: all FTE = agency FTE + permanent FTE, and permanent FTE = "
+    "permanent social workers (FTE) + permanent managers, whose FTE is treated as known to anyone (the "
+    "number of permanent team managers is published). So where agency FTE is 'c', the same team's (or "
+    "the council's) all FTE or permanent social workers (FTE) is 'c' as well, preferring all FTE. No "
+    "combination of the sums shown, within or across measures, gives a suppressed figure back.",
     "Where a KPI's actual is suppressed, its RAG rating, direction of travel and forecast are not "
     "shown, and the overall count says how many ratings were not shown. Direction of travel is also "
     "withheld when the previous checkpoint's value is suppressed; a forecast is withheld when any "
@@ -68,7 +91,7 @@ RULES: tuple[str, ...] = (
     "Each month is judged once, from every figure any pack could show for it (team, format and grade "
     "breakdowns included), so different packs never disagree.",
     "No child or worker identifiers are shown anywhere. The public pack omits who wrote each piece "
-    "of commentary and removes e-mail addresses and identifier-like codes from its text.",
+    "of commentary and replaces with '[removed]' in its text: " + REDACTION_RULES + ".",
     "The two milestone measures count items of the published Improvement Plan and SEND strategy, not "
     "people, so they are shown in full.",
 )
@@ -108,7 +131,7 @@ def _small_bounds(v: float) -> tuple[float, float]:
 
 def _attacker_bounds(cell: str, value: float, suppressed: Mapping[str, str], hidden: frozenset[str]
                      ) -> tuple[float, float] | None:
-    """What a cautious attacker knows about a cell: None = they see its value."""
+    """What a cautious attacker knows about a cell: None = they see (or know) its value."""
     if cell in hidden:
         return (0.0, _INF)  # never displayed: only that it is a count
     reason = suppressed.get(cell)
@@ -125,7 +148,8 @@ def feasible_ranges(values: Mapping[str, float], groups: Sequence[Group], suppre
                     hidden: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
     """For every cell the attacker cannot see, the range it can be narrowed to: interval propagation
     over the sum constraints (a total lies between the sums of its parts' bounds; a part between the
-    total's bounds minus the other parts'), repeated until nothing tightens."""
+    total's bounds minus the other parts'), repeated until nothing tightens. A cell neither hidden nor
+    suppressed is seen (or, never displayed but *known*, see :func:`protect`)."""
     hidden = frozenset(hidden)
     names = list(values)
     index = {c: i for i, c in enumerate(names)}
@@ -190,14 +214,45 @@ def _sensitive(cell: str, value: float, suppressed: Mapping[str, str], hidden: f
     return suppressed.get(cell) in (SMALL, DENOMINATOR)
 
 
+def determined(groups: Sequence[Group], unknown: Iterable[str]) -> set[str]:
+    """The unknown cells whose value the sum constraints fix whatever the bounds: a cell is determined
+    when it is a linear combination of the known cells, i.e. every solution of the homogeneous system
+    (the constraints restricted to the unknown cells) is 0 there — its column of the null-space basis is
+    zero. This catches combinations of several sums that interval propagation alone misses
+    (``x + y = a``, ``x + z = b``, ``y + z = c`` give ``x``)."""
+    idx = {c: i for i, c in enumerate(dict.fromkeys(unknown))}
+    a = np.zeros((len(groups), len(idx)))
+    for r, g in enumerate(groups):
+        if g.total in idx:
+            a[r, idx[g.total]] += 1.0
+        for p in g.parts:
+            if p in idx:
+                a[r, idx[p]] -= 1.0
+    a = a[np.abs(a).sum(axis=1) > 0]
+    if not len(a):
+        return set()
+    _, sv, vt = np.linalg.svd(a)
+    rank = int((sv > 1e-9 * max(a.shape) * sv[0]).sum())
+    free = np.abs(vt[rank:]).max(axis=0) if rank < len(idx) else np.zeros(len(idx))
+    return {c for c, i in idx.items() if free[i] < 1e-9}
+
+
+def pinned(values: Mapping[str, float], groups: Sequence[Group], suppressed: Mapping[str, str],
+           hidden: Iterable[str] = ()) -> set[str]:
+    """Every cell the attacker cannot see whose value they can nonetheless work out: by interval
+    propagation (bounds included) or by solving the sum constraints (:func:`determined`)."""
+    hidden = frozenset(hidden)
+    ranges = feasible_ranges(values, groups, suppressed, hidden)
+    return {c for c, (lo, hi) in ranges.items() if hi - lo <= _EPS} | determined(groups, ranges)
+
+
 def exposed(values: Mapping[str, float], groups: Sequence[Group], suppressed: Mapping[str, str],
             hidden: Iterable[str] = ()) -> list[str]:
     """Sensitive cells (a primary ``c``, or a hidden small complement) whose value the numbers shown
-    pin down exactly. Empty = safe."""
+    (and the cells known to an attacker) pin down exactly. Empty = safe."""
     hidden = frozenset(hidden)
-    ranges = feasible_ranges(values, groups, suppressed, hidden)
-    return [c for c, (lo, hi) in ranges.items()
-            if _sensitive(c, float(values[c]), suppressed, hidden) and hi - lo <= _EPS]
+    got = pinned(values, groups, suppressed, hidden)
+    return [c for c in values if c in got and _sensitive(c, float(values[c]), suppressed, hidden)]
 
 
 class Unprotectable(ValueError):
@@ -210,11 +265,15 @@ class Unprotectable(ValueError):
 
 
 def protect(values: Mapping[str, float], groups: Sequence[Group] = (), *, hidden: Iterable[str] = (),
-            forced: Iterable[str] = (), cost: Mapping[str, float] | None = None) -> dict[str, str]:
+            forced: Iterable[str] = (), cost: Mapping[str, float] | None = None,
+            known: Iterable[str] = ()) -> dict[str, str]:
     """Decide which displayed cells to suppress.
 
-    ``values``: every cell (displayed and hidden), non-negative numbers. ``groups``: the sum
-    constraints. ``hidden``: cells never displayed but derivable (complements). ``forced``: displayed
+    ``values``: every cell (displayed, hidden and known), non-negative numbers. ``groups``: the sum
+    constraints (linear relations "total = sum of parts", within a KPI or across KPIs). ``hidden``:
+    cells never displayed but derivable (complements). ``known``: cells never displayed but assumed
+    known to an attacker (e.g. the FTE of permanent managers, guessed from the published count of
+    team managers): they pin what they touch and are never chosen for suppression. ``forced``: displayed
     cells suppressed whatever their size (rule 2, the numerator of a percentage whose denominator is
     under 10). Returns ``{cell: reason}`` for every displayed cell to show as ``c`` (reason
     ``small``, ``denominator`` or ``secondary``); every other displayed cell may be shown.
@@ -229,6 +288,7 @@ def protect(values: Mapping[str, float], groups: Sequence[Group] = (), *, hidden
     the table — a table made only of small counts with a small total: withhold it.
     """
     hidden = frozenset(hidden)
+    known = frozenset(known)
     for c, v in values.items():
         if _missing(v) or float(v) < 0:
             raise ValueError(f"cell {c!r}: values must be numbers ≥ 0 (got {v!r})")
@@ -241,46 +301,49 @@ def protect(values: Mapping[str, float], groups: Sequence[Group] = (), *, hidden
             raise ValueError(f"group {g}: parts add up to {total:g}, not the total {float(values[g.total]):g}")
     suppressed: dict[str, str] = {}
     for c in forced:
-        if c in values and c not in hidden:
+        if c in values and c not in hidden and c not in known:
             suppressed[c] = SMALL if is_small(values[c]) else DENOMINATOR
     for c, v in values.items():
-        if c not in hidden and is_small(v):
+        if c not in hidden and c not in known and is_small(v):
             suppressed[c] = SMALL
     order = {c: i for i, c in enumerate(values)}
+    bad = exposed(values, groups, suppressed, hidden)
     for _ in range(len(values) + 1):
-        bad = exposed(values, groups, suppressed, hidden)
         if not bad:
             break
-        pick = _next_secondary(len(bad), values, groups, suppressed, hidden, order, cost or {})
+        pick, after = _next_secondary(len(bad), values, groups, suppressed, hidden, order, cost or {}, known)
         if pick is None:
             # Everything that could be hidden is hidden and a small count is still pinned: only when
             # the whole group is tiny (e.g. five 1s under a total of 5). Such a table must be withheld.
             raise Unprotectable(bad)
         suppressed[pick] = SECONDARY
+        bad = exposed(values, groups, suppressed, hidden) if after is None else after
     return suppressed
 
 
-def _next_secondary(n_bad: int, values, groups, suppressed, hidden, order, cost) -> str | None:
-    """The next secondary cell (see :func:`protect` for the order of preference). Candidates: shown
-    non-zero cells in the groups of any cell the attacker can pin down (a pinned secondary can give a
-    primary away), widening to every group that holds a hidden cell if those have none."""
+def _next_secondary(n_bad: int, values, groups, suppressed, hidden, order, cost, known=frozenset()
+                    ) -> tuple[str | None, list[str] | None]:
+    """The next secondary cell (see :func:`protect` for the order of preference) and, when it was
+    tried, what stays exposed with it. Candidates: shown non-zero cells in the groups of any cell the
+    attacker can pin down (a pinned secondary can give a primary away), widening to every group that
+    holds a hidden cell if those have none."""
     def shown(c: str) -> bool:
-        return c not in hidden and c not in suppressed and float(values[c]) > _EPS
+        return c not in hidden and c not in known and c not in suppressed and float(values[c]) > _EPS
 
-    ranges = feasible_ranges(values, groups, suppressed, hidden)
-    pinned = {c for c, (lo, hi) in ranges.items() if hi - lo <= _EPS}
+    unseen = {c for c in values if c in hidden or c in suppressed}
     totals = {g.total for g in groups}
-    for touch in (pinned, set(ranges)):
+    for touch in (pinned(values, groups, suppressed, hidden), unseen):
         gs = [g for g in groups if touch & {g.total, *g.parts}]
         candidates = sorted({c for g in gs for c in (g.total, *g.parts) if shown(c)},
                             key=lambda c: (cost.get(c, 0), c in totals, float(values[c]), order[c]))
         if not candidates:
             continue
         for c in candidates:  # in order of preference: the first that helps
-            if len(exposed(values, groups, {**suppressed, c: SECONDARY}, hidden)) < n_bad:
-                return c
-        return candidates[0]
-    return None
+            after = exposed(values, groups, {**suppressed, c: SECONDARY}, hidden)
+            if len(after) < n_bad:
+                return c, after
+        return candidates[0], None
+    return None, None
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -345,6 +408,26 @@ GOOD_GRADES = ("outstanding", "good")
 
 #: Secondary suppression sacrifices breakdown cells before the KPI's own numerator and denominator.
 HEADLINE_COST = {"n": 1, "d": 1}
+#: In a linked system (:data:`LINKS`), a count or FTE KPI's own figures cost this much more than a
+#: percentage KPI's counts: a team's "All FTE" goes before its "Permanent social workers (FTE)".
+VALUE_COST = 0.5
+
+#: Linear relations ACROSS the KPIs of one extract, declared once: ``(total, parts)`` with cells named
+#: ``"metric|cell"``, for every scope (``{s}`` = the council ``""`` or a team ``"team:<name>:"``) where
+#: every cell exists. A part named ``"known|…"`` is never published but assumed KNOWN to an attacker:
+#: its value is the total minus the other parts (a relation whose remainder is negative does not hold
+#: and is not declared). Every KPI of a family is decided together, month by month.
+LINKS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    # All FTE = agency + permanent (within agency_rate: d = n + m); permanent qualified FTE = permanent
+    # practitioners + permanent managers. Managers' FTE is not published, but the number of permanent
+    # team managers is, and most are full time: cautiously, the attacker knows it.
+    "workforce": (("agency_rate|{s}m", ("permanent_practitioners_fte|{s}n", "known|{s}permanent_managers_fte")),),
+}
+#: The KPIs each family of :data:`LINKS` ties together (all from one extract kind). The permanent team
+#: managers count is not in a relation: it is why the managers' FTE is taken as known.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "workforce": ("agency_rate", "permanent_practitioners_fte"),
+}
 
 
 @dataclass
@@ -360,10 +443,15 @@ class MonthCells:
     #: percentage name → (numerator cell, denominator cell)
     percents: dict[str, tuple[str, str]] = field(default_factory=dict)
     suppressed: dict[str, str] = field(default_factory=dict)
+    #: cells never displayed but assumed known to an attacker (linked systems only)
+    known: set[str] = field(default_factory=set)
+    cost: dict[str, float] = field(default_factory=dict)
     #: the team breakdown adds up to the council and its cells are included
     has_teams: bool = False
     #: the month's numbers are so small that no breakdown can be published (see :class:`Unprotectable`)
     breakdowns_withheld: bool = False
+    #: the system this KPI-month was decided in with other KPIs (:data:`LINKS`), cells named "metric|cell"
+    joint: MonthCells | None = None
 
     def shown(self, cell: str) -> bool:
         """Can this displayed cell (or percentage) be shown?"""
@@ -371,7 +459,17 @@ class MonthCells:
             n, d = self.percents[cell]
             return (self.shown(n) and self.shown(d) and d in self.values
                     and self.values[d] >= MIN_DENOMINATOR)
-        return cell in self.values and cell not in self.suppressed and cell not in self.hidden
+        return (cell in self.values and cell not in self.suppressed and cell not in self.hidden
+                and cell not in self.known)
+
+    def decide(self) -> None:
+        """Run :func:`protect` on the cells (raises :class:`Unprotectable`)."""
+        self.suppressed = protect(self.values, self.groups, hidden=self.hidden, forced=self.forced,
+                                  cost=self.cost or HEADLINE_COST, known=self.known)
+
+    def exposed(self) -> list[str]:
+        """:func:`exposed` for these cells (the audit: empty = safe; known cells count as seen)."""
+        return exposed(self.values, self.groups, self.suppressed, self.hidden)
 
     def add_percent(self, name: str, num: str, den: str, *, hide_when_small: str | None = None) -> None:
         """A displayed percentage num/den; complement hidden; rule 2 forces ``hide_when_small``
@@ -397,12 +495,28 @@ def _sums_to(parts: Iterable[float], total: float) -> bool:
     return bool(parts) and abs(sum(parts) - total) <= 1e-6 * max(1.0, abs(total))
 
 
-def month_cells(metric: str, month: str, numerator: float, denominator: float | None, *,
+def month_cells(metric: str, month: str, numerator: float, denominator: float | None, **breakdowns
+                ) -> MonthCells:
+    """Build and decide the cells of one KPI-month (see :func:`build_cells`); if only tiny numbers make
+    it :class:`Unprotectable`, every breakdown for the month is withheld and the KPI's own cells decided."""
+    mc = build_cells(metric, month, numerator, denominator, **breakdowns)
+    try:
+        mc.decide()
+    except Unprotectable:
+        if not any(v is not None and len(v) for v in breakdowns.values()):
+            raise
+        # only tiny numbers: withhold every breakdown for the month and protect the KPI's own counts
+        mc = month_cells(metric, month, numerator, denominator)
+        mc.breakdowns_withheld = True
+    return mc
+
+
+def build_cells(metric: str, month: str, numerator: float, denominator: float | None, *,
                 secondary: Mapping[str, tuple[float, float | None]] | None = None,
                 teams: pd.DataFrame | None = None, formats: Mapping[str, float] | None = None,
                 types: Mapping[str, float] | None = None, grades: Mapping[str, float] | None = None
                 ) -> MonthCells:
-    """Build (and decide) the cells of one KPI-month. Cell names: ``n``, ``d``, hidden ``m``; the KPI's
+    """The cells of one KPI-month, not yet decided. Cell names: ``n``, ``d``, hidden ``m``; the KPI's
     percentage ``value``; ``all_tm`` and percentage ``tm_permanent_pct`` (team managers);
     ``format:<f>``, ``type:<t>`` (conferences); ``grade:<g>``, percentage ``inadequate_pct`` (audits);
     ``mean_workers`` (shown when the cohort is); ``team:<name>:n`` / ``:d`` and percentage
@@ -451,15 +565,72 @@ def month_cells(metric: str, month: str, numerator: float, denominator: float | 
         mc.percents["mean_workers"] = ("d", "d")  # shown when the cohort is shown and at least 10
     if teams is not None and not teams.empty:
         _add_teams(mc, teams, percent)
-    try:
-        mc.suppressed = protect(mc.values, mc.groups, hidden=mc.hidden, forced=mc.forced, cost=HEADLINE_COST)
-    except Unprotectable:
-        if not (secondary or teams is not None or formats or types or grades):
-            raise
-        # only tiny numbers: withhold every breakdown for the month and protect the KPI's own counts
-        mc = month_cells(metric, month, numerator, denominator)
-        mc.breakdowns_withheld = True
     return mc
+
+
+def _scopes(mc: MonthCells) -> list[str]:
+    """The council ``""`` and each team's ``"team:<name>:"`` prefix present in a KPI-month's cells."""
+    return ["", *dict.fromkeys(c[:c.rindex(":") + 1] for c in mc.values if c.startswith("team:"))]
+
+
+def linked_cells(family: str, members: Mapping[str, MonthCells]) -> MonthCells:
+    """One system for the KPIs of a family in one month: every member's cells (named ``"metric|cell"``)
+    and sums, plus the cross-KPI relations of :data:`LINKS` for every scope where their cells exist."""
+    first = next(iter(members.values()))
+    joint = MonthCells(family, first.month)
+    for metric, mc in members.items():
+        p = f"{metric}|"
+        joint.values.update({p + c: v for c, v in mc.values.items()})
+        joint.groups += [Group(p + g.total, tuple(p + x for x in g.parts)) for g in mc.groups]
+        joint.hidden |= {p + c for c in mc.hidden}
+        joint.forced |= {p + c for c in mc.forced}
+        own = () if metric in PERCENT_KPIS else ("n",)
+        joint.cost.update({p + c: HEADLINE_COST.get(c, 0) + (VALUE_COST if c.rsplit(":", 1)[-1] in own else 0)
+                           for c in mc.values})
+    scopes = set(_scopes(first)).intersection(*(_scopes(mc) for mc in members.values()))
+    for total, parts in LINKS.get(family, ()):
+        for scope in sorted(scopes):
+            t, ps = total.format(s=scope), [x.format(s=scope) for x in parts]
+            if t not in joint.values or not all(x in joint.values for x in ps if not x.startswith("known|")):
+                continue
+            rest = joint.values[t] - sum(joint.values[x] for x in ps if not x.startswith("known|"))
+            if rest < -1e-6 * max(1.0, joint.values[t]):
+                continue  # the data do not fit the relation, so it tells an attacker nothing
+            for x in ps:
+                if x.startswith("known|"):
+                    joint.values[x] = max(rest, 0.0)
+                    joint.known.add(x)
+            joint.groups.append(Group(t, tuple(ps)))
+    # A hidden cell that the known cells and the zeros (always shown) fix on their own is known too:
+    # no pattern of suppression could hide it, and it tells nothing the attacker was not assumed to know.
+    free = [c for c, v in joint.values.items() if c not in joint.known and (c in joint.hidden or v > _EPS)]
+    implied = determined(joint.groups, free) & joint.hidden if joint.known else set()
+    joint.known |= implied
+    joint.hidden -= implied
+    return joint
+
+
+def _decide_linked(family: str, args: Mapping[str, tuple]) -> dict[str, MonthCells]:
+    """Decide a family's KPI-months together (:data:`LINKS`). ``args``: metric → (month, numerator,
+    denominator, breakdowns). If only tiny numbers make the whole unprotectable, the month's breakdowns
+    are withheld; if even the KPIs' own cells cannot be protected together, all of them are ``c``."""
+    for withhold in (False, True):
+        members = {m: build_cells(m, month, n, d, **({} if withhold else b)) for m, (month, n, d, b) in args.items()}
+        joint = linked_cells(family, members)
+        try:
+            joint.decide()
+            break
+        except Unprotectable:
+            continue
+    else:  # even the KPIs' own cells cannot be protected together: show none of them, never fail
+        joint.suppressed = {c: SECONDARY for c, v in joint.values.items()
+                            if c not in joint.hidden and c not in joint.known and v > _EPS}
+    for metric, mc in members.items():
+        p = f"{metric}|"
+        mc.suppressed = {c[len(p):]: why for c, why in joint.suppressed.items() if c.startswith(p)}
+        mc.breakdowns_withheld = withhold and bool(args[metric][3])
+        mc.joint = joint
+    return members
 
 
 def _add_teams(mc: MonthCells, teams: pd.DataFrame, percent: bool) -> None:
@@ -542,7 +713,7 @@ def decide(series: pd.DataFrame, secondary: pd.DataFrame | None = None,
         for sid, month, num, den in zip(secondary["metric"], secondary["month"], secondary["numerator"],
                                         secondary["denominator"]):
             sec[(str(month), sid)] = (float(num), None if _missing(den) else float(den))
-    out = Decisions()
+    args: dict[tuple[str, str], tuple] = {}
     for metric in dict.fromkeys(series["metric"]):
         if metric in NOT_ABOUT_PEOPLE:
             continue  # shown in full (rule: plan items, not people)
@@ -559,14 +730,21 @@ def decide(series: pd.DataFrame, secondary: pd.DataFrame | None = None,
             records = source != "figures"
             secondary_here = {sid: sec[(month, sid)] for sid in ("team_manager_permanence_pct",)
                               if (month, sid) in sec}
-            out.cells[(metric, month)] = month_cells(
-                metric, month, float(num), None if _missing(den) else float(den),
-                secondary=secondary_here if records else None,
-                teams=teams.get(month) if records else None,
-                formats=_counts(fmts.get(month)) if records else None,
-                types=_type_counts(typs.get(month)) if records else None,
-                grades=_counts(grds.get(month)) if records else None,
-            )
+            b = dict(secondary=secondary_here, teams=teams.get(month), formats=_counts(fmts.get(month)),
+                     types=_type_counts(typs.get(month)), grades=_counts(grds.get(month))) if records else {}
+            args[(metric, month)] = (month, float(num), None if _missing(den) else float(den),
+                                     {k: v for k, v in b.items() if v is not None and len(v)})
+    out = Decisions()
+    family_of = {m: f for f, ms in FAMILIES.items() for m in ms}
+    linked: dict[tuple[str, str], dict[str, tuple]] = {}
+    for (metric, month), a in args.items():
+        if metric in family_of:
+            linked.setdefault((family_of[metric], month), {})[metric] = a
+        else:
+            out.cells[(metric, month)] = month_cells(metric, *a[:3], **a[3])
+    for (family, month), members in linked.items():
+        for metric, mc in _decide_linked(family, members).items():
+            out.cells[(metric, month)] = mc
     return out
 
 
@@ -621,12 +799,41 @@ def suppress_series(series: pd.DataFrame, decisions: Decisions | None = None, *,
 
 # --- text --------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-#: Identifier-like codes: a letter or two followed by five or more digits (C000123, W00123, AU00042),
-#: or long digit runs (NHS numbers, phone numbers).
-_IDENT = re.compile(r"\b[A-Za-z]{1,3}\d{5,}\b|\b\d(?:[ -]?\d){8,}\b")
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+          r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+#: What the public pack removes from commentary, in order: (pattern, replacement). The plain words are
+#: :data:`REDACTION_RULES` (in rule 9 of :data:`RULES` and in docs/boardpack.md).
+_R = "[removed]"
+_REDACT: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), r) for p, r in (
+    # e-mail addresses
+    (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _R),
+    # dates: 01/02/2015, 1-2-15, 1.2.2015, 2015-02-01, 1 Feb 2015, 1st February, 2015, February 1, 2015
+    (r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b", _R),
+    (r"\b\d{4}-\d{1,2}-\d{1,2}\b", _R),
+    (rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+\d{{2,4}}\b", _R),
+    (rf"\b{_MONTH}\s+{_DAY},?\s+\d{{4}}\b", _R),
+    # up to three capitalised words (a name) just before "DOB" or "born"
+    (r"(?-i:\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}),?(?=\s*\(?\s*(?:D\.?O\.?B\b|born\b))", _R),
+    # phone numbers: +44 1432 260000, (01432) 260000, 07700 900123
+    (r"(?:\+\d{1,3}[\s-]?(?:\(0\))?|(?<![\w.,])\(?0)\d{2,5}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}\b", _R),
+    # long numbers, spaced or not (NHS numbers 943 476 5919, case numbers): 9 or more digits
+    (r"(?<![\w.,])\d(?:[ -]?\d){8,}\b", _R),
+    # the code or number after a word that introduces one: child, DOB, born, NHS, ID, ref
+    (r"\b(child|d\.?o\.?b\b\.?|born|nhs|id|ref)\b((?:\s*(?:[:#(]|no\.|number|on|is)\s*)*\s*)"
+     r"(?!\[removed\])[\w/.-]*\d[\w/.-]*", rf"\1\2{_R}"),
+    # codes of letters and digits with at least 4 digits (C000123, C-000123, CHILD12345, AB/1234),
+    # except a financial year (FY2024, FY2024/25)
+    (r"\b(?!FY(?:19|20)\d\d(?:/\d\d)?\b)(?=[\w/-]*[A-Za-z])(?=(?:[\w/-]*?\d){4})"
+     r"[A-Za-z0-9]+(?:[/_-][A-Za-z0-9]+)*\b", _R),
+    # runs of 5 or more digits
+    (r"(?<![\w.,])\d{5,}\b", _R),
+))
 
 
 def redact_text(text: str) -> str:
-    """Public commentary: e-mail addresses and identifier-like codes replaced with ``[removed]``."""
-    return _IDENT.sub("[removed]", _EMAIL.sub("[removed]", text))
+    """Public commentary with every match of the redaction rules (:data:`REDACTION_RULES`) replaced by
+    ``[removed]``. Names cannot be recognised in general: keep personal details out of commentary."""
+    for rule, replacement in _REDACT:
+        text = rule.sub(replacement, text)
+    return text

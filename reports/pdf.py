@@ -90,13 +90,37 @@ def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
                 lines.append(line)
                 line = w
             while text_width(line, size, bold) > width and len(line) > 1:  # one very long word
-                cut = len(line)
-                while cut > 1 and text_width(line[:cut], size, bold) > width:
-                    cut -= 1
-                lines.append(line[:cut])
-                line = line[cut:]
+                lo, hi = 1, len(line) - 1  # the longest prefix that fits (at least one character)
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if text_width(line[:mid], size, bold) <= width:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                lines.append(line[:lo])
+                line = line[lo:]
         lines.append(line)
     return lines
+
+
+def clip(text: str, size: float, width: float, bold: bool = False, max_lines: int = 1) -> str:
+    """``text`` as it fits in ``max_lines`` lines of ``width`` points: unchanged if it does, else its
+    first lines with the last one cut and ended with an ellipsis ("…"). Lines are joined by spaces
+    (a renderer wraps them again the same way)."""
+    text = str(text)
+    # no line holds more than width / (0.2 em) characters: measure no more than can possibly show
+    most = int(max_lines * (width / (0.2 * size) + 1)) + 1
+    lines = wrap(text[:most], size, width, bold)
+    if len(lines) <= max_lines:
+        if len(text) <= most:
+            return text
+        keep = lines  # only characters of no width could get here
+    else:
+        keep = lines[:max_lines]
+    last = keep[-1].rstrip()
+    while last and text_width(last + "…", size, bold) > width:
+        last = last[:-1].rstrip()
+    return " ".join([*keep[:-1], last + "…"]).strip()
 
 
 # --- layout ----------------------------------------------------------------------------------
@@ -108,6 +132,9 @@ HEAD_BG = "#1d4f91"
 MARKING_COLOURS = {"PUBLIC": "#00703c", "RESTRICTED": "#b10e1e"}
 
 SIZE_TITLE, SIZE_H2, SIZE_BODY, SIZE_TABLE, SIZE_SMALL = 22, 16, 13, 13, 11.5
+#: A table cell longer than this many lines is cut with an ellipsis (a table row cannot break across
+#: pages, so an unbounded cell — a 5,000-character team name — could not be laid out at all).
+MAX_CELL_LINES = 4
 #: Chart size in CSS pixels: placed 456 pt wide, its 20 px type prints at about 9.5 pt.
 CHART_SIZE = (960, 540)
 
@@ -180,10 +207,14 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
                               leading=(size or SIZE_TABLE) * 1.25,
                               alignment={"left": 0, "center": 1, "right": 2}[a])
 
-    data = [[_p(h, head_style(j)) for j, h in enumerate(t.header)]]
+    def fit(text: str, col: int, bold: bool, lines: int) -> str:  # a row must never outgrow a page
+        return "\n".join(clip(part, size or SIZE_TABLE, t.widths[col] * width - 10, bold, lines)
+                         for part in str(text).split("\n")[:lines])
+
+    data = [[_p(fit(h, j, True, 2), head_style(j)) for j, h in enumerate(t.header)]]
     for i, row in enumerate(t.rows):
         bold_row = t.last_row_bold and i == len(t.rows) - 1
-        data.append([_p(c, style_for(j, bold_row)) for j, c in enumerate(row)])
+        data.append([_p(fit(c, j, bold_row, MAX_CELL_LINES), style_for(j, bold_row)) for j, c in enumerate(row)])
     tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
     cmds = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
@@ -202,7 +233,7 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
                                textColor=HexColor("#ffffff"))
         for i, rag in enumerate(rags, start=1):
             cmds.append(("BACKGROUND", (rag_col, i), (rag_col, i), HexColor(RAG_COLOURS.get(rag, GREY))))
-            data[i][rag_col] = _p(t.rows[i - 1][rag_col], white)
+            data[i][rag_col] = _p(fit(t.rows[i - 1][rag_col], rag_col, True, MAX_CELL_LINES), white)
         tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
     tbl.setStyle(TableStyle(cmds))
     return tbl
@@ -253,9 +284,9 @@ def render(model, path: Path) -> int:
         c.saveState()
         c.setFont(FONT, SIZE_SMALL)
         c.setFillColor(HexColor(GREY))
-        c.drawString(margin, page_h - margin + 2, model.footer)
-        c.setFont(FONT_BOLD, SIZE_SMALL + 1)
         w = text_width(model.marking, SIZE_SMALL + 1, True) + 14
+        c.drawString(margin, page_h - margin + 2, clip(model.footer, SIZE_SMALL, frame_w - w - 20))
+        c.setFont(FONT_BOLD, SIZE_SMALL + 1)
         c.setFillColor(mark_colour)
         c.rect(page_w - margin - w, page_h - margin - 4, w, 18, stroke=0, fill=1)
         c.setFillColor(HexColor("#ffffff"))
@@ -265,7 +296,7 @@ def render(model, path: Path) -> int:
         c.setFont(FONT, SIZE_SMALL)
         c.setFillColor(HexColor(GREY))
         left = "Synthetic demo data — not real figures" if model.demo else model.marking_note
-        c.drawString(margin, margin - 10, left)
+        c.drawString(margin, margin - 10, clip(left, SIZE_SMALL, frame_w - 120))
         c.restoreState()
 
     class NumberedCanvas(rl_canvas.Canvas):
@@ -311,7 +342,8 @@ def render(model, path: Path) -> int:
         c.setFont(FONT_BOLD, 26)
         c.drawString(margin, page_h - 42, model.marking)
         c.setFont(FONT, 14)
-        c.drawRightString(page_w - margin, page_h - 38, model.marking_note)
+        note_w = frame_w - text_width(model.marking, 26, True) - 30
+        c.drawRightString(page_w - margin, page_h - 38, clip(model.marking_note, 14, note_w))
         c.restoreState()
 
     doc.addPageTemplates([
@@ -319,14 +351,15 @@ def render(model, path: Path) -> int:
         PageTemplate("body", frames=[body_frame], onPage=header_footer),
     ])
 
-    story: list = [Spacer(1, 60), _p(model.council, styles["cover_big"]),
-                   _p(f"{model.title}: {model.review_label}", styles["cover_mid"])]
-    story += [_p(line, styles["cover"]) for line in model.cover_lines]
+    story: list = [Spacer(1, 60), _p(clip(model.council, 34, frame_w, True, 3), styles["cover_big"]),
+                   _p(clip(f"{model.title}: {model.review_label}", 22, frame_w, True, 3), styles["cover_mid"])]
+    story += [_p(clip(line, 15, frame_w, False, 3), styles["cover"]) for line in model.cover_lines]
     story += [Spacer(1, 14), _p(f"Overall: {model.overall}", styles["cover_mid"])]
     story += [NextPageTemplate("body"), PageBreak()]
 
     # summary
-    story.append(_p(f"Checkpoint summary — {model.review_label}", styles["title"]))
+    story.append(_p(clip(f"Checkpoint summary — {model.review_label}", SIZE_TITLE, frame_w, True, 2),
+                    styles["title"]))
     story.append(_p(f"Overall: {model.overall}", styles["h2"]))
     story.append(_table(model.summary, styles, frame_w, rag_col=3, rags=model.summary_rags, size=12.5,
                         padding=3))

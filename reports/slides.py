@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from reports.pdf import check_fonts, wrap  # noqa: F401  (check_fonts is part of the renderer contract)
+from reports.pdf import check_fonts, clip, wrap  # noqa: F401  (check_fonts is part of the renderer contract)
 
 FONT_NAME = "DejaVu Sans"
 TITLE_PT, HEAD_PT, BODY_PT, STATUS_PT = 28, 20, 16, 20
@@ -48,6 +48,17 @@ class Para:
     def height(self, width_in: float) -> float:
         """Inches."""
         return (len(self.lines(width_in)) * self.size * LINE + self.space_before) / 72
+
+
+def _chars(text: str, limit: int) -> str:
+    """At most ``limit`` characters, the last an ellipsis when cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _width(text: str, size: float) -> float:
+    from reports.pdf import text_width
+
+    return text_width(text, size)
 
 
 def _inches(x: float):
@@ -108,10 +119,10 @@ class Deck:
         self.prs = Presentation()
         self.prs.slide_width = _inches(SLIDE_W)
         self.prs.slide_height = _inches(SLIDE_H)
-        cp = self.prs.core_properties
-        cp.title = f"{model.title}: {model.review_label}"
-        cp.author = model.council
-        cp.subject = f"{model.marking}: {model.council}, {model.review_label}"
+        cp = self.prs.core_properties  # each at most 255 characters (the file format's limit)
+        cp.title = _chars(f"{model.title}: {model.review_label}", 255)
+        cp.author = _chars(model.council, 255)
+        cp.subject = _chars(f"{model.marking}: {model.council}, {model.review_label}", 255)
         cp.keywords = model.marking
         self._numbered: list = []
 
@@ -121,6 +132,7 @@ class Deck:
         s = self.prs.slides.add_slide(self.prs.slide_layouts[6])  # blank
         self.below = 0.3
         if title is not None:
+            title = clip(title, TITLE_PT, (TITLE_W - 0.16) * 72 * SLACK, True, 2)
             n = len(wrap(title, TITLE_PT, (TITLE_W - 0.16) * 72 * SLACK, True))
             h = min(n, 2) * TITLE_PT * TITLE_LINE / 72 + 0.1
             _textbox(s, MARGIN, 0.22, TITLE_W, h, [Para(title, TITLE_PT, True)], line=TITLE_LINE)
@@ -139,7 +151,8 @@ class Deck:
         demo = " · Synthetic demo data" if self.model.demo else ""
         for s in self._numbered:
             n = list(self.prs.slides).index(s) + 1
-            _textbox(s, MARGIN, FOOTER_Y, 9.5, 0.42, [Para(self.model.footer + demo, BODY_PT, False, GREY)])
+            footer = clip(self.model.footer, BODY_PT, (9.5 - 0.16) * 72 * SLACK - _width(demo, BODY_PT)) + demo
+            _textbox(s, MARGIN, FOOTER_Y, 9.5, 0.42, [Para(footer, BODY_PT, False, GREY)])
             _textbox(s, SLIDE_W - MARGIN - 2.5, FOOTER_Y, 2.5, 0.42, [Para(f"{n} / {total}", BODY_PT, False, GREY)],
                      align="right")
         self.prs.save(str(path))
@@ -195,6 +208,7 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
 
     from reports.boardpack import RAG_COLOURS
 
+    t = _clipped(t, w, size, max_lines)
     widths = [f * w for f in t.widths]
     align = t.align or ["left"] * len(t.header)
     heights = _row_heights(t, w, size, max_lines, line)
@@ -236,6 +250,23 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
     return sum(heights)
 
 
+def _clipped(t, w: float, size: float, max_lines: int):
+    """Table ``t`` with every cell cut (with an ellipsis) to what its row can show: ``max_lines`` lines
+    (two for the header), each "\n"-separated part of a cell counting as a line."""
+    from reports.boardpack import Table
+
+    widths = [(f * w - 0.16) * 72 * SLACK for f in t.widths]
+
+    def fit(text, cw: float, bold: bool, n: int) -> str:
+        parts = str(text).split("\n")
+        return "\n".join(clip(part, size, cw, bold, max(n - len(parts) + 1, 1)) for part in parts[:n])
+
+    last = len(t.rows) - 1
+    return Table([fit(h, cw, True, 2) for h, cw in zip(t.header, widths)],
+                 [[fit(c, cw, t.last_row_bold and i == last, max_lines) for c, cw in zip(row, widths)]
+                  for i, row in enumerate(t.rows)], t.widths, t.align, last_row_bold=t.last_row_bold)
+
+
 def _picture(slide, png: bytes, x: float, y: float, w: float, h: float, alt: str) -> None:
     pic = slide.shapes.add_picture(io.BytesIO(png), _inches(x), _inches(y), _inches(w), _inches(h))
     pic._element.nvPicPr.cNvPr.set("descr", alt)  # alternative text for screen readers
@@ -255,10 +286,13 @@ def _short_forecast(text: str) -> str:
 def _cover(deck: Deck) -> None:
     m = deck.model
     s = deck.slide()
-    _textbox(s, 0, 0, SLIDE_W, 0.95, [Para(f"{m.marking}  ·  {m.marking_note}", 20, True, WHITE)],
+    _textbox(s, 0, 0, SLIDE_W, 0.95, [Para(clip(f"{m.marking}  ·  {m.marking_note}", 20, (SLIDE_W - 0.16) * 72 * SLACK,
+                                                True, 2), 20, True, WHITE)],
              fill=MARKING_COLOURS[m.marking], anchor="middle")
-    paras = [Para(m.council, 40, True), Para(f"{m.title}: {m.review_label}", 30, True, space_before=6)]
-    paras += [Para(line, 20, space_before=8) for line in m.cover_lines]
+    width = (SLIDE_W - 1.2 - 0.16) * 72 * SLACK
+    paras = [Para(clip(m.council, 40, width, True, 2), 40, True),
+             Para(clip(f"{m.title}: {m.review_label}", 30, width, True, 2), 30, True, space_before=6)]
+    paras += [Para(clip(line, 20, width, False, 2), 20, space_before=8) for line in m.cover_lines]
     paras.append(Para(f"Overall: {m.overall}", 24, True, space_before=18))
     _textbox(s, 0.6, 1.4, SLIDE_W - 1.2, 5.8, paras)
 

@@ -397,6 +397,7 @@ def test_every_public_decision_on_the_planted_store_is_safe(planted_db):
     assert dec.cells, "decisions for every KPI-month"
     for mc in dec.cells.values():
         assert exposed(mc.values, mc.groups, mc.suppressed, mc.hidden) == [], (mc.metric, mc.month)
+        assert mc.joint is None or mc.joint.exposed() == [], (mc.metric, mc.month)
         for pct, (n, d) in mc.percents.items():
             assert not mc.shown(pct) or (mc.shown(n) and mc.shown(d))
     assert not dec.value_shown("permanent_team_managers", "2025-02")
@@ -510,3 +511,177 @@ def test_csv_exports_are_formula_safe_and_public_ones_suppressed(planted_db, tmp
         assert not c.startswith(("=", "+", "-", "@", "\t")), c
     assert cells["label"][0] == "'=HYPERLINK(\"http://x\")"
     assert cells["actual"][0] == "-3.5", "numbers stay numbers"
+
+
+# --- across measures, and text of any length (issue 17: points 4, 12, 13) ---------------------------
+
+#: The reported case: team "Reported A" shows agency FTE as c, but all FTE − permanent social workers −
+#: permanent team managers gives it exactly (13.0 − 10.0 − 0 = 3.0); the council 59 − 50 − 6 = 3.
+REPORTED_WORKFORCE = (["worker_id,role,agency,fte,team,start_date,end_date"]
+                      + [f"W6{i:04d},case_holder,N,1,Reported A,2021-01-01," for i in range(10)]
+                      + [f"W5{i:04d},case_holder,Y,1,Reported A,2024-01-01," for i in range(3)]
+                      + [f"W4{i:04d},case_holder,N,1,Reported {'B' if i < 20 else 'C'},2021-01-01,"
+                         for i in range(40)]
+                      + [f"W3{i:04d},team_manager,N,1,Reported {'B' if i < 3 else 'C'},2020-01-01," for i in range(6)])
+#: 5,000 characters: words, then one 1,000-character "word".
+LONG = ("Assessment and Intervention Team North " * 110)[:4000] + "X" * 1000
+REDACT_ME = "Seen child 1234567 (C-000123, CHILD12345); Jane Doe DOB 01/02/2015. Q3 2024 up 20% (ToR 2a)."
+
+
+@pytest.fixture(scope="module")
+def long_db(demo_db, env) -> Path:
+    """The demo store with the reported workforce for February 2025, and the team "Front Door" (in
+    every extract) renamed to a 5,000-character name, straight in the store (so no input limit stops
+    it: the packs must cope with whatever the store holds)."""
+    from metrics.demo_store import DEMO_KEY
+    from metrics.ingest import ingest_bytes
+    from metrics.settings import get_settings
+    from metrics.store import connect
+
+    path = env / "long.sqlite"
+    shutil.copyfile(demo_db, path)
+    conn = connect(path)
+    settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
+    r = ingest_bytes(conn, _csv(REPORTED_WORKFORCE), "workforce.csv", uploaded_by="tester", settings=settings,
+                     kind="workforce", month="2025-02")
+    assert r.ok, [e.as_dict() for e in r.errors]
+    tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    renamed = 0
+    for t in tables:
+        if any(c[1] == "team" for c in conn.execute(f"PRAGMA table_info({t})")):
+            renamed += conn.execute(f"UPDATE {t} SET team = ? WHERE team = 'Front Door'", (LONG,)).rowcount
+    conn.commit()
+    conn.close()
+    assert renamed
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_packs(long_db, env) -> dict:
+    """`kpi boardpack --public` (PDF and PowerPoint) of ``long_db``, with the council name, the review's
+    label and every piece of commentary also 5,000 characters long."""
+    import dataclasses
+
+    from metrics import evidence
+    from reports import boardpack
+
+    real_load, real_entries = boardpack.load, evidence.list_entries
+
+    def load(conn, at=None):
+        data = real_load(conn, at)
+        data.settings = data.settings.model_copy(update={"council_name": "Council of " + LONG})
+        data.review = dataclasses.replace(data.review, label="Review of " + LONG)
+        return data
+
+    def list_entries(*a, **k):
+        return [dataclasses.replace(e, body=f"{REDACT_ME} {LONG}", author="Author " + LONG)
+                for e in real_entries(*a, **k)]
+
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(boardpack, "load", load)
+        mp.setattr(evidence, "list_entries", list_entries)
+        for fmt in ("pdf", "pptx"):
+            path = env / f"long-public.{fmt}"
+            out[fmt] = (path, *_run_kpi("boardpack", "--db", long_db, "--review", REVIEW.isoformat(), "--out",
+                                        path, "--public"))
+    return out
+
+
+def _team_tables(path: Path) -> dict[str, dict[str, list[str]]]:
+    """The public slides' team tables by column caption: {"Agency FTE": {team: row}, "FTE": …, "Number": …}."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for rows in pptx_tables(path):
+        if rows[0][0] != "Team":
+            continue
+        key = rows[0][2] if len(rows[0]) == 4 else rows[0][1]
+        out.setdefault(key, {}).update({r[0]: r for r in rows[1:]})
+    return out
+
+
+def test_both_packs_are_made_whatever_the_length_of_the_text(long_packs, tmp_path):
+    for fmt, (path, code, out, err) in long_packs.items():
+        assert code == 0, err
+        assert path.is_file() and "Traceback" not in err and "LayoutError" not in err
+    pdf = long_packs["pdf"][0]
+    text = pdf_text(pdf, layout=False)
+    assert LONG not in text.replace("\n", " ") and "Assessment and Intervention Team North" in text
+    assert "…" in text, "a shortened name ends with an ellipsis"
+    for i, (w, h, px) in enumerate(pgm_pages(pdf, tmp_path), start=1):
+        assert w > h
+    slides = pptx_text(long_packs["pptx"][0])
+    assert all(LONG not in s for s in slides)
+    for rows in pptx_tables(long_packs["pptx"][0]):
+        for row in rows:
+            assert all(len(c) < 400 for c in row), "table cells are shortened, not overflowing"
+
+
+def test_public_pack_redacts_the_reported_commentary(long_packs):
+    """Every piece of commentary (the pack's own rules page, which quotes examples, left aside)."""
+    for text in (flat(pdf_text(long_packs["pdf"][0])), "\n".join(pptx_text(long_packs["pptx"][0]))):
+        text = text.split("Suppression rule (public pack)")[0]
+        assert text.count("Seen child [removed]") >= 3
+        for leak in ("1234567", "C-000123", "CHILD12345", "Jane Doe", "01/02/2015"):
+            assert leak not in text, leak
+        assert "Q3 2024 up 20% (ToR 2a)" in flat(text)
+
+
+def test_the_reported_cross_kpi_attack_fails_on_the_public_pack(long_packs):
+    """agency FTE = all FTE − permanent social workers (FTE) − permanent team managers: wherever the
+    pack shows agency FTE as c, at least one of the three is c too."""
+    tables = _team_tables(long_packs["pptx"][0])
+    agency, perm, managers = tables["Agency FTE"], tables["FTE"], tables["Number"]
+    assert {"Reported A", "Reported B", "Reported C", "All teams"} <= set(agency)
+    checked = 0
+    for team, row in agency.items():
+        if row[2] != SUPPRESSED:
+            continue
+        checked += 1
+        parts = (_numbers(row[3]), _numbers(perm[team][1]), _numbers(managers[team][1]))
+        assert None in parts, f"{team}: {parts[0]} − {parts[1]} − {parts[2]} gives agency FTE back"
+    assert agency["Reported A"][2] == SUPPRESSED and agency["All teams"][2] == SUPPRESSED and checked >= 2
+
+
+def test_the_reported_cross_kpi_attack_fails_on_the_public_csv(long_db, monkeypatch):
+    """The same through the public series CSV, and the KPI page's download of it."""
+    from dashboard import loaders
+    from metrics.store import connect
+    from reports.tables import series_table
+
+    conn = connect(long_db)
+    frames = {"tables": series_table(conn, public=True)}
+    monkeypatch.setenv("KPI_DB_PATH", str(long_db))
+    raw = loaders.series_csv(str(long_db), loaders.data_version(str(long_db)), True)
+    frames["download"] = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    for name, s in frames.items():
+        feb = s[s["month"] == "2025-02"].set_index("metric")
+        assert str(feb.loc["agency_rate", "numerator"]) == SUPPRESSED, name
+        parts = [str(feb.loc["agency_rate", "denominator"]), str(feb.loc["permanent_practitioners_fte", "value"]),
+                 str(feb.loc["permanent_team_managers", "value"])]
+        assert SUPPRESSED in parts, f"{name}: {' − '.join(parts)} gives agency FTE back"
+
+
+def test_no_workforce_figure_is_recoverable_across_measures_in_any_month(long_db):
+    """Every month of the demo store (with the reported February): the independent rank test of
+    tests/test_disclosure.py over the published council and team cells of the workforce KPIs."""
+    from test_disclosure import linearly_recoverable, published_cells, workforce_system
+
+    from metrics.store import connect
+    from reports.disclosure import is_small
+    from reports.tables import load
+
+    data = load(connect(long_db), REVIEW)
+    dec = data.decisions
+    agency, perm = data.breakdowns[("agency_rate", "team")], data.breakdowns[("permanent_practitioners_fte", "team")]
+    months = 0
+    for month, a in agency.groupby("month"):
+        if not dec.teams_available("agency_rate", month) or not dec.teams_available("permanent_practitioners_fte", month):
+            continue
+        p = perm[perm["month"] == month].set_index("group")["numerator"]
+        teams = {g: (n, d, float(p[g])) for g, n, d in zip(a["group"], a["numerator"], a["denominator"])}
+        cells, relations, *_ = workforce_system(month, teams)
+        published = published_cells(dec, cells, month)
+        small = {c for c in cells if c not in published and is_small(cells[c])}
+        assert not (linearly_recoverable(relations, published, list(cells)) & small), month
+        months += 1
+    assert months > 12

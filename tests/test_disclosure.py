@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,80 @@ from hypothesis import strategies as st
 
 from reports.disclosure import (DENOMINATOR, SECONDARY, SMALL, SUPPRESSED, Group, Unprotectable, decide, exposed,
                                 is_small, month_cells, redact_text, suppress_series, suppress_table)
+
+# --- an independent linear check: which hidden cells do the published ones determine? --------------
+
+
+def linearly_recoverable(relations: list[tuple[str, list[str]]], published: set[str], cells: list[str]) -> set[str]:
+    """``relations``: (total, parts) sums that hold between ``cells``. A cell not in ``published`` is
+    recoverable when the unit vector on it lies in the row space of the relations restricted to the
+    unpublished cells: adding it as a row does not raise the rank (so ANY solution agreeing with the
+    published cells has the same value there). Written from scratch with numpy, no code shared with
+    reports.disclosure."""
+    unknown = [c for c in cells if c not in published]
+    col = {c: i for i, c in enumerate(unknown)}
+    rows = []
+    for total, parts in relations:
+        row = np.zeros(len(unknown))
+        if total in col:
+            row[col[total]] += 1
+        for p in parts:
+            if p in col:
+                row[col[p]] -= 1
+        rows.append(row)
+    a = np.array(rows) if rows else np.zeros((0, len(unknown)))
+    rank = np.linalg.matrix_rank(a) if len(a) else 0
+    out = set()
+    for c, i in col.items():
+        e = np.zeros(len(unknown))
+        e[i] = 1
+        if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
+            out.add(c)
+    return out
+
+
+def workforce_system(month: str, teams: dict[str, tuple[float, float, float]]):
+    """A month's workforce as the attacker sees the relations, built from the raw figures per team
+    (agency FTE, all FTE, permanent practitioner FTE): cells ``(metric, scope, cell)`` where scope is
+    ``""`` (council) or ``"team:<name>:"``, the relations between them, and the frames ``decide`` takes.
+    Managers' FTE (all − agency − practitioners) is known to the attacker (the permanent team
+    managers count is published)."""
+    cells, relations = {}, []
+    scopes = {f"team:{t}:": v for t, v in teams.items()}
+    scopes[""] = tuple(sum(v[i] for v in teams.values()) for i in range(3))
+    for sc, (agency, all_fte, perm) in scopes.items():
+        cells[("agency_rate", sc, "n")] = agency
+        cells[("agency_rate", sc, "d")] = all_fte
+        cells[("permanent_practitioners_fte", sc, "n")] = perm
+        cells[("known", sc, "managers")] = all_fte - agency - perm
+        relations.append((("agency_rate", sc, "d"), [("agency_rate", sc, "n"), ("permanent_practitioners_fte", sc, "n"),
+                                                     ("known", sc, "managers")]))
+    for metric, cell in (("agency_rate", "n"), ("agency_rate", "d"), ("permanent_practitioners_fte", "n"),
+                         ("known", "managers")):
+        relations.append(((metric, "", cell), [(metric, f"team:{t}:", cell) for t in teams]))
+    a, d, p = scopes[""]
+    series = pd.DataFrame({"metric": ["agency_rate", "permanent_practitioners_fte"], "month": [month] * 2,
+                           "value": [a * 100 / d if d else float("nan"), p], "numerator": [a, p],
+                           "denominator": [d, float("nan")], "source": ["records"] * 2, "flags": [()] * 2})
+    team_frame = {
+        ("agency_rate", "team"): pd.DataFrame({"metric": "agency_rate", "month": month, "group": list(teams),
+                                               "numerator": [v[0] for v in teams.values()],
+                                               "denominator": [v[1] for v in teams.values()]}),
+        ("permanent_practitioners_fte", "team"): pd.DataFrame({
+            "metric": "permanent_practitioners_fte", "month": month, "group": list(teams),
+            "numerator": [v[2] for v in teams.values()], "denominator": float("nan")}),
+    }
+    return cells, relations, series, team_frame
+
+
+def published_cells(dec, cells, month: str = "2025-02") -> set:
+    """The cells a public pack or CSV prints (known cells are 'published' to the attacker)."""
+    return {c for c in cells if c[0] == "known" or dec.shown(c[0], month, c[1] + c[2])}
+
+
+#: The reported case (issue 17, point 4): team A shows agency FTE as c, but 13.0 − 10.0 − 0 = 3.0; the
+#: council 59 − 50 − 6 = 3. Teams B and C have 3 permanent team managers each (full time).
+REPORTED = {"A": (3.0, 13.0, 10.0), "B": (0.0, 23.0, 20.0), "C": (0.0, 23.0, 20.0)}
 
 # --- an independent check ----------------------------------------------------------------------
 
@@ -296,9 +371,112 @@ def test_every_month_is_protected_and_percentages_follow_counts():
     ("NHS 943 476 5919", "NHS [removed]"),
     ("ToR 2b(iii) improved by 12% in 2024", "ToR 2b(iii) improved by 12% in 2024"),
     ("£12,500 per post; ≥ 20%", "£12,500 per post; ≥ 20%"),
+    # issue 17, point 12: each of these passed into the public pack
+    ("Seen child 1234567 twice", "Seen child [removed] twice"),
+    ("File C-000123 closed", "File [removed] closed"),
+    ("CHILD12345 moved", "[removed] moved"),
+    ("Jane Doe DOB 01/02/2015 was seen", "[removed] DOB [removed] was seen"),
+    # the other rules
+    ("Jane Doe (DOB 1.2.15)", "[removed] (DOB [removed])"),
+    ("D.O.B. 010215", "D.O.B. [removed]"),
+    ("born 3 March 2015", "born [removed]"),
+    ("Sam, born 2015", "[removed] born [removed]"),
+    ("met on 2025-02-01 and 1st February, 2015 and February 1, 2015", "met on [removed] and [removed] and [removed]"),
+    ("ring 01432 260000, +44 1432 260000 or 07700 900123", "ring [removed], [removed] or [removed]"),
+    ("NHS no. 9434765919", "NHS no. [removed]"),
+    ("case ref AB/1234; ID: 12", "case ref [removed]; ID: [removed]"),
+    ("12345 open", "[removed] open"),
 ])
 def test_redact_text(text, expected):
     assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Q3 2024", "ToR 2a", "ToR 2b(vii) and ToR 3", "20%", "12.5% of 1,234 cases", "£12,500 (€14,600)",
+    "By March 2025 we expect 40 more", "Review 8 – Mar 2025", "FY2024/25 budget", "3.5 FTE", "Ofsted 2023 report",
+    "Child Protection South improved", "child protection conferences", "The child was seen", "Case 7 closed",
+])
+def test_redaction_keeps_ordinary_text(text):
+    assert redact_text(text) == text
+
+
+def test_the_redaction_rules_are_stated_on_the_rules_page_and_in_the_docs():
+    from pathlib import Path
+
+    from reports.disclosure import REDACTION_RULES, RULES
+
+    assert any(REDACTION_RULES in r for r in RULES), "the pack prints RULES on its suppression page"
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "boardpack.md").read_text()
+    for example in ("child 1234567", "C-000123", "CHILD12345", "Jane Doe DOB 01/02/2015", "Q3 2024", "ToR 2a"):
+        assert example in doc
+
+
+# --- across measures: the workforce KPIs add up ---------------------------------------------------
+
+
+def test_the_independent_linear_check_sees_the_reported_attack():
+    """Before suppression across measures the reported case gives agency FTE back (the checker works)."""
+    cells, relations, *_ = workforce_system("2025-02", REPORTED)
+    shown = {c for c in cells if not (c[0] == "agency_rate" and c[2] == "n")}  # agency c everywhere
+    got = linearly_recoverable(relations, shown, list(cells))
+    assert ("agency_rate", "team:A:", "n") in got and ("agency_rate", "", "n") in got
+
+
+def test_the_reported_cross_kpi_attack_no_longer_recovers_agency_fte():
+    cells, relations, series, teams = workforce_system("2025-02", REPORTED)
+    dec = decide(series, None, teams)
+    assert not dec.shown("agency_rate", "2025-02", "team:A:n") and not dec.shown("agency_rate", "2025-02", "n")
+    for scope in ("team:A:", ""):  # all FTE − permanent practitioners − managers
+        assert not (dec.shown("agency_rate", "2025-02", scope + "d")
+                    and dec.shown("permanent_practitioners_fte", "2025-02", scope + "n")), scope
+    published = published_cells(dec, cells)
+    small = {c for c in cells if c not in published and is_small(cells[c])}
+    assert small and not (linearly_recoverable(relations, published, list(cells)) & small)
+    # the same through the public series (the CSV)
+    out = suppress_series(series, dec).set_index("metric")
+    assert out.loc["agency_rate", "numerator"] == SUPPRESSED
+    assert SUPPRESSED in (out.loc["agency_rate", "denominator"], out.loc["permanent_practitioners_fte", "value"])
+    # the module's own audit of the joint system agrees, and the brute force finds another table
+    joint = dec.get("agency_rate", "2025-02").joint
+    assert joint is dec.get("permanent_practitioners_fte", "2025-02").joint
+    assert joint.exposed() == []
+    _check_safe(joint.values, joint.groups, joint.suppressed, joint.hidden)
+
+
+def test_a_cell_fixed_by_known_figures_alone_does_not_block_publication():
+    """A team with no permanent social workers: its permanent FTE is its managers' (known), which no
+    suppression could hide; its agency FTE is still protected."""
+    teams = {"Leadership": (1.0, 9.0, 0.0), "B": (8.0, 30.0, 20.0), "C": (7.0, 25.0, 18.0)}
+    cells, relations, series, frames = workforce_system("2025-02", teams)
+    dec = decide(series, None, frames)
+    assert dec.breakdowns_shown("agency_rate", "2025-02") and dec.teams_available("agency_rate", "2025-02")
+    published = published_cells(dec, cells)
+    assert not dec.shown("agency_rate", "2025-02", "team:Leadership:n")
+    assert not (linearly_recoverable(relations, published, list(cells))
+                & {c for c in cells if c not in published and is_small(cells[c])})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 14), st.integers(0, 3)), min_size=2, max_size=4))
+def test_no_small_workforce_figure_is_recoverable_across_measures(rows):
+    """Random teams (agency FTE, permanent practitioner FTE, managers' FTE): no small figure the public
+    outputs hide can be worked out from what they publish, by any combination of the sums within and
+    across the workforce KPIs (independent rank test), nor by bounds (brute force over the joint system)."""
+    teams = {f"T{i}": (float(a), float(a + p + m), float(p)) for i, (a, p, m) in enumerate(rows)}
+    cells, relations, series, frames = workforce_system("2025-02", teams)
+    dec = decide(series, None, frames)
+    mc = dec.get("agency_rate", "2025-02")
+    if mc.breakdowns_withheld:  # only tiny numbers: team cells are not published at all
+        cells = {c: v for c, v in cells.items() if c[1] == ""}
+        relations = [r for r in relations if r[0][1] == "" and all(p[1] == "" for p in r[1])]
+    published = published_cells(dec, cells)
+    small = {c for c in cells if c not in published and is_small(cells[c])}
+    assert not (linearly_recoverable(relations, published, list(cells)) & small), (teams, published)
+    joint = mc.joint
+    assert joint.exposed() == []
+    for c, why in joint.suppressed.items():
+        if why == SMALL:
+            assert _alternative_exists(joint.values, joint.groups, joint.suppressed, joint.hidden, c), (c, teams)
 
 
 def test_docs_state_every_rule_word_for_word():
