@@ -118,7 +118,7 @@ def ingest_bytes(
 
 def _replaced(conn: sqlite3.Connection, kind: str, pairs) -> list[dict]:
     current = store.current_for(conn, kind, pairs)
-    return list({u["id"]: u for u in current.values()}.values())
+    return sorted({u["id"]: u for u in current.values()}.values(), key=lambda u: u["id"])
 
 
 def _warnings(v: Validated, replaces: list[dict], sha: str) -> list[str]:
