@@ -86,7 +86,7 @@ def ingest_bytes(
                           warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
     if not commit:
         return result
-    problem = store.quick_check(conn)
+    problem = store.quick_check_once(conn)
     if problem:
         raise store.StoreProblem("store_damaged", f"The store failed its integrity check ({problem}); nothing was "
                                  "stored. Restore it from a backup, then run `kpi check`.")

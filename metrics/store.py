@@ -142,6 +142,12 @@ def _ensure_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+class StoreConnection(sqlite3.Connection):
+    """A connection that remembers it has passed ``PRAGMA quick_check`` (see :func:`quick_check_once`)."""
+
+    quick_checked = False
+
+
 def _is_read_only_error(e: sqlite3.OperationalError) -> bool:
     msg = str(e)
     return "readonly" in msg or "unable to open" in msg
@@ -173,7 +179,8 @@ def connect(path: str | Path, *, migrate_schema: bool = True) -> sqlite3.Connect
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True,
+                               factory=StoreConnection)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         _ensure_wal(conn)
     except sqlite3.OperationalError as e:
@@ -228,6 +235,17 @@ def quick_check(conn: sqlite3.Connection) -> str | None:
     except sqlite3.DatabaseError as e:
         return str(e)
     return None if rows == ["ok"] else "; ".join(rows[:3])
+
+
+def quick_check_once(conn: sqlite3.Connection) -> str | None:
+    """:func:`quick_check`, run once per connection from :func:`connect` (it reads the whole file: a
+    command loading many files, or the demo build, pays for it once)."""
+    if getattr(conn, "quick_checked", False):
+        return None
+    problem = quick_check(conn)
+    if problem is None and isinstance(conn, StoreConnection):
+        conn.quick_checked = True
+    return problem
 
 
 def utc_now() -> str:

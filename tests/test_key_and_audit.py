@@ -569,3 +569,10 @@ def test_key_file_is_still_created_0600_for_a_new_store(keyless, run_kpi, fresh_
     assert run_kpi("ingest", write(tmp_path / "a.csv", assessments(["2023-04"]))).code == 0
     assert stat.S_IMODE(keyless.stat().st_mode) == 0o600
     assert run_kpi("key", "check").code == 0
+
+
+def test_new_commands_are_documented():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    access = (ROOT / "docs" / "access.md").read_text(encoding="utf-8")
+    for command in ("kpi withdraw", "kpi key check", "kpi check"):
+        assert command in readme and command in access, command
