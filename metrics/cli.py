@@ -189,7 +189,7 @@ def store_checks(conn: sqlite3.Connection, settings) -> list[tuple[str, bool, st
                         ("audit trail", lambda: verify_chain(conn))):
         try:
             ok, message = check()
-        except (sqlite3.DatabaseError, ValueError) as e:
+        except (sqlite3.DatabaseError, ValueError, OSError) as e:
             ok, message = False, f"could not be checked ({e})"
         out.append((name, ok, message))
     return out
