@@ -1,11 +1,16 @@
 """The audit trail: who did what, when (UTC). Append-only — SQLite triggers refuse UPDATE and DELETE.
 
-Every upload, restore, settings change, checkpoint finalisation, evidence entry and export is
+Every upload, restore, withdrawal, settings change, checkpoint finalisation, evidence entry and export is
 recorded, inside the same transaction as the change it records where there is one.
+
+Each row carries ``row_hash`` = SHA-256 over the previous row's hash and this row's canonical content
+(:func:`canonical`), and ``store_meta.audit_head`` names the last row and its hash. Someone who drops the
+triggers and edits or deletes a row breaks the chain, and ``kpi check`` (:func:`verify_chain`) says where.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 
@@ -13,9 +18,44 @@ import pandas as pd
 import sqlite_utils
 
 ACTIONS = (
-    "upload", "restore", "settings_change", "checkpoint_final", "evidence_add", "evidence_edit",
+    "upload", "restore", "withdraw", "settings_change", "checkpoint_final", "evidence_add", "evidence_edit",
     "export", "boardpack", "sign_in_refused",
 )
+
+
+TRIGGERS = (
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+)
+COLUMNS = ("id", "at", "actor", "role", "action", "target", "details")
+
+
+def canonical(row) -> str:
+    """The content a row's hash covers: every column but the hash, as compact JSON."""
+    return json.dumps([row[c] if row[c] is not None else "" for c in COLUMNS], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def chain_hash(prev_hash: str, row) -> str:
+    return hashlib.sha256((prev_hash + "\n" + canonical(row)).encode()).hexdigest()
+
+
+def _m_audit_chain(db: sqlite_utils.Database) -> None:
+    """Add ``row_hash`` and chain the rows already there (the only time audit rows are ever updated)."""
+    from metrics.store import set_meta
+
+    conn = db.conn
+    conn.execute("ALTER TABLE audit_log ADD COLUMN row_hash TEXT")
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    prev, last = "", 0
+    for row in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY id").fetchall():
+        row = dict(zip(COLUMNS, row))
+        prev, last = chain_hash(prev, row), row["id"]
+        conn.execute("UPDATE audit_log SET row_hash = ? WHERE id = ?", (prev, last))
+    conn.execute(TRIGGERS[0])
+    set_meta(conn, "audit_head", f"{last}:{prev}")
 
 
 def migrate_audit_log(db: sqlite_utils.Database) -> None:
@@ -24,27 +64,48 @@ def migrate_audit_log(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"at", "actor", "action"},
     )
-    db.execute(
-        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-    )
-    db.execute(
-        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-    )
+    for trigger in TRIGGERS:
+        db.execute(trigger)
 
 
 def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", details: dict | None = None,
            role: str = "") -> None:
-    """Append one audit row. Call inside the caller's transaction where there is one."""
-    from metrics.store import utc_now
+    """Append one audit row, chained to the last. Call inside the caller's transaction where there is one
+    (otherwise it takes its own: reading the last hash and appending must happen under one write lock)."""
+    from metrics.store import set_meta, utc_now
 
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
-    conn.execute(
-        "INSERT INTO audit_log (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)",
-        (utc_now(), actor, role, action, target, json.dumps(details or {}, sort_keys=True, default=str)),
-    )
+    with transaction(conn):
+        last = conn.execute("SELECT id, row_hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        row = {"id": (last[0] + 1) if last else 1, "at": utc_now(), "actor": actor, "role": role or "",
+               "action": action, "target": target or "",
+               "details": json.dumps(details or {}, sort_keys=True, default=str)}
+        row_hash = chain_hash((last[1] or "") if last else "", row)
+        conn.execute(
+            f"INSERT INTO audit_log ({', '.join(COLUMNS)}, row_hash) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
+            (*(row[c] for c in COLUMNS), row_hash),
+        )
+        set_meta(conn, "audit_head", f"{row['id']}:{row_hash}")
+
+
+def verify_chain(conn: sqlite3.Connection) -> tuple[bool, str]:
+    """(ok, plain sentence): every row's hash matches its content and the row before it, and the last row
+    is the one the store recorded as last."""
+    from metrics.store import get_meta
+
+    prev, last, n = "", 0, 0
+    for r in conn.execute(f"SELECT {', '.join(COLUMNS)}, row_hash FROM audit_log ORDER BY id"):
+        row = dict(zip((*COLUMNS, "row_hash"), tuple(r)))
+        if row["row_hash"] != chain_hash(prev, row):
+            return False, (f"audit row {row['id']} does not match its hash: it, or the row before it, was "
+                           "edited, inserted or deleted outside the product")
+        prev, last, n = row["row_hash"], row["id"], n + 1
+    head = get_meta(conn, "audit_head") or "0:"
+    if head != f"{last}:{prev}":
+        return False, (f"the audit trail ends at row {last} but the store recorded row {head.split(':')[0]} as "
+                       "the last: rows were deleted (or added) outside the product")
+    return True, f"{n} audit rows, hash chain intact"
 
 
 def transaction(conn: sqlite3.Connection):

@@ -31,6 +31,7 @@ ACTIONS: dict[str, Role] = {
     "evidence_edit": Role.uploader,
     "settings": Role.admin,
     "mark_final": Role.admin,
+    "withdraw": Role.admin,  # the escape hatch: take a bad upload out of use (reversible by restore)
     "audit_view": Role.admin,
 }
 

@@ -41,6 +41,19 @@ def _connect(args) -> sqlite3.Connection:
     return connect(_db_path(args))
 
 
+CLI_ROLE = "cli"  # the command line is an administrator's tool: whoever runs it has the store's file access
+
+
+def cli_actor() -> str:
+    """Who the CLI records in the audit trail: the operating-system user (never KPI_USER, which anyone can set)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # pragma: no cover - no login name in some containers
+        return "unknown OS user"
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -58,7 +71,7 @@ def cmd_ingest(args) -> int:
     batch = Batch()
     for f in args.files:
         r = ingest_path(conn, f, kind=args.kind, month=month, months=months, settings=settings,
-                        allow_empty=args.allow_empty, batch=batch)
+                        allow_empty=args.allow_empty, batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)
         batch.add(r)
         results.append(r)
         if r.ok:
@@ -103,12 +116,109 @@ def cmd_restore(args) -> int:
     from metrics.store import NotFound
 
     try:
-        u = restore_upload(_connect(args), args.upload_id, by=_settings(args).user)
+        u = restore_upload(_connect(args), args.upload_id, by=cli_actor(), role=CLI_ROLE, settings=_settings(args))
     except NotFound as e:
         _err(str(e))
         return EXIT_REFUSED
     _err(f"restored upload {u['id']} ({u['kind']} {', '.join(u['months'])}) as current")
     return EXIT_OK
+
+
+# --- withdraw, key check, store check (issue 17: escape hatch, key bound to the store, integrity) ----
+
+
+def _existing_store(args) -> sqlite3.Connection | None:
+    """The store, opened without migrating it; None (with a message) when there is none: checks create nothing."""
+    from metrics.store import connect
+
+    path = _db_path(args)
+    if not path.exists():
+        _err(f"There is no store at {path}.")
+        return None
+    return connect(path, migrate_schema=False)
+
+
+def cmd_withdraw(args) -> int:
+    from metrics.ingest import withdraw_upload
+    from metrics.store import AlreadyWithdrawn, NotFound
+
+    try:
+        out = withdraw_upload(_connect(args), args.upload_id, by=cli_actor(), role=CLI_ROLE, settings=_settings(args))
+    except (NotFound, AlreadyWithdrawn) as e:
+        _err(str(e))
+        return EXIT_REFUSED
+    u = out["upload"]
+    _err(f"withdrew upload {u['id']} ({u['kind']}, {u['file_name']}): its months no longer count")
+    for uid, months in out["fallback"].items():
+        _err(f"  upload {uid} is current again for {', '.join(months)}")
+    if out["empty"]:
+        _err(f"  no other upload covers {', '.join(out['empty'])}: no data for those months")
+    _err(f"  kpi restore {u['id']} brings it back")
+    return EXIT_OK
+
+
+def cmd_key_check(args) -> int:
+    from metrics.pseudonym import key_status
+
+    conn = _existing_store(args)
+    if conn is None:
+        return EXIT_REFUSED
+    ok, message = key_status(conn, _settings(args))
+    print(f"{'OK' if ok else 'FAIL'}: {message}")
+    return EXIT_OK if ok else EXIT_REFUSED
+
+
+def store_checks(conn: sqlite3.Connection, settings) -> list[tuple[str, bool, str]]:
+    """Every check ``kpi check`` runs: (name, ok, plain sentence). A check that cannot run fails."""
+    from metrics.audit import verify_chain
+    from metrics.pseudonym import key_status
+    from metrics.store import MIGRATIONS, schema_version
+
+    def integrity() -> tuple[bool, str]:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        return rows == ["ok"], "; ".join(rows[:5])
+
+    def schema() -> tuple[bool, str]:
+        v, want = schema_version(conn), len(MIGRATIONS)
+        if v == want:
+            return True, f"version {v}"
+        if v > want:
+            return False, f"version {v}, newer than this program knows ({want}): update the program"
+        return False, f"version {v} of {want}: any kpi command run with write access upgrades it"
+
+    out = []
+    for name, check in (("integrity", integrity), ("schema", schema), ("key", lambda: key_status(conn, settings)),
+                        ("audit trail", lambda: verify_chain(conn))):
+        try:
+            ok, message = check()
+        except (sqlite3.DatabaseError, ValueError, OSError) as e:
+            ok, message = False, f"could not be checked ({e})"
+        out.append((name, ok, message))
+    return out
+
+
+def cmd_check(args) -> int:
+    conn = _existing_store(args)
+    if conn is None:
+        return EXIT_REFUSED
+    results = store_checks(conn, _settings(args))
+    for name, ok, message in results:
+        print(f"{'OK  ' if ok else 'FAIL'}  {name}: {message}")
+    return EXIT_OK if all(ok for _, ok, _ in results) else EXIT_REFUSED
+
+
+def _register_store_commands(sub, common) -> None:
+    s = sub.add_parser("withdraw", parents=[common], help="take an upload out of use (admin; kpi restore undoes it)")
+    s.add_argument("upload_id", type=int, metavar="UPLOAD_ID")
+    s.set_defaults(func=cmd_withdraw)
+
+    s = sub.add_parser("key", parents=[common], help="the pseudonymisation key")
+    key_sub = s.add_subparsers(dest="key_command", required=True, metavar="SUBCOMMAND")
+    k = key_sub.add_parser("check", parents=[common], help="does the configured key match the store? (exit 0/1)")
+    k.set_defaults(func=cmd_key_check)
+
+    s = sub.add_parser("check", parents=[common], help="integrity, schema version, key and audit chain (exit 0/1)")
+    s.set_defaults(func=cmd_check)
 
 
 def cmd_demo(args) -> int:
@@ -167,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("upload_id", type=int, metavar="UPLOAD_ID")
     s.set_defaults(func=cmd_restore)
 
+    _register_store_commands(sub, common)
     for register in _extra_commands():
         register(sub, common)
 
@@ -217,7 +328,15 @@ def main(argv: list[str] | None = None) -> int:
             _err(f"kpi: {e.as_dict()['message']}")
         return EXIT_USAGE if all(e.rule == "bad_option" for e in r.errors) else EXIT_REFUSED
     except sqlite3.OperationalError as e:
-        _err(f"kpi: the store could not be used ({e}). Nothing was changed.")
+        from metrics.store import DISK_FULL
+
+        if "full" in str(e):
+            _err(f"kpi: {DISK_FULL}")
+        elif "readonly" in str(e):
+            _err("kpi: the store is read-only (file or folder permissions); it can be read but not changed. "
+                 "Nothing was changed.")
+        else:
+            _err(f"kpi: the store could not be used ({e}). Nothing was changed.")
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130

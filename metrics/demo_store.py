@@ -20,12 +20,18 @@ class DemoBuildError(RuntimeError):
 
 
 def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> dict:
+    """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
+    one holding no uploads: a store of real data (any other key) is refused, never deleted."""
     path = Path(path)
+    if replace and path.exists():
+        _refuse_unless_demo(path)
     if replace:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
     conn = store.connect(path)
+    with store.transaction(conn):  # first: the key check then lets only demo-key uploads in
+        store.set_meta(conn, "demo", "1")
     uploads = rows = 0
     with tempfile.TemporaryDirectory(prefix="kpi-demo-") as d:
         for f in generate(Path(d), seed=seed):
@@ -35,8 +41,23 @@ def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> 
                 raise DemoBuildError(f"demo file {f.name} was refused: {first.rule} at row {first.row}: {first.message}")
             uploads += 1
             rows += r.rows
-    conn.execute("BEGIN IMMEDIATE")
-    store.set_meta(conn, "demo", "1")
-    conn.execute("COMMIT")
     conn.close()
     return {"uploads": uploads, "rows": rows, "first": DEMO_FIRST_MONTH, "last": DEMO_LAST_MONTH}
+
+
+def _refuse_unless_demo(path: Path) -> None:
+    from metrics.pseudonym import FINGERPRINT_META, fingerprint
+
+    conn = store.connect(path, migrate_schema=False)
+    try:
+        has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_meta'").fetchone()
+        has_uploads = has_meta and conn.execute("SELECT 1 FROM uploads LIMIT 1").fetchone()
+        if not has_uploads:
+            return
+        recorded = store.get_meta(conn, FINGERPRINT_META)
+        if store.is_demo(conn) and recorded in (None, fingerprint(DEMO_KEY.encode())):
+            return
+    finally:
+        conn.close()
+    raise store.StoreProblem("key_mismatch", f"{path} holds real uploads (not under the demo key); `kpi demo "
+                             "--replace` will not delete it. Build the demo store in another file (--db).")

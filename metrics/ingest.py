@@ -14,7 +14,7 @@ from pathlib import Path
 from metrics import audit, store
 from metrics.contract import KINDS
 from metrics.issues import Issue, Refused
-from metrics.pseudonym import load_key, pseudonymise
+from metrics.pseudonym import bind_key, key_for_store, pseudonymise
 from metrics.settings import Settings, get_settings
 from metrics.validate import Validated, Window, validate
 
@@ -109,7 +109,9 @@ def ingest_bytes(
     allow_empty: bool = False,
     batch: Batch | None = None,
 ) -> IngestResult:
-    """Validate and (if ``commit``) store one file. Never raises for bad input: see ``status``.
+    """Validate and (if ``commit``) store one file. Never raises for bad input: see ``status``. Raises
+    :class:`metrics.store.StoreProblem` (a ``Refused``, plain message) when the store cannot take it: the
+    key is not the store's, the store is damaged or the disk is full.
 
     ``allow_empty``: a file with no rows may replace months that hold data (refused otherwise).
     ``batch``: the files uploaded with this one (a second file for the same snapshot month is refused);
@@ -124,37 +126,58 @@ def ingest_bytes(
         return IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha)
     pairs = store.scopes_and_months(v.kind, v.frame, v.months)
     current = store.current_for(conn, v.kind, pairs)
-    replaces = list({u["id"]: u for u in current.values()}.values())
+    replaces = _replaced(current)
     problem = batch.clash(v.kind, v.months, name) if batch is not None else None
     if problem is None and len(v.frame) == 0 and not allow_empty:
         problem = _emptied(conn, v, name, current)
     if problem is not None:
         return IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
                             replaces=replaces, sha256=sha)
-    warnings = list(v.warnings)
-    for u in replaces:
-        if u["sha256"] == sha:
-            warnings.append(f"This file is identical to upload {u['id']} ({u['file_name']}); it replaces it.")
     result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
-                          warnings=warnings, replaces=replaces, sha256=sha)
+                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
     if not commit:
         return result
-    pseudonymise_frame(v, load_key(settings))
+    problem = store.quick_check_once(conn)
+    if problem:
+        raise store.StoreProblem("store_damaged", f"The store failed its integrity check ({problem}); nothing was "
+                                 "stored. Restore it from a backup, then run `kpi check`.")
+    key = key_for_store(conn, settings)
+    pseudonymise_frame(v, key)
     actor = uploaded_by or settings.user
 
     def audit_and_commit(c: sqlite3.Connection, upload_id: int) -> None:
         audit.record(c, actor, "upload", f"upload {upload_id}",
                      {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
-                      "replaces": [u["id"] for u in replaces]}, role=role)
+                      "replaces": [u["id"] for u in result.replaces]}, role=role)
         if on_commit:
             on_commit(c, upload_id)
 
-    result.upload_id = store.write_upload(
-        conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
-        uploaded_by=actor, warnings=warnings, as_of=v.as_of, progress=progress, on_commit=audit_and_commit,
-    )
+    # What this upload replaces is read again under the write lock, in the transaction that writes it: a
+    # concurrent upload that committed since the preview is then named, and the audit row tells the truth.
+    with store.transaction(conn):
+        bind_key(conn, key)
+        result.replaces = _replaced(store.current_for(conn, v.kind, pairs))
+        result.warnings = _warnings(v, result.replaces, sha)
+        result.upload_id = store.write_upload(
+            conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
+            uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
+            on_commit=audit_and_commit,
+        )
     result.status = "accepted"
     return result
+
+
+def _replaced(current: dict) -> list[dict]:
+    """The uploads a new one supersedes (wholly or partly), from ``store.current_for``, oldest first."""
+    return sorted({u["id"]: u for u in current.values()}.values(), key=lambda u: u["id"])
+
+
+def _warnings(v: Validated, replaces: list[dict], sha: str) -> list[str]:
+    warnings = list(v.warnings)
+    for u in replaces:
+        if u["sha256"] == sha:
+            warnings.append(f"This file is identical to upload {u['id']} ({u['file_name']}); it replaces it.")
+    return warnings
 
 
 def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestResult:
@@ -167,7 +190,22 @@ def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestR
     return ingest_bytes(conn, data, p.name, **kwargs)
 
 
-def restore_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "") -> dict:
-    """Make an earlier upload current again, recording who did it in the audit trail."""
+def restore_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "",
+                   settings: Settings | None = None) -> dict:
+    """Make an earlier upload current again, recording who did it in the audit trail. Refused (KeyProblem)
+    when the configured key is not the store's: the operator is pointed at the wrong key or store."""
+    key_for_store(conn, settings or get_settings())
     return store.restore(conn, upload_id, on_commit=lambda c, uid: audit.record(
         c, by, "restore", f"upload {uid}", {}, role=role))
+
+
+def withdraw_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "",
+                    settings: Settings | None = None) -> dict:
+    """Withdraw an upload (see :func:`metrics.store.withdraw`), audited with what became current instead."""
+    key_for_store(conn, settings or get_settings())
+
+    def audit_it(c: sqlite3.Connection, uid: int, out: dict) -> None:
+        audit.record(c, by, "withdraw", f"upload {uid}",
+                     {"fallback": {str(k): v for k, v in out["fallback"].items()}, "empty": out["empty"]}, role=role)
+
+    return store.withdraw(conn, upload_id, on_commit=audit_it)

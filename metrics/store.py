@@ -3,7 +3,7 @@
 Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIONS`):
 
 - ``uploads``: one row per accepted file — kind, months, rows, SHA-256, file name, who, when (UTC),
-  status (``current`` / ``superseded`` / ``restored``), ``as_of`` (a snapshot's own snapshot_date,
+  status (``current`` / ``superseded`` / ``restored`` / ``withdrawn``), ``as_of`` (a snapshot's own snapshot_date,
   if the file gave one). Never deleted.
 - ``upload_months``: the (scope, month) pairs each upload covers. ``scope`` is ``''`` for record-level
   kinds and the KPI id for ``figures`` (a figures file for one KPI does not displace another KPI's).
@@ -13,6 +13,9 @@ Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIO
   ``month`` (the snapshot month, or the event's month).
 
 An upload is written inside one ``BEGIN IMMEDIATE`` transaction: all rows or none.
+
+``store_meta`` holds ``key_fingerprint`` (see :mod:`metrics.pseudonym`), ``demo`` and ``audit_head``.
+A store that cannot be written (read-only file or folder) is opened read-only, so it can still be read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pandas as pd
 import sqlite_utils
 
 from metrics.contract import KINDS, Column
+from metrics.issues import Issue, Refused
 
 BUSY_TIMEOUT_S = 60
 INSERT_BATCH = 50_000
@@ -87,6 +91,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("review settings versions (append-only)", "metrics.review:_m_review_settings_versions"),
     ("checkpoint finals: frozen review evaluations (append-only)", "metrics.review:_m_checkpoint_finals"),
     ("evidence log, read-only once its checkpoint is final", "metrics.evidence:_m_evidence"),
+    ("audit rows chained by hash", "metrics.audit:_m_audit_chain"),
 ]
 
 
@@ -137,18 +142,68 @@ def _ensure_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+class StoreConnection(sqlite3.Connection):
+    """A connection that remembers it has passed ``PRAGMA quick_check`` (see :func:`quick_check_once`)."""
+
+    quick_checked = False
+
+
+def _is_read_only_error(e: sqlite3.OperationalError) -> bool:
+    msg = str(e)
+    return "readonly" in msg or "unable to open" in msg
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A store we may not write (0444 file, read-only folder): read it without touching it. A WAL store
+    needs its ``-shm`` file, which cannot be created here; with no pending WAL content the file alone is
+    the whole store, so SQLite may read it as immutable."""
+    uri = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise sqlite3.OperationalError(
+                f"the store {path.name} is read-only and has changes not yet written into it (a -wal file); "
+                "open it once with write access, or copy the folder somewhere writable") from None
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None,
+                               check_same_thread=True)
+
+
 def connect(path: str | Path, *, migrate_schema: bool = True) -> sqlite3.Connection:
+    """Open the store: WAL, foreign keys, migrations applied. A store that exists but cannot be written is
+    opened read-only (reads work; any write says the store is read-only) and is never migrated."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True,
+                               factory=StoreConnection)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        _ensure_wal(conn)
+    except sqlite3.OperationalError as e:
+        if not (path.exists() and _is_read_only_error(e)):
+            raise
+        conn = _open_read_only(path)
+        migrate_schema = False
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-    _ensure_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     if migrate_schema:
         migrate(conn)
     return conn
+
+
+class StoreProblem(Refused):
+    """The store itself (not the input) cannot take a change; nothing was changed."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__([Issue.file(rule, message)])
+
+
+DISK_FULL = "The disk holding the store is full; nothing was stored. Free some space and try again."
 
 
 @contextmanager
@@ -162,9 +217,35 @@ def transaction(conn: sqlite3.Connection):
     try:
         yield conn
         conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
+    except BaseException as e:
+        if conn.in_transaction:  # SQLite may already have rolled back (e.g. on a full disk)
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                pass  # the original error is the one worth reporting
+        if isinstance(e, sqlite3.OperationalError) and "full" in str(e):
+            raise StoreProblem("disk_full", DISK_FULL) from e
         raise
+
+
+def quick_check(conn: sqlite3.Connection) -> str | None:
+    """None when ``PRAGMA quick_check`` passes, else what it (or SQLite, on a badly damaged file) said."""
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    return None if rows == ["ok"] else "; ".join(rows[:3])
+
+
+def quick_check_once(conn: sqlite3.Connection) -> str | None:
+    """:func:`quick_check`, run once per connection from :func:`connect` (it reads the whole file: a
+    command loading many files, or the demo build, pays for it once)."""
+    if getattr(conn, "quick_checked", False):
+        return None
+    problem = quick_check(conn)
+    if problem is None and isinstance(conn, StoreConnection):
+        conn.quick_checked = True
+    return problem
 
 
 def utc_now() -> str:
@@ -223,7 +304,10 @@ def write_upload(
     return upload_id
 
 
-def _make_current(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: Iterable[tuple[str, str]]) -> None:
+def _make_current(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: Iterable[tuple[str, str]]) -> list[int]:
+    """Point every (scope, month) in ``pairs`` at ``upload_id``; an upload left with no month is superseded.
+    Returns the uploads that were current for any of the pairs (what this one replaces), read here, under
+    the caller's write lock, so the answer is the real one even with concurrent writers."""
     pairs = list(pairs)
     conn.executemany(
         "INSERT OR IGNORE INTO upload_months (upload_id, kind, scope, month) VALUES (?, ?, ?, ?)",
@@ -246,6 +330,7 @@ def _make_current(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: It
         still = conn.execute("SELECT 1 FROM current_months WHERE upload_id = ? LIMIT 1", (old,)).fetchone()
         if still is None:
             conn.execute("UPDATE uploads SET status = 'superseded' WHERE id = ?", (old,))
+    return sorted(displaced)
 
 
 class NotFound(LookupError):
@@ -254,7 +339,7 @@ class NotFound(LookupError):
 
 def restore(conn: sqlite3.Connection, upload_id: int,
             on_commit: Callable[[sqlite3.Connection, int], None] | None = None) -> dict:
-    """Make an earlier upload current again for all its months (superseding whatever is there)."""
+    """Make an earlier (or withdrawn) upload current again for all its months (superseding whatever is there)."""
     with transaction(conn):
         row = conn.execute("SELECT id, kind FROM uploads WHERE id = ?", (upload_id,)).fetchone()
         if row is None:
@@ -266,6 +351,51 @@ def restore(conn: sqlite3.Connection, upload_id: int,
         if on_commit:
             on_commit(conn, upload_id)
     return get_upload(conn, upload_id)
+
+
+class AlreadyWithdrawn(ValueError):
+    pass
+
+
+def withdraw(conn: sqlite3.Connection, upload_id: int,
+             on_commit: Callable[[sqlite3.Connection, int, dict], None] | None = None) -> dict:
+    """Take an upload out of use, like undoing it: for each (scope, month) where it was current, the most
+    recent other upload for that month that is not withdrawn becomes current again; a month no other
+    upload covers is left without data. Its rows stay in the store and :func:`restore` brings it back.
+
+    Returns ``{"upload": …, "fallback": {upload_id: [months]}, "empty": [months]}``."""
+    with transaction(conn):
+        row = conn.execute("SELECT id, kind, status FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"There is no upload {upload_id}.")
+        if row["status"] == "withdrawn":
+            raise AlreadyWithdrawn(f"Upload {upload_id} is already withdrawn (kpi restore {upload_id} brings it back).")
+        kind = row["kind"]
+        held = [(r["scope"], r["month"]) for r in conn.execute(
+            "SELECT scope, month FROM current_months WHERE upload_id = ? ORDER BY scope, month", (upload_id,))]
+        conn.execute("DELETE FROM current_months WHERE upload_id = ?", (upload_id,))
+        conn.execute("UPDATE uploads SET status = 'withdrawn' WHERE id = ?", (upload_id,))
+        fallback: dict[int, list[str]] = {}
+        empty: list[str] = []
+        for s, m in held:
+            prev = conn.execute(
+                "SELECT um.upload_id FROM upload_months um JOIN uploads u ON u.id = um.upload_id"
+                " WHERE um.kind = ? AND um.scope = ? AND um.month = ? AND u.status != 'withdrawn'"
+                " ORDER BY um.upload_id DESC LIMIT 1", (kind, s, m)).fetchone()
+            label = f"{s} {m}" if s else m
+            if prev is None:
+                empty.append(label)
+                continue
+            conn.execute("INSERT INTO current_months (kind, scope, month, upload_id) VALUES (?, ?, ?, ?)",
+                         (kind, s, m, prev[0]))
+            fallback.setdefault(prev[0], []).append(label)
+        if fallback:
+            conn.execute(f"UPDATE uploads SET status = 'current' WHERE status = 'superseded'"
+                         f" AND id IN ({', '.join('?' * len(fallback))})", list(fallback))
+        out = {"upload": get_upload(conn, upload_id), "fallback": fallback, "empty": empty}
+        if on_commit:
+            on_commit(conn, upload_id, out)
+    return out
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -313,12 +443,12 @@ def rows_held(conn: sqlite3.Connection, kind: str, upload_id: int, months: Itera
 
 
 def coverage(conn: sqlite3.Connection) -> pd.DataFrame:
-    """Every (kind, scope, month) with its current upload and how many uploads ever covered it."""
+    """Every (kind, scope, month) with its current upload and how many uploads (not withdrawn) covered it."""
     return pd.read_sql_query(
         "SELECT um.kind, um.scope, um.month, c.upload_id AS current_upload,"
         " COUNT(um.upload_id) AS uploads"
-        " FROM upload_months um LEFT JOIN current_months c"
-        " ON c.kind = um.kind AND c.scope = um.scope AND c.month = um.month"
+        " FROM upload_months um JOIN uploads u ON u.id = um.upload_id AND u.status != 'withdrawn'"
+        " LEFT JOIN current_months c ON c.kind = um.kind AND c.scope = um.scope AND c.month = um.month"
         " GROUP BY um.kind, um.scope, um.month ORDER BY um.kind, um.month",
         conn,
     )

@@ -4,6 +4,7 @@ shapes, kind detection, history and restore, and no raw identifier in anything t
 from __future__ import annotations
 
 import csv
+import getpass
 import hashlib
 import json
 import os
@@ -201,7 +202,7 @@ def test_uploads_json_fields(run_kpi, fresh_db):
     assert u["id"] == 1 and u["kind"] == "workforce" and u["months"] == ["2023-04"] and u["rows"] == 4
     assert u["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert u["file_name"] == "workforce_ssd.csv"  # never the client's directory path
-    assert u["uploaded_by"] == "tester"
+    assert u["uploaded_by"] == getpass.getuser()  # the OS user, never KPI_USER (the conftest sets it to "tester")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", u["uploaded_at"])
     assert u["status"] == "current"
 

@@ -51,8 +51,9 @@ DOC_ROWS: dict[str, dict[str, tuple[str, ...]]] = {
     "change checkpoints, targets, tolerances, settings": {"pages": ("settings",), "actions": ("settings",)},
     "mark a checkpoint final": {"pages": (), "actions": ("mark_final",)},
     "read the audit trail": {"pages": ("audit",), "actions": ()},
+    "withdraw an upload (restore brings it back)": {"pages": (), "actions": ("withdraw",)},
 }
-UI_ACTIONS = ("upload", "restore", "evidence_edit", "settings", "mark_final", "export")
+UI_ACTIONS = ("upload", "restore", "evidence_edit", "settings", "mark_final", "export", "withdraw")
 
 
 def _doc_table() -> dict[str, dict[str, bool]]:
@@ -276,6 +277,25 @@ def _restore(at: AppTest) -> bool:
     return True
 
 
+def _withdraw(at: AppTest) -> bool:
+    at = goto(at, "upload")
+    if at is None:
+        return False
+    picker = [s for s in at.selectbox if s.label == "Withdraw an upload (admin)"]
+    if not picker:
+        return False
+    picker[0].set_value(_current_id())
+    at = run(at)
+    at.button(key="withdraw").click()
+    run(at)
+    return True
+
+
+def _current_id() -> int:
+    with contextlib.closing(sqlite3.connect(get_settings().db_path)) as c:
+        return c.execute("SELECT max(id) FROM uploads WHERE status = 'current'").fetchone()[0]
+
+
 def _superseded_id() -> int:
     with contextlib.closing(sqlite3.connect(get_settings().db_path)) as c:
         return c.execute("SELECT min(id) FROM uploads WHERE status = 'superseded'").fetchone()[0]
@@ -334,14 +354,16 @@ def _export(at: AppTest) -> bool:
 
 
 ATTEMPT = {"upload": _upload, "restore": _restore, "evidence_edit": _evidence, "settings": _settings,
-           "mark_final": _mark_final, "export": _export}
+           "mark_final": _mark_final, "export": _export, "withdraw": _withdraw}
 # what an allowed action must change (every other table stays as it was, beyond the audit row)
 CHANGES = {"upload": {"uploads", "current_months", "audit_log"}, "restore": {"uploads", "current_months", "audit_log"},
            "evidence_edit": {"evidence", "audit_log"}, "settings": {"review_settings_versions", "audit_log"},
            # marking final first saves the default settings as version 1 (none saved in the demo store)
-           "mark_final": {"checkpoint_finals", "review_settings_versions", "audit_log"}, "export": {"audit_log"}}
+           "mark_final": {"checkpoint_finals", "review_settings_versions", "audit_log"}, "export": {"audit_log"},
+           "withdraw": {"uploads", "current_months", "audit_log"}}
 AUDIT_ACTION = {"upload": "upload", "restore": "restore", "evidence_edit": "evidence_add",
-                "settings": "settings_change", "mark_final": "checkpoint_final", "export": "export"}
+                "settings": "settings_change", "mark_final": "checkpoint_final", "export": "export",
+                "withdraw": "withdraw"}
 
 
 def _audit_rows(path: Path, action: str) -> list[tuple[str, str]]:
@@ -394,11 +416,13 @@ def test_guard_itself(db, who, action):
 
 def _ready(action: str, at: AppTest) -> AppTest:
     """Draw the page as the admin, with everything filled in up to the final click."""
-    if action in ("upload", "restore"):
+    if action in ("upload", "restore", "withdraw"):
         at = goto(at, "upload")
         if action == "upload":
             data = (ROOT / "data" / "examples" / "assessments.csv").read_bytes()
             at.get("file_uploader")[0].set_value(("assessments.csv", data, "text/csv"))
+        elif action == "withdraw":
+            next(s for s in at.selectbox if s.label == "Withdraw an upload (admin)").set_value(_current_id())
         else:
             picker = next(s for s in at.selectbox if s.label == "Restore an earlier upload")
             picker.set_value(_superseded_id())
@@ -419,8 +443,8 @@ def _ready(action: str, at: AppTest) -> AppTest:
 def _click(action: str, at: AppTest) -> None:
     if action == "upload":
         next(b for b in at.button if b.label.startswith("Load ")).click()
-    elif action == "restore":
-        at.button(key="restore").click()
+    elif action in ("restore", "withdraw"):
+        at.button(key=action).click()
     elif action == "settings":
         at.button(key="save-settings").click()
     elif action == "mark_final":
@@ -429,7 +453,7 @@ def _click(action: str, at: AppTest) -> None:
         next(b for b in at.button if b.label == "Add entry").click()
 
 
-GUARDED = ("upload", "restore", "settings", "mark_final", "evidence_edit")
+GUARDED = ("upload", "restore", "settings", "mark_final", "evidence_edit", "withdraw")
 
 
 @pytest.mark.parametrize(("action", "demoted_to"), [
@@ -445,7 +469,7 @@ def test_role_removed_between_render_and_click_is_refused(db, action, demoted_to
     at = run(at)
     assert counts(db) == before
     assert not [s for s in at.success if "now final" in s.value or "Saved" in s.value or "added" in s.value
-                or "Loaded" in s.value or "current again" in s.value]
+                or "Loaded" in s.value or "current again" in s.value or "withdrawn" in s.value]
 
 
 @pytest.mark.parametrize("action", GUARDED)
@@ -469,6 +493,6 @@ def test_the_guard_at_the_click_refuses_when_the_role_no_longer_allows_it(db, ac
     assert counts(db) == before
     msg = refusal(at)
     assert msg and f"[{action}]" in msg
-    page_action = {"upload": "upload", "restore": "upload", "settings": "settings"}.get(action, "view")
+    page_action = {"upload": "upload", "restore": "upload", "withdraw": "upload", "settings": "settings"}.get(action, "view")
     if page_action != action:  # the page itself still opens: the refusal came from the guard at the click
         assert at.title, "the page was drawn up to the refused action"

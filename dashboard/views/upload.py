@@ -12,7 +12,8 @@ from dashboard.components import plain, render_demo_notice, uk_date, uk_month
 from metrics.contract import KINDS, RULES, normalise_header
 from metrics.examples import column_guide, example_csv
 from metrics.export import safe_csv
-from metrics.ingest import Batch, IngestResult, ingest_bytes, restore_upload
+from metrics.ingest import Batch, IngestResult, ingest_bytes, restore_upload, withdraw_upload
+from metrics.issues import Refused
 from metrics.settings import get_settings
 from metrics.validate import sniff
 
@@ -35,10 +36,33 @@ def _recent_months(n: int = 48) -> list[str]:
     return out
 
 
+def _month(m: str) -> str:
+    try:
+        return uk_month(m)
+    except ValueError:  # an implausible month stored by an earlier upload: shown as stored, so it can be withdrawn
+        return m
+
+
 def _describe_months(months: list[str]) -> str:
     if not months:
         return "no months"
-    return uk_month(months[0]) if len(months) == 1 else f"{uk_month(months[0])} – {uk_month(months[-1])}"
+    return _month(months[0]) if len(months) == 1 else f"{_month(months[0])} – {_month(months[-1])}"
+
+
+def _labeller(uploads: pd.DataFrame):
+    rows = uploads.set_index("id")
+
+    def label(i: int) -> str:
+        r = rows.loc[i]
+        status = " (withdrawn)" if r["status"] == "withdrawn" else ""
+        return f"{i}: {r['kind']} {_describe_months(r['months'])} — {r['file_name']}{status}"
+
+    return label
+
+
+def _refused(r: Refused) -> None:
+    """The store or key cannot take the change (key mismatch, damaged store, full disk): say so plainly."""
+    st.error(" ".join(e.message for e in r.errors), icon=":material/block:")
 
 
 def _render_errors(result: IngestResult, key: str) -> None:
@@ -124,11 +148,16 @@ for i, f in enumerate(files or []):
         if st.button(f"Load {result.rows:,} rows", key=f"load-{i}", type="primary"):
             who = access.guard("upload")  # checked again on the server at the moment of the action
             bar = st.progress(0.0, text="Storing…")
-            with loaders.connect() as conn:
-                done = ingest_bytes(conn, data, f.name, kind=kind, month=month, months=months,
-                                    uploaded_by=who.label, role=who.role.name, allow_empty=allow_empty,
-                                    batch=earlier,
-                                    progress=lambda x: bar.progress(min(x, 1.0), text="Storing…"))
+            try:
+                with loaders.connect() as conn:
+                    done = ingest_bytes(conn, data, f.name, kind=kind, month=month, months=months,
+                                        uploaded_by=who.label, role=who.role.name, allow_empty=allow_empty,
+                                        batch=earlier,
+                                        progress=lambda x: bar.progress(min(x, 1.0), text="Storing…"))
+            except Refused as r:
+                bar.empty()
+                _refused(r)
+                continue
             bar.empty()
             st.session_state.pop("checked", None)
             if done.ok:
@@ -146,19 +175,42 @@ else:
     shown = history.assign(months=history["months"].map(_describe_months))
     st.dataframe(shown[["id", "kind", "months", "rows", "status", "uploaded_at", "uploaded_by", "file_name"]],
                  hide_index=True, width="stretch")
-    superseded = history[history["status"] == "superseded"]
-    if not superseded.empty and identity.may("restore"):
+    earlier = history[history["status"].isin(["superseded", "withdrawn"])]
+    if not earlier.empty and identity.may("restore"):
         choice = st.selectbox(
-            "Restore an earlier upload", superseded["id"].tolist(), index=None, placeholder="Choose an upload",
-            format_func=lambda i: (lambda r: f"{i}: {r['kind']} {_describe_months(r['months'])} — {r['file_name']}")(
-                superseded.set_index("id").loc[i]),
-        )
+            "Restore an earlier upload", earlier["id"].tolist(), index=None, placeholder="Choose an upload",
+            format_func=_labeller(earlier))
         if choice is not None and st.button("Restore it as current", key="restore"):
             who = access.guard("restore")
-            with loaders.connect() as conn:
-                restore_upload(conn, int(choice), by=who.label, role=who.role.name)
-            st.success(f"Upload {choice} is current again.")
-            st.rerun()
+            try:
+                with loaders.connect() as conn:
+                    restore_upload(conn, int(choice), by=who.label, role=who.role.name)
+            except Refused as r:
+                _refused(r)
+            else:
+                st.session_state["upload_flash"] = f"Upload {choice} is current again."
+                st.rerun()
+    active = history[history["status"] != "withdrawn"]
+    if not active.empty and identity.may("withdraw"):
+        choice = st.selectbox(
+            "Withdraw an upload (admin)", active["id"].tolist(), index=None, placeholder="Choose an upload",
+            help="Its months stop counting at once: for each, the most recent earlier upload becomes current "
+                 "again (a month no other upload covers has no data). Reversible: restore it to bring it back.",
+            format_func=_labeller(active))
+        if choice is not None and st.button("Withdraw it", key="withdraw"):
+            who = access.guard("withdraw")
+            try:
+                with loaders.connect() as conn:
+                    out = withdraw_upload(conn, int(choice), by=who.label, role=who.role.name)
+            except Refused as r:
+                _refused(r)
+            else:
+                back = "; ".join(f"upload {u} is current again for {len(m)} month(s)" for u, m in out["fallback"].items())
+                empty = f"; {len(out['empty'])} month(s) now have no data" if out["empty"] else ""
+                st.session_state["upload_flash"] = f"Upload {choice} withdrawn{': ' + back if back else ''}{empty}."
+                st.rerun()
+    if flash := st.session_state.pop("upload_flash", None):
+        st.success(flash)
 
 st.divider()
 st.header("Example files and column guide")
