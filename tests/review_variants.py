@@ -25,7 +25,7 @@ _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 def make_variant(name: str, template: Path, path: Path) -> Path:
     from metrics import store
-    from metrics.review import current_series, default_settings, mark_final, save_settings
+    from metrics.reviews import current_series, default_settings, mark_final, save_settings
 
     shutil.copyfile(template, path)
     if name == "plain":
@@ -49,7 +49,7 @@ def make_variant(name: str, template: Path, path: Path) -> Path:
 
 def checkpoint_dates(path: Path) -> list[str]:
     from metrics import store
-    from metrics.review import final_checkpoints, load_settings
+    from metrics.reviews import final_checkpoints, load_settings
 
     conn = store.connect(path)
     try:
