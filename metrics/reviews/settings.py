@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from metrics.kpis import REGISTRY
 from metrics.months import month_end
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")  # a plausible year: never year 0 (month_end fails)
 
 
 def as_date(value: dt.date | str) -> dt.date:
@@ -67,7 +67,7 @@ class KpiTarget(BaseModel):
     def _month(cls, v: str) -> str:
         v = v.strip()
         if not _MONTH.fullmatch(v):
-            raise ValueError(f"baseline_month must be YYYY-MM, e.g. 2023-02 (got '{v}')")
+            raise ValueError(f"baseline_month must be YYYY-MM between 1900 and 2099, e.g. 2023-02 (got '{v}')")
         return v
 
     @field_validator("final_date")
