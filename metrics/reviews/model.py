@@ -19,6 +19,13 @@ Two views of the same checkpoint live side by side (issue 11 unifies them):
 
 Public suppression is not applied here (``reports.disclosure`` decides it); :attr:`ReviewRow.depends_on`
 says which months each judgement rests on, so the public layer can withhold it without re-deriving.
+
+Room for the judgement rules of shared/spec/judgement.md (issue 11): each is a field of the judgement
+section of :class:`ReviewRow` (``basis``, ``months_pooled``, ``interval``, ``target_within_interval``,
+``variation``, ``assurance``, ``change_since_previous``, the forecast's interval) or of the board
+(``reporting_lag_days``; :attr:`ReviewBoard.judged_month` is already the one judged month); pooled values
+extend ``depends_on["actual"]`` to the months pooled, and the ``shown_*`` view then disappears ("one
+verdict per checkpoint on every surface"). ``kpi review --json`` prints the new fields from the rows.
 """
 
 from __future__ import annotations
