@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from metrics.demo_store import build_demo
-    from metrics.review import as_date
+    from metrics.reviews import as_date
     from metrics.store import connect, list_uploads
 
     if not args.db.exists() or not list_uploads(connect(args.db)):

@@ -211,7 +211,7 @@ def main() -> None:
     conn = connect(args.db)
     uploads = compute._current_uploads(conn, MONTHS[0], MONTHS[-1])
     parts = []
-    for kind in compute._AGGREGATORS:
+    for kind in compute.AGGREGATORS:
         t = time.perf_counter()
         compute._aggregates(conn, kind, uploads.get(kind, {}))
         parts.append(f"{kind} {time.perf_counter() - t:.3f}")

@@ -6,7 +6,9 @@ Pure pandas. The data are DfE official statistics (Open Government Licence v3.0)
 
 Public API:
 
-* :data:`BENCHMARKED_METRICS` — KPI id → :class:`BenchmarkSource` (what is published, where, caveats).
+* :data:`SOURCES` — the published measures (what is published, where, caveats), by source key.
+* :data:`BENCHMARKED_METRICS` — KPI id → its :class:`BenchmarkSource`, for each KPI whose declaration
+  names one (``metrics.kpis.KPI.benchmark``): the link lives in the KPI's declaration, the data here.
 * :func:`statistical_neighbours` — the 10 DfE statistical neighbours of an LA, nearest first.
 * :func:`la_info` — an LA's published name and region.
 * :func:`benchmark_series` — a tidy frame of benchmark values for one KPI and one LA.
@@ -19,11 +21,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+
+from metrics.kpis import View
 
 DEFAULT_DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data" / "benchmarks"
 
@@ -53,7 +57,6 @@ LEVEL_LA = "Local authority"
 class BenchmarkSource:
     """Where a KPI's published benchmark comes from and how far it is comparable."""
 
-    metric_id: str
     label: str
     file: str
     value_column: str
@@ -70,15 +73,16 @@ class BenchmarkSource:
     unit: str = "percent"
     publisher: str = PUBLISHER
     licence: str = LICENCE
+    metric_id: str = ""  # the KPI it is linked to (set in BENCHMARKED_METRICS from the KPI's declaration)
 
     def period_end(self, year: int) -> str:
         """ISO date of the published figure for ``time_period`` = ``year``."""
         return f"{int(year):04d}-{self.period_end_month_day}"
 
 
-BENCHMARKED_METRICS: dict[str, BenchmarkSource] = {
-    "agency_rate": BenchmarkSource(
-        metric_id="agency_rate",
+#: Source key → the published measure. A KPI links to one by naming its key (``KPI.benchmark``).
+SOURCES: dict[str, BenchmarkSource] = {
+    "dfe_workforce_agency_rate": BenchmarkSource(
         label="Agency social workers (% of FTE), DfE workforce census",
         file=WORKFORCE_FILE,
         value_column="agency_rate_fte",
@@ -96,8 +100,7 @@ BENCHMARKED_METRICS: dict[str, BenchmarkSource] = {
             "is month-end. Compare our September value with the published figure."
         ),
     ),
-    "three_plus_social_workers": BenchmarkSource(
-        metric_id="three_plus_social_workers",
+    "dfe_cla_three_plus_social_workers": BenchmarkSource(
         label="Children looked after with 3+ social workers in the year (%), DfE",
         file=CLA_SW_FILE,
         value_column="percentage",
@@ -121,6 +124,10 @@ BENCHMARKED_METRICS: dict[str, BenchmarkSource] = {
         ),
     ),
 }
+
+#: KPI id → its published benchmark, for every KPI whose declaration names a source (always current).
+BENCHMARKED_METRICS: View[BenchmarkSource] = View(
+    lambda k: replace(SOURCES[k.benchmark], metric_id=k.id) if k.benchmark else None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ PACK_EXTENSIONS = (".pdf", ".pptx")
 
 def cmd_boardpack(args) -> int:
     from metrics.cli import EXIT_OK, EXIT_REFUSED, UsageError, _connect, _settings
-    from metrics.review import as_date
+    from metrics.reviews import as_date
 
     try:
         review = as_date(args.review)

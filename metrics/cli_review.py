@@ -1,4 +1,5 @@
-"""``kpi review --at YYYY-MM-DD [--json]`` (shared/spec/cli.md): a thin layer over metrics.review."""
+"""``kpi review --at YYYY-MM-DD [--json]`` (shared/spec/cli.md): a formatting of the review model
+(:func:`metrics.reviews.review_board`)."""
 
 from __future__ import annotations
 
@@ -20,49 +21,63 @@ def _clean(x):
     return x
 
 
-def review_json(result) -> dict:
-    """The contract's fields first (checkpoint, summary, metrics[metric, actual, actual_month, target, rag,
-    direction_of_travel]), then extras."""
-    d = result.to_json()
-    head = {"checkpoint": d.pop("checkpoint"), "summary": d.pop("summary")}
-    metrics = []
-    for m in d.pop("metrics"):
-        keys = ("metric", "actual", "actual_month", "target", "rag", "direction_of_travel")
-        metrics.append({**{k: m.pop(k) for k in keys}, **m})
-    return _clean({**head, "metrics": metrics, **d})
+#: Per KPI, in this order: the contract's fields (shared/spec/cli.md), then the rest of the judgement.
+METRIC_FIELDS = ("metric", "actual", "actual_month", "target", "rag", "direction_of_travel", "label", "unit",
+                 "direction", "tolerance", "shortfall", "previous_actual", "previous_month",
+                 "latest_available_month", "latest_available_value", "final_target", "forecast", "restated",
+                 "current_actual", "current_rag")
 
 
-_TRAVEL = {"improving": "improving", "no_change": "no change", "worsening": "worsening", None: "–"}
+def _metric_json(row) -> dict:
+    d = {k: getattr(row, k) for k in METRIC_FIELDS}
+    d["forecast"] = row.forecast.to_json() if row.forecast else None
+    return d
 
 
-def render_table(result) -> str:
-    from metrics.kpis import get as get_kpi
-    from metrics.review import month_label
+def review_json(board) -> dict:
+    """A :class:`metrics.reviews.ReviewBoard` as JSON: checkpoint and summary, each rated KPI
+    (:data:`METRIC_FIELDS`), then the checkpoint's context."""
+    return _clean({
+        "checkpoint": board.checkpoint.isoformat(), "summary": board.summary,
+        "metrics": [_metric_json(r) for r in board.rated],
+        "label": board.label, "six_month": board.six_month, "month": board.month,
+        "previous_checkpoint": board.previous_checkpoint.isoformat() if board.previous_checkpoint else None,
+        "final": board.final, "finalised_at": board.finalised_at, "finalised_by": board.finalised_by,
+        "settings_version_id": board.settings_version_id, "data_as_of": board.data_as_of,
+        "restated": board.restated,
+    })
+
+
+def render_table(board) -> str:
+    """A :class:`metrics.reviews.ReviewBoard` as the readable table (each rated KPI)."""
+    from metrics.months import month_label
+    from metrics.reviews.words import forecast_text, rag_text, travel_text
 
     lines = []
-    title = result.label or "Review (not a configured checkpoint)"
-    lines.append(f"{title} — checkpoint {result.checkpoint.isoformat()}; actuals for {month_label(result.month)}")
-    if result.final:
-        lines.append(f"FINAL: marked by {result.finalised_by} at {result.finalised_at}; "
-                     f"data as of {result.data_as_of or 'n/a'}; settings version {result.settings_version_id}")
+    title = board.label or "Review (not a configured checkpoint)"
+    lines.append(f"{title} — checkpoint {board.checkpoint.isoformat()}; actuals for {month_label(board.month)}")
+    if board.final:
+        lines.append(f"FINAL: marked by {board.finalised_by} at {board.finalised_at}; "
+                     f"data as of {board.data_as_of or 'n/a'}; settings version {board.settings_version_id}")
     lines.append("")
-    w = max([len(m.label) for m in result.metrics] + [3])
+    rows = board.rated
+    w = max([len(r.label) for r in rows] + [3])
     lines.append(f"{'KPI':<{w}}  {'actual':>10}  {'target':>10}  {'RAG':<7}  {'travel':<10}  forecast")
     notes = []
-    for m in result.metrics:
-        k = get_kpi(m.metric)
-        actual = k.format(m.actual)
-        if m.actual is None and m.latest_available_month:
-            notes.append(f"{m.label}: no data for {month_label(m.actual_month)}; latest "
-                         f"{short_month(m.latest_available_month)} {k.format(m.latest_available_value)}")
-        mark = "*" if m.restated else ""
-        if m.restated:
-            notes.append(f"* {m.label}: restated — now {k.format(m.current_actual)} "
-                         f"({(m.current_rag or '').replace('_', ' ')}) from re-uploaded data")
-        fc = m.forecast.text if m.forecast else ""
-        lines.append(f"{m.label:<{w}}  {actual + mark:>10}  {k.format(m.target):>10}  "
-                     f"{m.rag.replace('_', ' '):<7}  {_TRAVEL[m.direction_of_travel]:<10}  {fc}")
-    s = result.summary
+    for r in rows:
+        k = r.kpi
+        actual = k.format(r.actual)
+        if r.actual is None and r.latest_available_month:
+            notes.append(f"{r.label}: no data for {month_label(r.actual_month)}; latest "
+                         f"{short_month(r.latest_available_month)} {k.format(r.latest_available_value)}")
+        mark = "*" if r.restated else ""
+        if r.restated:
+            notes.append(f"* {r.label}: restated — now {k.format(r.current_actual)} "
+                         f"({rag_text(r.current_rag) if r.current_rag else ''}) from re-uploaded data")
+        fc = r.forecast.text if r.forecast else ""
+        lines.append(f"{r.label:<{w}}  {actual + mark:>10}  {k.format(r.target):>10}  "
+                     f"{rag_text(r.rag):<7}  {travel_text(r.direction_of_travel):<10}  {fc}")
+    s = board.summary
     lines.append("")
     lines.append(f"Summary: {s['green']} green, {s['amber']} amber, {s['red']} red, {s['no_data']} no data")
     lines.extend(notes)
@@ -71,7 +86,7 @@ def render_table(result) -> str:
 
 def cmd_review(args) -> int:
     from metrics.cli import EXIT_OK, EXIT_REFUSED, UsageError, _connect
-    from metrics.review import as_date, review_at
+    from metrics.reviews import as_date, review_board
 
     try:
         at = as_date(args.at)
@@ -79,14 +94,14 @@ def cmd_review(args) -> int:
         raise UsageError(f"--at: {e}") from None
     conn = _connect(args)
     try:
-        result = review_at(conn, at)
+        board = review_board(conn, at)
     except ImportError as e:
         print(f"kpi: the KPI computation is not available ({e}).", file=sys.stderr)
         return EXIT_REFUSED
     if args.json:
-        print(json.dumps(review_json(result), indent=2, ensure_ascii=False))
+        print(json.dumps(review_json(board), indent=2, ensure_ascii=False))
     else:
-        print(render_table(result))
+        print(render_table(board))
     return EXIT_OK
 
 

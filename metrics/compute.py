@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.contract import KINDS, PRACTITIONER_ROLES, QUALIFIED_ROLES
-from metrics.kpis import REGISTRY, SECONDARY
+from metrics.kpis import KPI, REGISTRY, SECONDARY, View
 from metrics.settings import get_settings
 from metrics.store import record_table
 from metrics.months import month_end, month_range
@@ -373,67 +373,39 @@ def _cohort_counts(child: np.ndarray, worker: np.ndarray, is_open: np.ndarray) -
     return int((k >= 3).sum()), int(cohort.sum()), int(k.sum())
 
 
-_AGGREGATORS: dict[str, Callable[..., Rows]] = {
-    "workforce": _agg_workforce,
-    "assessments": _agg_assessments,
-    "conferences": _agg_conferences,
-    "audits": _agg_audits,
-    "milestones": _agg_milestones,
-    "complaints": _agg_complaints,
-    "allocations": _agg_allocations,
+@dataclass(frozen=True)
+class Aggregator:
+    """One extract kind's aggregator: the function, the aggregate columns it returns for each month (and
+    group) — the names a KPI's :class:`metrics.kpis.Part` and secondary measures refer to — and the
+    record columns it can group by (the breakdowns a KPI of that kind may declare)."""
+
+    fn: Callable[..., Rows]
+    columns: tuple[str, ...]
+    groups: tuple[str, ...] = ()
+
+
+#: Extract kind → its aggregator. A KPI is computed from ``AGGREGATORS[kpi.source_kind]``.
+AGGREGATORS: dict[str, Aggregator] = {
+    "workforce": Aggregator(_agg_workforce, ("qualified_fte", "agency_fte", "permanent_practitioner_fte",
+                                             "permanent_tm", "all_tm"), ("team",)),
+    "assessments": Aggregator(_agg_assessments, ("nfa", "assessments"), ("team",)),
+    "conferences": Aggregator(_agg_conferences, (*(f"format_{f}" for f in FORMATS),
+                                                 *(f"type_{t}" for t in CONFERENCE_TYPES), "conferences",
+                                                 "face_to_face_or_hybrid"), ("format", "conference_type")),
+    "audits": Aggregator(_agg_audits, ("good_or_better", *(f"grade_{g}" for g in GRADES), "audits"),
+                         ("team", "grade")),
+    "milestones": Aggregator(_agg_milestones, ("send_complete", "send_due", "plan_complete", "plan_due")),
+    "complaints": Aggregator(_agg_complaints, ("historic_open",)),
+    "allocations": Aggregator(_agg_allocations, ("three_plus", "cohort", "workers")),
 }
 
-#: KPI id → (aggregate column giving the numerator, aggregate column giving the denominator or None).
-_KPI_PARTS: dict[str, tuple[str, str | None]] = {
-    "agency_rate": ("agency_fte", "qualified_fte"),
-    "permanent_practitioners_fte": ("permanent_practitioner_fte", None),
-    "permanent_team_managers": ("permanent_tm", None),
-    "face_to_face_conferences": ("face_to_face_or_hybrid", "conferences"),
-    "assessment_nfa_rate": ("nfa", "assessments"),
-    "three_plus_social_workers": ("three_plus", "cohort"),
-    "audits_good_or_better": ("good_or_better", "audits"),
-    "send_milestones_complete": ("send_complete", "send_due"),
-    "historic_complaints_outstanding": ("historic_open", None),
-    "improvement_plan_milestones_complete": ("plan_complete", "plan_due"),
-}
-assert set(_KPI_PARTS) == set(REGISTRY), "every declared KPI needs a computation"
+#: KPI id → the exact rule, as implemented (each KPI's ``rule``; for the definitions and KPI pages).
+FORMULAS: View[str] = View(lambda k: k.rule)
 
-#: KPI id → the exact rule, as implemented (for the definitions page; shared/spec/metrics.md).
-FORMULAS: dict[str, str] = {
-    "agency_rate": "Σ fte of in-post agency rows ÷ Σ fte of all in-post rows, qualified roles only, × 100.",
-    "permanent_practitioners_fte": "Σ fte of in-post non-agency rows in practitioner roles.",
-    "permanent_team_managers": "Number of distinct worker_id in post, non-agency, role team_manager.",
-    "face_to_face_conferences": "Conferences with conference_date in M and format face_to_face or hybrid ÷ "
-                                "all conferences with conference_date in M, × 100.",
-    "assessment_nfa_rate": "Assessments with completed_date in M and nfa true ÷ all assessments with "
-                           "completed_date in M, × 100.",
-    "three_plus_social_workers": "Cohort = children with an episode open at E (start_date ≤ E, end_date blank "
-                                 "or > E). For each, the distinct worker_id over episodes with start_date ≤ E "
-                                 "and end_date blank or ≥ the first day of W. Cohort children with 3 or more ÷ "
-                                 "cohort, × 100.",
-    "audits_good_or_better": "Audits with audit_date in M graded good or outstanding ÷ all audits with "
-                             "audit_date in M, × 100.",
-    "send_milestones_complete": "Milestones with tor_ref 2b-vii, due_date ≤ E and completed_date not blank and "
-                                "≤ E ÷ milestones with tor_ref 2b-vii and due_date ≤ E, × 100.",
-    "historic_complaints_outstanding": "Complaints with received_date before the cut-off and closed_date blank "
-                                       "or > E.",
-    "improvement_plan_milestones_complete": "Milestones with tor_ref 2a, due_date ≤ E and completed_date not "
-                                            "blank and ≤ E ÷ milestones with tor_ref 2a and due_date ≤ E, × 100.",
-}
-assert set(FORMULAS) == set(REGISTRY), "every declared KPI needs its rule written down"
 
-#: Secondary measure id → (numerator column, denominator column or None).
-_SECONDARY_PARTS: dict[str, tuple[str, str | None]] = {
-    "team_manager_permanence_pct": ("permanent_tm", "all_tm"),
-    "conference_format_face_to_face": ("format_face_to_face", None),
-    "conference_format_hybrid": ("format_hybrid", None),
-    "conference_format_virtual": ("format_virtual", None),
-    "conference_initial": ("type_initial", None),
-    "conference_review": ("type_review", None),
-    "mean_distinct_workers": ("workers", "cohort"),
-    "audits_inadequate_pct": ("grade_inadequate", "audits"),
-}
-assert set(_SECONDARY_PARTS) == set(SECONDARY), "every declared secondary measure needs a computation"
+def _parts(kpi: KPI) -> tuple[str, str | None]:
+    """(aggregate column giving the numerator, the one giving the denominator or None)."""
+    return kpi.numerator.column, (kpi.denominator.column if kpi.denominator else None)
 
 
 #: Values, numerators and denominators are rounded to this many decimal places: far below any
@@ -469,7 +441,7 @@ def _frame(columns: tuple[str, ...], rows: list[tuple]) -> pd.DataFrame:
 
 def _aggregates(conn, kind: str, uploads: dict[str, _Upload], cutoff: dt.date | None = None) -> dict[str, dict]:
     """month → the kind's aggregates for that month (only months with rows; others are all 0)."""
-    return {r["month"]: r for r in _AGGREGATORS[kind](conn, uploads.values(), cutoff=cutoff)}
+    return {r["month"]: r for r in AGGREGATORS[kind].fn(conn, uploads.values(), cutoff=cutoff)}
 
 
 def _check_metrics(metrics: Iterable[str]) -> list[str]:
@@ -514,7 +486,7 @@ def compute_series(
     rows: list[tuple] = []
     for metric in ids:
         kpi = REGISTRY[metric]
-        num_col, den_col = _KPI_PARTS[metric]
+        num_col, den_col = _parts(kpi)
         snapshot = KINDS[kpi.source_kind].period == "snapshot"
         for month in grid:
             upload = uploads.get(kpi.source_kind, {}).get(month)
@@ -563,7 +535,7 @@ def secondary_series(conn: sqlite3.Connection, first: str | None = None, last: s
     rows: list[tuple] = []
     for sid, measure in wanted.items():
         kind = REGISTRY[measure.parent].source_kind
-        num_col, den_col = _SECONDARY_PARTS[sid]
+        num_col, den_col = measure.numerator, measure.denominator
         for month in uploads.get(kind, {}):
             agg = aggs[kind].get(month, {})
             num = float(agg.get(num_col, 0.0))
@@ -574,20 +546,12 @@ def secondary_series(conn: sqlite3.Connection, first: str | None = None, last: s
 
 # --- breakdowns --------------------------------------------------------------------------------
 
-#: KPI id → the breakdowns it supports. ``team``: the KPI computed within each team (teams as
-#: recorded; blank team → "Not recorded"). ``conference_type``: the KPI within initial and review
-#: conferences. ``format`` and ``grade`` split the KPI's own classifying attribute, so each group is a
-#: count: value = numerator = conferences (audits) in that format (grade), denominator = all in the
-#: month; every format (grade) is listed, with 0 where none.
-BREAKDOWNS: dict[str, tuple[str, ...]] = {
-    "agency_rate": ("team",),
-    "permanent_practitioners_fte": ("team",),
-    "permanent_team_managers": ("team",),
-    "face_to_face_conferences": ("format", "conference_type"),
-    "assessment_nfa_rate": ("team",),
-    "audits_good_or_better": ("team", "grade"),
-}
-
+#: KPI id → the breakdowns it supports (each KPI's ``breakdowns``; KPIs with none are left out).
+#: ``team``: the KPI computed within each team (teams as recorded; blank team → "Not recorded").
+#: ``conference_type``: the KPI within initial and review conferences. ``format`` and ``grade`` split the
+#: KPI's own classifying attribute, so each group is a count: value = numerator = conferences (audits) in
+#: that format (grade), denominator = all in the month; every format (grade) is listed, with 0 where none.
+BREAKDOWNS: View[tuple[str, ...]] = View(lambda k: k.breakdowns or None)
 
 
 def breakdown(conn: sqlite3.Connection, metric: str, *, by: str = "team", first: str | None = None,
@@ -609,15 +573,15 @@ def breakdown(conn: sqlite3.Connection, metric: str, *, by: str = "team", first:
                          f"column to split it by. KPIs with breakdowns: {', '.join(BREAKDOWNS)}.")
     uploads = _current_uploads(conn, first, last).get(kpi.source_kind, {})
     found: dict[str, dict[str, dict]] = {}
-    for r in _AGGREGATORS[kpi.source_kind](conn, uploads.values(), group=by):
+    for r in AGGREGATORS[kpi.source_kind].fn(conn, uploads.values(), group=by):
         found.setdefault(r["month"], {})[r["group"]] = r
     categories = {"format": FORMATS, "grade": GRADES, "conference_type": CONFERENCE_TYPES}.get(by)
-    num_col, den_col = _KPI_PARTS[metric]
+    num_col, den_col = _parts(kpi)
     rows: list[tuple] = []
     for month in uploads:
         groups = found.get(month, {})
-        if by in ("format", "grade"):  # counts per category; denominator = all in the month
-            count_col = "conferences" if by == "format" else "audits"
+        if by in ("format", "grade"):  # counts per category; denominator = all in the month (the KPI's own)
+            count_col = den_col
             total = float(sum(g[count_col] for g in groups.values()))
             for c in categories:
                 n = float(groups.get(c, {}).get(count_col, 0.0))

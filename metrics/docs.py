@@ -1,9 +1,10 @@
 """Generate ``docs/metrics.md`` — the KPI definitions page — from the registries.
 
-One declaration feeds code and docs (:data:`metrics.kpis.REGISTRY`, :data:`metrics.kpis.SECONDARY`,
-:data:`metrics.compute.FLAGS`, :data:`metrics.compute.BREAKDOWNS`,
-:data:`metrics.benchmarks.BENCHMARKED_METRICS`); ``tests/test_docs_metrics.py`` fails when the committed
-page differs from :func:`render_metrics_md`. Rewrite it with ``python -m metrics.docs``.
+One declaration feeds code and docs: each KPI of :data:`metrics.kpis.REGISTRY` brings its rule,
+breakdowns, secondary measures and benchmark link (the benchmark's text from
+:data:`metrics.benchmarks.BENCHMARKED_METRICS`); the flags come from :data:`metrics.compute.FLAGS`.
+``tests/test_docs_metrics.py`` fails when the committed page differs from :func:`render_metrics_md`.
+Rewrite it with ``python -m metrics.docs``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 from metrics.benchmarks import BENCHMARKED_METRICS
-from metrics.compute import BREAKDOWNS, DECIMALS, FLAGS, FORMULAS, SMALL_DENOMINATOR
+from metrics.compute import DECIMALS, FLAGS, SMALL_DENOMINATOR
 from metrics.contract import PRACTITIONER_ROLES, QUALIFIED_ROLES
 from metrics.kpis import REGISTRY, SECONDARY
 from metrics.settings import Settings
@@ -86,16 +87,15 @@ def render_metrics_md() -> str:
         if k.unit != "percent":
             out.append("- **Denominator**: none (the value is the numerator). A month whose snapshot exists "
                        "with no matching rows has the value 0; only a month with no snapshot has no data.")
-        secondaries = [s for s in SECONDARY.values() if s.parent == k.id]
-        if secondaries:
-            out.append("- **Shown beside it**: " + ", ".join(f"`{s.id}`" for s in secondaries))
-        if k.id in BREAKDOWNS:
-            out.append("- **Breakdowns**: " + "; ".join(_BREAKDOWN_TEXT[b] for b in BREAKDOWNS[k.id]))
+        if k.secondary:
+            out.append("- **Shown beside it**: " + ", ".join(f"`{s.id}`" for s in k.secondary))
+        if k.breakdowns:
+            out.append("- **Breakdowns**: " + "; ".join(_BREAKDOWN_TEXT[b] for b in k.breakdowns))
         src = BENCHMARKED_METRICS.get(k.id)
         if src is not None:
             out.append(f"- **Published benchmark**: {src.label} ({src.publisher}, {src.first_year}–"
                        f"{src.last_year}). {src.caveat}")
-        out += ["", k.definition, "", f"Computed as: {FORMULAS[k.id]}", ""]
+        out += ["", k.definition, "", f"Computed as: {k.rule}", ""]
     out += [
         "## Secondary measures",
         "",

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from metrics import audit
 from metrics.kpis import REGISTRY
-from metrics.review import CheckpointResult, as_date, is_final
+from metrics.reviews import CheckpointResult, as_date, is_final
 
 #: The Terms of Reference items evidenced by commentary rather than a KPI (statutory direction,
 #: 1 March 2023, Annex). Declared once: validation, the evidence page and docs read this.
@@ -209,7 +209,7 @@ def list_entries(conn: sqlite3.Connection, checkpoint: dt.date | str, kpi: str |
 
 
 def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str, **kwargs) -> CheckpointResult:
-    """Mark the checkpoint final: freezes its evaluation (``metrics.review.mark_final``) and its evidence."""
-    from metrics.review import mark_final as _mark_final
+    """Mark the checkpoint final: freezes its evaluation (``metrics.reviews.mark_final``) and its evidence."""
+    from metrics.reviews import mark_final as _mark_final
 
     return _mark_final(conn, checkpoint_date, by, **kwargs)

@@ -27,7 +27,7 @@ from metrics.kpis import get as get_kpi
 WINDOW = 6
 MIN_POINTS = 3
 HORIZON_MONTHS = 36
-EPS = 1e-9  # the same comparison tolerance as the RAG rating (metrics.review)
+EPS = 1e-9  # the same comparison tolerance as the RAG rating (metrics.reviews)
 
 Status = Literal["on_trend", "already_met", "not_on_trend", "insufficient_data"]
 
@@ -82,9 +82,10 @@ def month_label(month: str | None) -> str:
     return f"{calendar.month_abbr[int(month[5:7])]} {month[:4]}"
 
 
-def _points(series: pd.DataFrame, metric: str, up_to_month: str | None) -> list[tuple[int, float]]:
+def _values(series: pd.DataFrame, metric: str, up_to_month: str | None) -> dict[str, float]:
+    """month → value for the months of ``metric`` (up to ``up_to_month``) that have a value, in order."""
     if series is None or series.empty or "metric" not in series.columns:
-        return []
+        return {}
     part = series.loc[series["metric"] == metric, ["month", "value"]]
     if up_to_month is not None:
         part = part[part["month"] <= up_to_month]
@@ -92,7 +93,18 @@ def _points(series: pd.DataFrame, metric: str, up_to_month: str | None) -> list[
     for m, v in zip(part["month"], part["value"]):
         if v is not None and not (isinstance(v, float) and math.isnan(v)) and not pd.isna(v):
             by_month[str(m)] = float(v)
-    months = sorted(by_month)[-WINDOW:]
+    return dict(sorted(by_month.items()))
+
+
+def fitted_months(series: pd.DataFrame, metric: str, up_to_month: str | None = None) -> tuple[str, ...]:
+    """The months :func:`forecast` fits its trend on: the last :data:`WINDOW` with a value up to
+    ``up_to_month`` (what a forecast depends on, e.g. for public suppression)."""
+    return tuple(_values(series, metric, up_to_month))[-WINDOW:]
+
+
+def _points(series: pd.DataFrame, metric: str, up_to_month: str | None) -> list[tuple[int, float]]:
+    by_month = _values(series, metric, up_to_month)
+    months = list(by_month)[-WINDOW:]
     return [(month_index(m), by_month[m]) for m in months]
 
 

@@ -1,20 +1,69 @@
 """The KPI registry: each Terms of Reference priority declared once (shared/spec/metrics.md).
 
-The same declaration drives the computation (``metrics.compute``), the CLI, RAG and direction of
-travel (``metrics.review``), chart colours and delta arrows (``dashboard``), the board pack, and the
-generated definitions page ``docs/metrics.md``.
+A KPI names its own parts, as a metric does in dbt's semantic layer or a scorer in sklearn: what it is
+(id, label, ToR, unit, direction, definition, priority), how it is computed (the extract kind and the
+two aggregate columns of that kind's aggregator that give its numerator and denominator, and the rule
+in words), what is shown beside it (breakdowns, secondary measures), whether it counts people (public
+suppression), its published benchmark, and its wording for packs. Everything else reads this:
+
+* ``metrics.compute`` (the series, secondary measures and breakdowns), ``metrics.contract`` (which ids a
+  figures upload may name, which of them are percentages), ``metrics.benchmarks`` (which KPI has which
+  published benchmark), ``metrics.docs`` (``docs/metrics.md``), the review model (``metrics.reviews``);
+* the dashboard and the packs (RAG, direction of travel, delta colours, captions).
+
+Groupings by unit (percentages, counts, FTE) are always derived from :attr:`KPI.unit`
+(:func:`ids_with_unit`), never listed by hand. A KPI can be added from outside this module with
+:func:`register` (or, in tests, the :func:`registered` context manager): it then appears in every
+mapping below and everywhere they are read. :func:`problems` says what a declaration lacks; the
+registry test runs it over every KPI.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
-
-from metrics.contract import KPI_IDS
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Generic, Literal, TypeVar
 
 Unit = Literal["percent", "fte", "count"]
 Direction = Literal["up", "down"]
+SecondaryUnit = Literal["percent", "count", "mean"]
+PartsUnit = Literal["count", "fte"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A numerator or denominator: the aggregate column that gives it, and how a pack names it."""
+
+    column: str  # an aggregate column of the KPI's source kind (metrics.compute.AGGREGATORS[kind].columns)
+    label: str  # a pack table's column caption, e.g. "Agency FTE", "All conferences"
+    noun: str  # what it counts, for a sentence: "FTE", "conferences", "children"
+
+
+@dataclass(frozen=True)
+class SecondaryMeasure:
+    """Shown beside its parent KPI, never rated against a target; computed from record-level data only
+    (figures carry no secondaries) by ``metrics.compute.secondary_series``."""
+
+    id: str
+    label: str
+    unit: SecondaryUnit
+    definition: str
+    numerator: str  # aggregate column of the parent KPI's source kind
+    denominator: str | None = None  # None: the value is the numerator (a count)
+    parent: str = ""  # the KPI id it is shown beside (filled in by the KPI that declares it)
+
+    def format(self, value: float | None) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "no data"
+        if self.unit == "percent":
+            return f"{value:.1f}%"
+        if self.unit == "mean":
+            return f"{value:.2f}"
+        return f"{value:,.0f}"
 
 
 @dataclass(frozen=True)
@@ -27,10 +76,25 @@ class KPI:
     source_kind: str  # the extract kind it is computed from
     definition: str  # plain English, for the definitions page, hover text and board pack
     priority: str  # the ToR priority in the Commissioner's words
+    numerator: Part
+    denominator: Part | None  # a percentage's denominator; None for count and FTE KPIs (value = numerator)
+    rule: str  # the exact rule as implemented, for the definitions page and the KPI page
+    counts_people: bool  # False: it counts plan items, so public packs show it unsuppressed
+    parts_unit: PartsUnit = "count"  # what the numerator and denominator are measured in (packs' tables)
+    breakdowns: tuple[str, ...] = ()  # groupings its source kind's aggregator allows (team, format, …)
+    secondary: tuple[SecondaryMeasure, ...] = ()
+    benchmark: str | None = None  # a key of metrics.benchmarks.SOURCES (published DfE equivalent)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "secondary", tuple(replace(s, parent=self.id) for s in self.secondary))
 
     @property
     def higher_is_better(self) -> bool:
         return self.direction == "up"
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit == "percent"
 
     def better(self, a: float, b: float) -> bool:
         """Is value ``a`` strictly better than ``b``?"""
@@ -56,6 +120,11 @@ class KPI:
         return f"{value:,.0f}"
 
 
+def _milestones(ref: str) -> str:
+    return (f"Milestones with tor_ref {ref}, due_date ≤ E and completed_date not blank and ≤ E ÷ milestones with "
+            f"tor_ref {ref} and due_date ≤ E, × 100.")
+
+
 _DECLARED = (
     KPI(
         id="agency_rate", tor="2b(i)", label="Agency social workers (% of FTE)", unit="percent",
@@ -67,6 +136,11 @@ _DECLARED = (
             "qualified without cases; 'other' staff excluded). This is the DfE workforce-census "
             "definition, so it compares with the published national and statistical-neighbour rates."
         ),
+        numerator=Part("agency_fte", "Agency FTE", "FTE"),
+        denominator=Part("qualified_fte", "All FTE", "FTE"),
+        parts_unit="fte",
+        rule="Σ fte of in-post agency rows ÷ Σ fte of all in-post rows, qualified roles only, × 100.",
+        counts_people=True, breakdowns=("team",), benchmark="dfe_workforce_agency_rate",
     ),
     KPI(
         id="permanent_practitioners_fte", tor="2b(i)", label="Permanent social workers (FTE)", unit="fte",
@@ -77,6 +151,10 @@ _DECLARED = (
             "practitioner roles: senior practitioners, case-holding social workers and qualified "
             "workers without cases."
         ),
+        numerator=Part("permanent_practitioner_fte", "Permanent practitioner FTE", "FTE"), denominator=None,
+        parts_unit="fte",
+        rule="Σ fte of in-post non-agency rows in practitioner roles.",
+        counts_people=True, breakdowns=("team",),
     ),
     KPI(
         id="permanent_team_managers", tor="2b(ii)", label="Permanent front-line team managers", unit="count",
@@ -85,6 +163,17 @@ _DECLARED = (
         definition=(
             "Number of different directly employed (non-agency) team managers in post at the month's "
             "last day. Shown beside it: the same as a percentage of all team managers in post."
+        ),
+        numerator=Part("permanent_tm", "Permanent team managers", "team managers"), denominator=None,
+        rule="Number of distinct worker_id in post, non-agency, role team_manager.",
+        counts_people=True, breakdowns=("team",),
+        secondary=(
+            SecondaryMeasure(
+                id="team_manager_permanence_pct", label="Team managers who are permanent (%)", unit="percent",
+                definition="Permanent team managers in post at the month's last day as a percentage of all team "
+                           "managers (agency and permanent) in post that day.",
+                numerator="permanent_tm", denominator="all_tm",
+            ),
         ),
     ),
     KPI(
@@ -96,6 +185,38 @@ _DECLARED = (
             "month in person or hybrid, as a percentage of all conferences held in the month. Hybrid "
             "counts as face to face."
         ),
+        numerator=Part("face_to_face_or_hybrid", "Face to face or hybrid", "conferences"),
+        denominator=Part("conferences", "All conferences", "conferences"),
+        rule="Conferences with conference_date in M and format face_to_face or hybrid ÷ all conferences with "
+             "conference_date in M, × 100.",
+        counts_people=True, breakdowns=("format", "conference_type"),
+        secondary=(
+            SecondaryMeasure(
+                id="conference_format_face_to_face", label="Conferences held face to face", unit="count",
+                definition="Number of conferences (one per child) held in the month in person.",
+                numerator="format_face_to_face",
+            ),
+            SecondaryMeasure(
+                id="conference_format_hybrid", label="Conferences held hybrid", unit="count",
+                definition="Number of conferences (one per child) held in the month in hybrid format.",
+                numerator="format_hybrid",
+            ),
+            SecondaryMeasure(
+                id="conference_format_virtual", label="Conferences held virtually", unit="count",
+                definition="Number of conferences (one per child) held in the month virtually.",
+                numerator="format_virtual",
+            ),
+            SecondaryMeasure(
+                id="conference_initial", label="Initial conferences", unit="count",
+                definition="Number of initial child protection conferences (one per child) held in the month.",
+                numerator="type_initial",
+            ),
+            SecondaryMeasure(
+                id="conference_review", label="Review conferences", unit="count",
+                definition="Number of child protection review conferences (one per child) held in the month.",
+                numerator="type_review",
+            ),
+        ),
     ),
     KPI(
         id="assessment_nfa_rate", tor="2b(iv)", label="Assessments concluding no further action (%)",
@@ -105,6 +226,10 @@ _DECLARED = (
             "Child and family assessments completed (authorised) in the month that concluded with no "
             "further action, as a percentage of all assessments completed in the month."
         ),
+        numerator=Part("nfa", "No further action", "assessments"),
+        denominator=Part("assessments", "All assessments", "assessments"),
+        rule="Assessments with completed_date in M and nfa true ÷ all assessments with completed_date in M, × 100.",
+        counts_people=True, breakdowns=("team",),
     ),
     KPI(
         id="three_plus_social_workers", tor="2b(v)", label="Children with 3+ social workers in 12 months (%)",
@@ -115,6 +240,20 @@ _DECLARED = (
             "who had three or more different social workers in the 12 months ending that day. Shown "
             "beside it: the average number of different social workers."
         ),
+        numerator=Part("three_plus", "3+ social workers", "children"),
+        denominator=Part("cohort", "Children allocated", "children"),
+        rule="Cohort = children with an episode open at E (start_date ≤ E, end_date blank or > E). For each, the "
+             "distinct worker_id over episodes with start_date ≤ E and end_date blank or ≥ the first day of W. "
+             "Cohort children with 3 or more ÷ cohort, × 100.",
+        counts_people=True, benchmark="dfe_cla_three_plus_social_workers",
+        secondary=(
+            SecondaryMeasure(
+                id="mean_distinct_workers", label="Average number of social workers in 12 months", unit="mean",
+                definition="Of the children with an allocated social worker at the month's last day, the average "
+                           "number of different social workers they had in the 12 months ending that day.",
+                numerator="workers", denominator="cohort",
+            ),
+        ),
     ),
     KPI(
         id="audits_good_or_better", tor="2b(vi)", label="Audits graded good or outstanding (%)",
@@ -123,6 +262,18 @@ _DECLARED = (
         definition=(
             "Case-file audits completed in the month graded good or outstanding, as a percentage of "
             "all audits completed in the month. Shown beside it: the percentage graded inadequate."
+        ),
+        numerator=Part("good_or_better", "Good or outstanding", "audits"),
+        denominator=Part("audits", "All audits", "audits"),
+        rule="Audits with audit_date in M graded good or outstanding ÷ all audits with audit_date in M, × 100.",
+        counts_people=True, breakdowns=("team", "grade"),
+        secondary=(
+            SecondaryMeasure(
+                id="audits_inadequate_pct", label="Audits graded inadequate (%)", unit="percent",
+                definition="Case-file audits completed in the month graded inadequate, as a percentage of all "
+                           "audits completed in the month.",
+                numerator="grade_inadequate", denominator="audits",
+            ),
         ),
     ),
     KPI(
@@ -133,6 +284,10 @@ _DECLARED = (
             "Of the SEND strategy milestones due by the month's last day, the percentage completed by "
             "that day."
         ),
+        numerator=Part("send_complete", "Complete", "milestones"),
+        denominator=Part("send_due", "Due", "milestones"),
+        rule=_milestones("2b-vii"),
+        counts_people=False,
     ),
     KPI(
         id="historic_complaints_outstanding", tor="2(c)", label="Outstanding historic complaints", unit="count",
@@ -142,6 +297,9 @@ _DECLARED = (
             "Complaints received before the historic cut-off date (a setting; by default 1 March 2023, "
             "the date of the revised direction) that were still open at the month's last day."
         ),
+        numerator=Part("historic_open", "Historic complaints open", "complaints"), denominator=None,
+        rule="Complaints with received_date before the cut-off and closed_date blank or > E.",
+        counts_people=True,
     ),
     KPI(
         id="improvement_plan_milestones_complete", tor="2(a)",
@@ -152,11 +310,26 @@ _DECLARED = (
             "Of the Improvement Plan milestones due by the month's last day, the percentage completed by "
             "that day."
         ),
+        numerator=Part("plan_complete", "Complete", "milestones"),
+        denominator=Part("plan_due", "Due", "milestones"),
+        rule=_milestones("2a"),
+        counts_people=False,
     ),
 )
 
+#: KPI id → declaration, in registry order (the Terms of Reference order). Changed only by
+#: :func:`register` / :func:`unregister`; every reader sees the same dict.
 REGISTRY: dict[str, KPI] = {k.id: k for k in _DECLARED}
-assert tuple(REGISTRY) == KPI_IDS, "the KPI registry and the extract contract must list the same KPIs"
+#: Secondary measure id → declaration, in registry order of their parents (kept in step with REGISTRY).
+SECONDARY: dict[str, SecondaryMeasure] = {}
+
+
+def _sync_secondary() -> None:
+    SECONDARY.clear()
+    SECONDARY.update({s.id: s for k in REGISTRY.values() for s in k.secondary})
+
+
+_sync_secondary()
 
 
 def get(metric_id: str) -> KPI:
@@ -166,76 +339,174 @@ def get(metric_id: str) -> KPI:
         raise KeyError(f"Unknown KPI '{metric_id}'. Known: {', '.join(REGISTRY)}") from None
 
 
-# --- secondary measures ----------------------------------------------------------------------
-# Shown beside their parent KPI (never rated against a target). Computed by
-# ``metrics.compute.secondary_series`` from record-level data only (figures carry no secondaries).
-
-SecondaryUnit = Literal["percent", "count", "mean"]
+def ids_with_unit(*units: Unit) -> tuple[str, ...]:
+    """The ids of the KPIs measured in any of ``units``, in registry order (e.g. every percentage)."""
+    return tuple(k.id for k in REGISTRY.values() if k.unit in units)
 
 
-@dataclass(frozen=True)
-class SecondaryMeasure:
-    id: str
-    label: str
-    unit: SecondaryUnit
-    parent: str  # the KPI id it is shown beside
-    definition: str
-
-    def format(self, value: float | None) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "no data"
-        if self.unit == "percent":
-            return f"{value:.1f}%"
-        if self.unit == "mean":
-            return f"{value:.2f}"
-        return f"{value:,.0f}"
+# --- live views: derived from the registry each time they are read ---------------------------------
 
 
-_SECONDARY = (
-    SecondaryMeasure(
-        id="team_manager_permanence_pct", label="Team managers who are permanent (%)", unit="percent",
-        parent="permanent_team_managers",
-        definition="Permanent team managers in post at the month's last day as a percentage of all team "
-                   "managers (agency and permanent) in post that day.",
-    ),
-    SecondaryMeasure(
-        id="conference_format_face_to_face", label="Conferences held face to face", unit="count",
-        parent="face_to_face_conferences",
-        definition="Number of conferences (one per child) held in the month in person.",
-    ),
-    SecondaryMeasure(
-        id="conference_format_hybrid", label="Conferences held hybrid", unit="count",
-        parent="face_to_face_conferences",
-        definition="Number of conferences (one per child) held in the month in hybrid format.",
-    ),
-    SecondaryMeasure(
-        id="conference_format_virtual", label="Conferences held virtually", unit="count",
-        parent="face_to_face_conferences",
-        definition="Number of conferences (one per child) held in the month virtually.",
-    ),
-    SecondaryMeasure(
-        id="conference_initial", label="Initial conferences", unit="count",
-        parent="face_to_face_conferences",
-        definition="Number of initial child protection conferences (one per child) held in the month.",
-    ),
-    SecondaryMeasure(
-        id="conference_review", label="Review conferences", unit="count",
-        parent="face_to_face_conferences",
-        definition="Number of child protection review conferences (one per child) held in the month.",
-    ),
-    SecondaryMeasure(
-        id="mean_distinct_workers", label="Average number of social workers in 12 months", unit="mean",
-        parent="three_plus_social_workers",
-        definition="Of the children with an allocated social worker at the month's last day, the average "
-                   "number of different social workers they had in the 12 months ending that day.",
-    ),
-    SecondaryMeasure(
-        id="audits_inadequate_pct", label="Audits graded inadequate (%)", unit="percent",
-        parent="audits_good_or_better",
-        definition="Case-file audits completed in the month graded inadequate, as a percentage of all "
-                   "audits completed in the month.",
-    ),
-)
+class View(Mapping[str, T], Generic[T]):
+    """KPI id → ``fn(kpi)`` for every KPI where that is not None, in registry order, always current:
+    a KPI registered later appears in it at once (``compute.BREAKDOWNS``, ``benchmarks.BENCHMARKED_METRICS``)."""
 
-SECONDARY: dict[str, SecondaryMeasure] = {s.id: s for s in _SECONDARY}
-assert all(s.parent in REGISTRY for s in _SECONDARY), "every secondary measure names a declared KPI"
+    def __init__(self, fn: Callable[[KPI], T | None]) -> None:
+        self._fn = fn
+
+    def _items(self) -> dict[str, T]:
+        out = {}
+        for k in REGISTRY.values():
+            v = self._fn(k)
+            if v is not None:
+                out[k.id] = v
+        return out
+
+    def __getitem__(self, metric_id: str) -> T:
+        k = REGISTRY.get(metric_id)
+        v = None if k is None else self._fn(k)
+        if v is None:
+            raise KeyError(metric_id)
+        return v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __repr__(self) -> str:
+        return f"View({self._items()!r})"
+
+
+class Ids(Sequence[str]):
+    """The ids of the KPIs for which ``keep(kpi)`` holds, in registry order, always current: a read-only
+    tuple (``ids[0]``, ``x in ids``, ``pandas.Series.isin(ids)``) that compares equal to the same tuple."""
+
+    def __init__(self, keep: Callable[[KPI], bool] = lambda k: True) -> None:
+        self._keep = keep
+
+    def _ids(self) -> tuple[str, ...]:
+        return tuple(k.id for k in REGISTRY.values() if self._keep(k))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._ids()[i]
+
+    def __len__(self) -> int:
+        return len(self._ids())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids())
+
+    def __contains__(self, x: object) -> bool:
+        return x in self._ids()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Ids | tuple | list):
+            return self._ids() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Ids{self._ids()!r}"
+
+
+# --- registering a KPI -------------------------------------------------------------------------
+
+
+def problems(kpi: KPI) -> list[str]:
+    """What the declaration ``kpi`` lacks or gets wrong, in words (empty: complete). Checks its text,
+    that its numerator, denominator and secondary measures name columns its source kind's aggregator
+    produces, that a percentage has a denominator and nothing else does, its breakdowns against its
+    source kind, and its benchmark against the published sources."""
+    from metrics.benchmarks import SOURCES
+    from metrics.compute import AGGREGATORS
+
+    out = []
+    for name in ("id", "tor", "label", "definition", "priority", "rule", "source_kind"):
+        if not str(getattr(kpi, name) or "").strip():
+            out.append(f"{kpi.id or '?'}: {name} is empty")
+    if kpi.unit not in ("percent", "fte", "count"):
+        out.append(f"{kpi.id}: unit {kpi.unit!r} is not percent, fte or count")
+    if kpi.direction not in ("up", "down"):
+        out.append(f"{kpi.id}: direction {kpi.direction!r} is not up or down")
+    if not isinstance(kpi.counts_people, bool):
+        out.append(f"{kpi.id}: counts_people must be True or False")
+    if kpi.parts_unit not in ("count", "fte"):
+        out.append(f"{kpi.id}: parts_unit {kpi.parts_unit!r} is not count or fte")
+    agg = AGGREGATORS.get(kpi.source_kind)
+    if agg is None:
+        out.append(f"{kpi.id}: source kind {kpi.source_kind!r} has no aggregator (known: {', '.join(AGGREGATORS)})")
+        return out
+    if (kpi.unit == "percent") != (kpi.denominator is not None):
+        out.append(f"{kpi.id}: a percentage needs a denominator, and only a percentage has one")
+    for role, part in (("numerator", kpi.numerator), ("denominator", kpi.denominator)):
+        if part is None:
+            continue
+        if not isinstance(part, Part):
+            out.append(f"{kpi.id}: {role} must be a Part(column, label, noun)")
+            continue
+        if part.column not in agg.columns:
+            out.append(f"{kpi.id}: {role} column {part.column!r} is not an aggregate of {kpi.source_kind} "
+                       f"({', '.join(agg.columns)})")
+        for name in ("label", "noun"):
+            if not getattr(part, name).strip():
+                out.append(f"{kpi.id}: {role} {name} is empty (packs caption it)")
+    for b in kpi.breakdowns:
+        if b not in agg.groups:
+            out.append(f"{kpi.id}: {kpi.source_kind} records cannot be broken down by {b!r} "
+                       f"(they can by: {', '.join(agg.groups) or 'nothing'})")
+    for s in kpi.secondary:
+        for name in ("id", "label", "definition"):
+            if not getattr(s, name).strip():
+                out.append(f"{kpi.id}: secondary measure {s.id or '?'}: {name} is empty")
+        for col in (s.numerator, s.denominator):
+            if col is not None and col not in agg.columns:
+                out.append(f"{kpi.id}: secondary measure {s.id}: column {col!r} is not an aggregate of "
+                           f"{kpi.source_kind}")
+    if kpi.benchmark is not None and kpi.benchmark not in SOURCES:
+        out.append(f"{kpi.id}: benchmark {kpi.benchmark!r} is not a published source ({', '.join(SOURCES)})")
+    return out
+
+
+def register(kpi: KPI) -> KPI:
+    """Add ``kpi`` to the registry (after the declared ones). Raises ``ValueError`` naming what is wrong
+    if its id or a secondary measure's id is taken, or its declaration is incomplete (:func:`problems`)."""
+    if kpi.id in REGISTRY:
+        raise ValueError(f"A KPI with id {kpi.id!r} is already registered.")
+    taken = [s.id for s in kpi.secondary if s.id in SECONDARY]
+    if taken:
+        raise ValueError(f"Secondary measure id(s) already registered: {', '.join(taken)}.")
+    wrong = problems(kpi)
+    if wrong:
+        raise ValueError("Incomplete KPI declaration: " + "; ".join(wrong))
+    REGISTRY[kpi.id] = kpi
+    _sync_secondary()
+    return kpi
+
+
+def unregister(metric_id: str) -> None:
+    """Remove a registered KPI (the declared ten stay: they are the Terms of Reference)."""
+    if metric_id in _DECLARED_IDS:
+        raise ValueError(f"{metric_id} is one of the declared Terms of Reference KPIs; it cannot be removed.")
+    REGISTRY.pop(metric_id, None)
+    _sync_secondary()
+
+
+_DECLARED_IDS = frozenset(k.id for k in _DECLARED)
+
+
+@contextmanager
+def registered(*kpis: KPI) -> Iterator[tuple[KPI, ...]]:
+    """``with registered(KPI(...)):`` — the KPIs are in the registry inside the block only (tests)."""
+    done: list[str] = []
+    try:
+        for k in kpis:
+            register(k)
+            done.append(k.id)
+        yield kpis
+    finally:
+        for metric_id in done:
+            unregister(metric_id)
+

@@ -21,3 +21,13 @@ def month_range(first: str, last: str) -> list[str]:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+def month_of(d: dt.date) -> str:
+    """'YYYY-MM' of a date."""
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def month_label(month: str) -> str:
+    """'2024-05' → 'May 2024'."""
+    return f"{calendar.month_name[int(month[5:7])]} {month[:4]}"

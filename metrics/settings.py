@@ -2,7 +2,7 @@
 
 A second council is a configuration, not a fork: set ``KPI_COUNCIL_NAME``, ``KPI_LA_CODE`` and
 ``KPI_DB_PATH`` (and its own pseudonymisation key). Review settings — checkpoints, targets,
-tolerances — live in the store with their history (see ``metrics.review``).
+tolerances — live in the store with their history (see ``metrics.reviews``).
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
 
 
 def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
-    from metrics.review import load_settings, review_at
+    from metrics.reviews import load_settings, review_at
 
     use_db(demo_db)
     at = open_page("views/overview.py")
@@ -237,7 +237,7 @@ def test_a_refused_upload_changes_nothing(use_db, demo_copy):
 
 
 def test_council_name_and_la_code_come_from_the_stored_review_settings(use_db, demo_copy):
-    from metrics.review import load_settings, save_settings
+    from metrics.reviews import load_settings, save_settings
 
     conn = store.connect(demo_copy)
     try:

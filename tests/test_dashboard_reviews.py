@@ -22,7 +22,7 @@ from metrics import store
 from metrics.demo_store import DEMO_KEY
 from metrics.ingest import ingest_bytes
 from metrics.kpis import REGISTRY
-from metrics.review import Checkpoint, load_settings, save_settings
+from metrics.reviews import Checkpoint, load_settings, save_settings
 from metrics.settings import get_settings
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

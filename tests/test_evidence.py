@@ -21,7 +21,7 @@ from metrics.evidence import (
     list_entries,
     mark_final,
 )
-from metrics.review import default_settings, is_final, save_settings
+from metrics.reviews import default_settings, is_final, save_settings
 from metrics.store import connect
 
 JUN, SEP = dt.date(2023, 6, 1), dt.date(2023, 9, 1)

@@ -138,7 +138,7 @@ def test_no_raw_identifier_anywhere(fresh_db, settings, monkeypatch, caplog, cap
     from dashboard.components import review_export_frame
     from metrics.audit import audit_frame
     from metrics.compute import BREAKDOWNS, breakdown, compute_series, secondary_series
-    from metrics.review import review_at
+    from metrics.reviews import review_at
 
     exports: dict[str, bytes] = {}
     with contextlib.closing(store.connect(fresh_db)) as conn:

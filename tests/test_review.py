@@ -1,4 +1,4 @@
-"""Tests for metrics.review: settings, trajectories, RAG, direction of travel, finals, the CLI."""
+"""Tests for metrics.reviews: settings, trajectories, RAG, direction of travel, finals, the CLI."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from metrics import review
+from metrics.reviews import store as review
 from metrics.kpis import REGISTRY
-from metrics.review import (
+from metrics.reviews import (
     AlreadyFinal,
     Checkpoint,
     KpiTarget,
@@ -654,7 +654,7 @@ def test_docs_list_the_default_checkpoints_targets_and_tor_items():
     from pathlib import Path
 
     from metrics.evidence import TOR_ITEMS
-    from metrics.review import DEFAULT_TRAJECTORIES
+    from metrics.reviews import DEFAULT_TRAJECTORIES
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "reviews.md").read_text(encoding="utf-8")
     for c in default_settings().checkpoints:

@@ -1,0 +1,311 @@
+"""Review settings: checkpoints, each KPI's target trajectory and amber tolerance, the council — the
+pydantic models, the demo defaults, and the readable diff between two versions (pure; stored by
+:mod:`metrics.reviews.store`). The rules are in shared/spec/metrics.md, "Review checkpoints";
+:mod:`metrics.reviews` gives the reading of the spec.
+
+- **Trajectory.** The baseline value holds on the *last day of the baseline month* (a KPI is measured
+  at its month end). The target at a date is read off the piecewise-linear line (by days) through the
+  baseline point, any explicit ``checkpoint_targets`` and the final target at ``final_date``. So an
+  explicit checkpoint target wins on its date; before the baseline point the target is the baseline
+  value; after the last point (normally ``final_date``) it is that point's value (the final target).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from metrics.kpis import REGISTRY
+from metrics.months import month_end
+
+_MONTH = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")  # a plausible year: never year 0 (month_end fails)
+
+
+def as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"'{value}' is not a date in the form YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"'{value}' is not a valid date ({e})") from None
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+class Checkpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    date: dt.date
+    label: str = Field(min_length=1)
+    six_month: bool = False
+
+
+class KpiTarget(BaseModel):
+    """One KPI's trajectory: a baseline, then explicit checkpoint targets and/or a final target."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    baseline_month: str = Field(description="YYYY-MM; the baseline value holds on its last day")
+    baseline_value: float
+    final_target: float | None = None
+    final_date: dt.date | None = None
+    checkpoint_targets: dict[dt.date, float] = Field(default_factory=dict)
+    tolerance: float = Field(ge=0, description="amber band, in the KPI's unit")
+
+    @field_validator("baseline_month")
+    @classmethod
+    def _month(cls, v: str) -> str:
+        v = v.strip()
+        if not _MONTH.fullmatch(v):
+            raise ValueError(f"baseline_month must be YYYY-MM between 1900 and 2099, e.g. 2023-02 (got '{v}')")
+        return v
+
+    @field_validator("final_date")
+    @classmethod
+    def _final_after_baseline(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        bm = info.data.get("baseline_month")
+        if v is not None and bm and v <= month_end(bm):
+            raise ValueError(f"final_date {v} must be after the baseline month {bm} (baseline point {month_end(bm)})")
+        return v
+
+    @field_validator("checkpoint_targets")
+    @classmethod
+    def _targets_in_range(cls, v: dict[dt.date, float], info: ValidationInfo) -> dict[dt.date, float]:
+        bm, fd = info.data.get("baseline_month"), info.data.get("final_date")
+        for d in sorted(v):
+            if bm and d <= month_end(bm):
+                raise ValueError(f"checkpoint_targets[{d}] must be after the baseline month {bm}")
+            if fd and d > fd:
+                raise ValueError(f"checkpoint_targets[{d}] is after final_date {fd}")
+        return dict(sorted(v.items()))
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> KpiTarget:
+        if self.final_target is None and self.final_date is None and not self.checkpoint_targets:
+            raise ValueError("give final_target with final_date, or checkpoint_targets: neither was given")
+        if self.final_target is not None and self.final_date is None:
+            raise ValueError("final_date is missing: a final_target needs the date it is due")
+        if self.final_date is not None and self.final_target is None:
+            raise ValueError("final_target is missing: final_date was given without it")
+        return self
+
+    @property
+    def baseline_date(self) -> dt.date:
+        return month_end(self.baseline_month)
+
+    @property
+    def end_target(self) -> float:
+        """The last point of the trajectory: the final target, else the last checkpoint target."""
+        return self.points()[-1][1]
+
+    def points(self) -> list[tuple[dt.date, float]]:
+        pts = [(self.baseline_date, self.baseline_value), *sorted(self.checkpoint_targets.items())]
+        if self.final_target is not None and self.final_date is not None \
+                and self.final_date not in self.checkpoint_targets:  # an explicit target wins on its date
+            pts.append((self.final_date, self.final_target))
+        return pts
+
+    def target_at(self, at: dt.date | str) -> float:
+        """The trajectory value on ``at`` (see the module docstring)."""
+        at = as_date(at)
+        pts = self.points()
+        if at <= pts[0][0]:
+            return pts[0][1]
+        for (d0, v0), (d1, v1) in zip(pts, pts[1:]):
+            if at == d1:
+                return v1
+            if d0 < at < d1:
+                return v0 + (v1 - v0) * (at - d0).days / (d1 - d0).days
+        return pts[-1][1]
+
+
+class ReviewSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    checkpoints: list[Checkpoint] = Field(min_length=1)
+    targets: dict[str, KpiTarget]
+    historic_complaints_cutoff: dt.date = dt.date(2023, 3, 1)
+    council_name: str = Field(min_length=1)
+    la_code: str = Field(min_length=1)
+
+    @field_validator("la_code")
+    @classmethod
+    def _known_la(cls, v: str) -> str:
+        """Benchmarks follow the LA code: it must be a council in DfE's statistical-neighbour model."""
+        from metrics.benchmarks import statistical_neighbours
+
+        try:
+            statistical_neighbours(v)
+        except ValueError as e:
+            raise ValueError(f"'{v}' is not a DfE local authority code with statistical neighbours ({e})") from None
+        return v
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _increasing(cls, v: list[Checkpoint]) -> list[Checkpoint]:
+        for i in range(1, len(v)):
+            a, b = v[i - 1].date, v[i].date
+            if b == a:
+                raise ValueError(f"checkpoints[{i}].date {b} duplicates checkpoints[{i - 1}].date")
+            if b < a:
+                raise ValueError(f"checkpoints[{i}].date {b} is before checkpoints[{i - 1}].date {a}: "
+                                 "checkpoints must be in strictly increasing date order")
+        return v
+
+    @field_validator("targets")
+    @classmethod
+    def _known_and_in_range(cls, v: dict[str, KpiTarget]) -> dict[str, KpiTarget]:
+        problems = []
+        for kpi_id, t in v.items():
+            if kpi_id not in REGISTRY:
+                problems.append(f"targets.{kpi_id}: unknown KPI id '{kpi_id}' (known: {', '.join(REGISTRY)})")
+                continue
+            unit = REGISTRY[kpi_id].unit
+            values = [("baseline_value", t.baseline_value), ("final_target", t.final_target),
+                      *((f"checkpoint_targets[{d}]", x) for d, x in t.checkpoint_targets.items())]
+            for name, x in values:
+                if x is None:
+                    continue
+                if unit == "percent" and not 0 <= x <= 100:
+                    problems.append(f"targets.{kpi_id}.{name} {x:g} is outside 0–100 ({kpi_id} is a percentage)")
+                elif x < 0:
+                    problems.append(f"targets.{kpi_id}.{name} {x:g} is negative")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {k: v[k] for k in REGISTRY if k in v}  # registry order
+
+    def checkpoint_on(self, at: dt.date | str) -> Checkpoint | None:
+        at = as_date(at)
+        return next((c for c in self.checkpoints if c.date == at), None)
+
+    def previous_checkpoint(self, at: dt.date | str) -> Checkpoint | None:
+        at = as_date(at)
+        before = [c for c in self.checkpoints if c.date < at]
+        return before[-1] if before else None
+
+
+# --- the demo defaults -----------------------------------------------------------------------
+
+DIRECTION_DATE = dt.date(2023, 3, 1)
+DEFAULT_BASELINE_MONTH = "2023-02"
+DEFAULT_FINAL_DATE = dt.date(2025, 3, 31)
+DEFAULT_LAST_CHECKPOINT = dt.date(2025, 6, 1)
+
+#: (baseline value at Feb 2023, final target by 31 Mar 2025, amber tolerance) — the 2022/23 position
+#: (agency 55%: the published Sept 2022 census gave 54.9%) and the Improvement Plan's ambition.
+DEFAULT_TRAJECTORIES: dict[str, tuple[float, float, float]] = {
+    "agency_rate": (55.0, 20.0, 5.0),
+    "permanent_practitioners_fte": (53.0, 85.0, 5.0),
+    "permanent_team_managers": (6.0, 14.0, 1.0),
+    "face_to_face_conferences": (20.0, 75.0, 5.0),
+    "assessment_nfa_rate": (40.0, 25.0, 3.0),
+    "three_plus_social_workers": (30.0, 15.0, 3.0),
+    "audits_good_or_better": (25.0, 60.0, 5.0),
+    "send_milestones_complete": (75.0, 90.0, 5.0),
+    "historic_complaints_outstanding": (77.0, 0.0, 5.0),
+    "improvement_plan_milestones_complete": (80.0, 90.0, 5.0),
+}
+
+
+def default_checkpoints(first: dt.date = dt.date(2023, 6, 1),
+                        last: dt.date = DEFAULT_LAST_CHECKPOINT) -> list[Checkpoint]:
+    """Every three months from the direction of 1 March 2023; the second is the six-month review."""
+    out: list[Checkpoint] = []
+    d, n = first, 1
+    while d <= last:
+        mon = f"{calendar.month_abbr[d.month]} {d.year}"
+        six = d == dt.date(DIRECTION_DATE.year, DIRECTION_DATE.month + 6, 1)
+        out.append(Checkpoint(date=d, label=f"Six-month review – {mon}" if six else f"Review {n} – {mon}",
+                              six_month=six))
+        m = d.month + 3
+        d = dt.date(d.year + (m - 1) // 12, (m - 1) % 12 + 1, 1)
+        n += 1
+    return out
+
+
+def default_settings(council_name: str | None = None, la_code: str | None = None) -> ReviewSettings:
+    from metrics.settings import get_settings
+
+    s = get_settings()
+    return ReviewSettings(
+        checkpoints=default_checkpoints(),
+        targets={
+            k: KpiTarget(baseline_month=DEFAULT_BASELINE_MONTH, baseline_value=b, final_target=f,
+                         final_date=DEFAULT_FINAL_DATE, tolerance=tol)
+            for k, (b, f, tol) in DEFAULT_TRAJECTORIES.items()
+        },
+        historic_complaints_cutoff=s.historic_complaints_cutoff,
+        council_name=council_name or s.council_name,
+        la_code=la_code or s.la_code,
+    )
+
+
+# --- what changed between two versions -----------------------------------------------------------
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, str):
+        return f"'{v}'"
+    return str(v)
+
+
+def _flatten(s: ReviewSettings) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "council_name": s.council_name,
+        "la_code": s.la_code,
+        "historic_complaints_cutoff": s.historic_complaints_cutoff,
+    }
+    for c in s.checkpoints:
+        d[f"checkpoint {c.date}"] = c.label + (" (six-month review)" if c.six_month else "")
+    for k, t in s.targets.items():
+        d[f"{k}"] = "target"
+        for f in ("baseline_month", "baseline_value", "final_target", "final_date", "tolerance"):
+            d[f"{k}.{f}"] = getattr(t, f)
+        for cd, v in t.checkpoint_targets.items():
+            d[f"{k}.checkpoint_targets[{cd}]"] = v
+    return d
+
+
+def diff_settings(old: ReviewSettings | None, new: ReviewSettings) -> list[str]:
+    """Human-readable changes, e.g. ``agency_rate.final_target 20 → 18``."""
+    if old is None:
+        return ["first saved version"]
+    a, b = _flatten(old), _flatten(new)
+    added_kpis = {k for k in b if k in REGISTRY and k not in a}
+    removed_kpis = {k for k in a if k in REGISTRY and k not in b}
+    out = []
+    for key in [*a, *(k for k in b if k not in a)]:
+        kpi = key.split(".")[0]
+        if key in REGISTRY:
+            if key in added_kpis:
+                out.append(f"{key} target added")
+            elif key in removed_kpis:
+                out.append(f"{key} target removed")
+            continue
+        if kpi in added_kpis or kpi in removed_kpis:
+            continue
+        if key not in b:
+            out.append(f"{key} removed (was {_fmt(a[key])})")
+        elif key not in a:
+            out.append(f"{key} added: {_fmt(b[key])}")
+        elif a[key] != b[key]:
+            out.append(f"{key} {_fmt(a[key])} → {_fmt(b[key])}")
+    return out or ["no changes"]

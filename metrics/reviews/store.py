@@ -1,0 +1,253 @@
+"""Reviews against the store: settings versions (append-only, audited), the series a review judges,
+checkpoints marked final (frozen, append-only) and the review at a date (frozen and restated if final).
+See :mod:`metrics.reviews` for the reading of the spec.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+import sqlite_utils
+from pydantic import BaseModel
+
+from metrics.reviews.evaluate import CheckpointResult, evaluate, restate
+from metrics.reviews.settings import ReviewSettings, as_date, default_settings, diff_settings
+
+# --- storage: settings versions --------------------------------------------------------------
+
+
+def _m_review_settings_versions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE review_settings_versions ("
+        " id INTEGER PRIMARY KEY,"
+        " saved_at TEXT NOT NULL,"  # UTC, ISO 8601 with Z
+        " saved_by TEXT NOT NULL,"
+        " note TEXT NOT NULL DEFAULT '',"
+        " settings_json TEXT NOT NULL)"
+    )
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER review_settings_versions_no_{op.lower()} BEFORE {op} ON review_settings_versions"
+            " BEGIN SELECT RAISE(ABORT, 'review settings versions are append-only: save a new version'); END"
+        )
+
+
+def _m_checkpoint_finals(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE checkpoint_finals ("
+        " checkpoint DATE PRIMARY KEY,"  # ISO YYYY-MM-DD
+        " finalised_at TEXT NOT NULL,"
+        " finalised_by TEXT NOT NULL,"
+        " evaluation_json TEXT NOT NULL,"
+        " settings_version_id INTEGER REFERENCES review_settings_versions(id),"
+        " data_as_of TEXT)"
+    )
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER checkpoint_finals_no_{op.lower()} BEFORE {op} ON checkpoint_finals"
+            " BEGIN SELECT RAISE(ABORT, 'a final checkpoint cannot be changed or withdrawn'); END"
+        )
+
+
+def _coerce(settings: ReviewSettings | dict) -> ReviewSettings:
+    data = settings.model_dump(mode="json") if isinstance(settings, BaseModel) else settings
+    return ReviewSettings.model_validate(data)  # re-validated even if built with model_copy
+
+
+def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by: str, note: str = "",
+                  *, role: str = "") -> int:
+    """Validate and append a new settings version. Raises pydantic ``ValidationError`` naming the field."""
+    from metrics.store import utc_now
+
+    s = _coerce(settings)
+    if not by or not by.strip():
+        raise ValueError("by: say who is saving the settings")
+    from metrics import audit
+
+    with audit.transaction(conn):
+        previous = latest_version_id(conn)
+        cur = conn.execute(
+            "INSERT INTO review_settings_versions (saved_at, saved_by, note, settings_json) VALUES (?, ?, ?, ?)",
+            (utc_now(), by.strip(), note or "", s.model_dump_json()),
+        )
+        changes = diff_settings(load_settings(conn, previous), s) if previous else ["first saved version"]
+        audit.record(conn, by.strip(), "settings_change", f"settings version {cur.lastrowid}",
+                     {"note": note or "", "changes": changes[:200]}, role=role)
+    return int(cur.lastrowid)
+
+
+def latest_version_id(conn: sqlite3.Connection) -> int | None:
+    r = conn.execute("SELECT MAX(id) FROM review_settings_versions").fetchone()
+    return r[0]
+
+
+def load_settings(conn: sqlite3.Connection, version_id: int | None = None) -> ReviewSettings:
+    """The latest saved settings (or version ``version_id``); the defaults if none were saved."""
+    if version_id is None:
+        r = conn.execute("SELECT settings_json FROM review_settings_versions ORDER BY id DESC LIMIT 1").fetchone()
+        if r is None:
+            return default_settings()
+    else:
+        r = conn.execute("SELECT settings_json FROM review_settings_versions WHERE id = ?", (version_id,)).fetchone()
+        if r is None:
+            raise LookupError(f"There is no review settings version {version_id}.")
+    return ReviewSettings.model_validate_json(r[0])
+
+
+@dataclass(frozen=True)
+class SettingsVersion:
+    id: int
+    saved_at: str
+    saved_by: str
+    note: str
+    settings: ReviewSettings
+    changes: list[str] = field(default_factory=list)
+
+
+def settings_history(conn: sqlite3.Connection) -> list[SettingsVersion]:
+    """Every saved version, oldest first, each with what changed from the one before."""
+    out: list[SettingsVersion] = []
+    prev: ReviewSettings | None = None
+    for r in conn.execute("SELECT id, saved_at, saved_by, note, settings_json FROM review_settings_versions ORDER BY id"):
+        s = ReviewSettings.model_validate_json(r["settings_json"])
+        out.append(SettingsVersion(r["id"], r["saved_at"], r["saved_by"], r["note"], s, diff_settings(prev, s)))
+        prev = s
+    return out
+
+
+# --- reviews against the store ---------------------------------------------------------------
+
+
+class AlreadyFinal(Exception):
+    pass
+
+
+class NotACheckpoint(ValueError):
+    pass
+
+
+def _compute_series(conn: sqlite3.Connection, **kwargs) -> pd.DataFrame:
+    """The one place that calls ``metrics.compute`` (imported lazily; tests may replace this)."""
+    from metrics.compute import compute_series
+
+    return compute_series(conn, **kwargs)
+
+
+def current_series(conn: sqlite3.Connection, settings: ReviewSettings) -> pd.DataFrame:
+    return _compute_series(conn, historic_cutoff=settings.historic_complaints_cutoff)
+
+
+def data_as_of(conn: sqlite3.Connection) -> str | None:
+    """When the data last changed: the latest upload time (UTC)."""
+    return conn.execute("SELECT MAX(uploaded_at) FROM uploads").fetchone()[0]
+
+
+def _data_fingerprint(conn: sqlite3.Connection) -> str:
+    h = hashlib.sha256()
+    for r in conn.execute("SELECT kind, scope, month, upload_id FROM current_months ORDER BY kind, scope, month"):
+        h.update(repr(tuple(r)).encode())
+    h.update(repr(data_as_of(conn)).encode())
+    return h.hexdigest()
+
+
+def get_final(conn: sqlite3.Connection, checkpoint: dt.date | str) -> CheckpointResult | None:
+    """The frozen evaluation of a final checkpoint (None if it is not final)."""
+    r = conn.execute("SELECT * FROM checkpoint_finals WHERE checkpoint = ?", (as_date(checkpoint).isoformat(),)).fetchone()
+    if r is None:
+        return None
+    return replace(CheckpointResult.from_json(json.loads(r["evaluation_json"])), final=True,
+                   finalised_at=r["finalised_at"], finalised_by=r["finalised_by"],
+                   settings_version_id=r["settings_version_id"], data_as_of=r["data_as_of"])
+
+
+def is_final(conn: sqlite3.Connection, checkpoint: dt.date | str) -> bool:
+    return conn.execute("SELECT 1 FROM checkpoint_finals WHERE checkpoint = ?",
+                        (as_date(checkpoint).isoformat(),)).fetchone() is not None
+
+
+def final_checkpoints(conn: sqlite3.Connection) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT checkpoint, finalised_at, finalised_by, settings_version_id, data_as_of FROM checkpoint_finals"
+        " ORDER BY checkpoint")]
+
+
+def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str, *,
+               series: pd.DataFrame | None = None, today: dt.date | None = None, role: str = "") -> CheckpointResult:
+    """Freeze the evaluation of a configured checkpoint as presented. Final means final.
+
+    Refused (nothing changed) if already final, not a configured checkpoint, or still in the future.
+    If no settings version was ever saved, the defaults in force are saved first so the final record
+    names a settings version.
+    """
+    from metrics.store import utc_now
+
+    at = as_date(checkpoint_date)
+    if not by or not by.strip():
+        raise ValueError("by: say who is marking the checkpoint final")
+    if is_final(conn, at):
+        raise AlreadyFinal(f"Checkpoint {at} is already final; its record cannot be changed.")
+    settings = load_settings(conn)
+    if settings.checkpoint_on(at) is None:
+        raise NotACheckpoint(f"{at} is not a configured checkpoint: "
+                             f"{', '.join(c.date.isoformat() for c in settings.checkpoints)}")
+    today = today or dt.datetime.now(dt.UTC).date()
+    if at > today:
+        raise NotACheckpoint(f"Checkpoint {at} is in the future; it can be marked final on or after that date.")
+    before = _data_fingerprint(conn)
+    result = evaluate(current_series(conn, settings) if series is None else series, settings, at)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _data_fingerprint(conn) != before:
+            raise RuntimeError("The data changed while the review was being finalised; nothing was saved. Try again.")
+        if is_final(conn, at):
+            raise AlreadyFinal(f"Checkpoint {at} is already final; its record cannot be changed.")
+        version = latest_version_id(conn)
+        if version is None:
+            version = save_settings(conn, settings, by, note=f"default settings in force when {at} was marked final")
+        result = replace(result, final=True, finalised_at=utc_now(), finalised_by=by.strip(),
+                         settings_version_id=version, data_as_of=data_as_of(conn))
+        conn.execute(
+            "INSERT INTO checkpoint_finals (checkpoint, finalised_at, finalised_by, evaluation_json,"
+            " settings_version_id, data_as_of) VALUES (?, ?, ?, ?, ?, ?)",
+            (at.isoformat(), result.finalised_at, result.finalised_by, json.dumps(result.to_json()),
+             version, result.data_as_of),
+        )
+        from metrics import audit
+
+        audit.record(conn, by.strip(), "checkpoint_final", f"checkpoint {at.isoformat()}",
+                     {"summary": result.summary, "settings_version": version, "data_as_of": result.data_as_of},
+                     role=role)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def review_at(conn: sqlite3.Connection, at: dt.date | str, *, settings: ReviewSettings | None = None,
+              series: pd.DataFrame | None = None) -> CheckpointResult:
+    """The review at ``at``: frozen (and restated against today's data) if final, else evaluated now."""
+    at = as_date(at)
+    settings = settings or load_settings(conn)
+    if series is None:
+        series = current_series(conn, settings)
+    frozen = get_final(conn, at)
+    if frozen is not None:
+        return restate(frozen, series)
+    return evaluate(series, settings, at)
+
+
+def review_all(conn: sqlite3.Connection, *, settings: ReviewSettings | None = None,
+               series: pd.DataFrame | None = None) -> list[CheckpointResult]:
+    """Every configured checkpoint (and any final one no longer configured), in date order."""
+    settings = settings or load_settings(conn)
+    if series is None:
+        series = current_series(conn, settings)
+    dates = sorted({c.date for c in settings.checkpoints}
+                   | {as_date(f["checkpoint"]) for f in final_checkpoints(conn)})
+    return [review_at(conn, d, settings=settings, series=series) for d in dates]
