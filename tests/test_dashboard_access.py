@@ -23,9 +23,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.access import PAGE_FILES
+from dashboard.loaders import data_version
 from metrics import auth, store
 from metrics.demo_store import DEMO_KEY
 from metrics.ingest import ingest_path
@@ -223,7 +225,8 @@ def db_path(tmp_path_factory) -> Path:
 @pytest.fixture
 def db(access_template, db_path, tmp_path, monkeypatch) -> Path:
     """A fresh copy of the template for each test, always at the same path: the dashboard's caches are keyed
-    on (path, newest audit id), so every test after the first reads them instead of recomputing the KPIs."""
+    on (path, newest audit id), so every test after the first reads them instead of recomputing the KPIs.
+    A test that changed the store clears them, so that no later test meets figures cached for its changes."""
     path = db_path
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -236,7 +239,10 @@ def db(access_template, db_path, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
+    unchanged = data_version(str(path))
     yield path
+    if data_version(str(path)) != unchanged:
+        st.cache_data.clear()
     get_settings.cache_clear()
 
 
