@@ -147,8 +147,7 @@ def test_the_doc_table_is_the_one_these_tests_check():
 @pytest.mark.parametrize("who", list(USERS))
 def test_identity_resolves_to_its_role(who):
     ident = identity(who)
-    role = ident.role.name if ident and ident.role else None
-    assert role == ROLE_OF[who]
+    assert (ident.role.name if ident and ident.role else None) == ROLE_OF[who]
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)
