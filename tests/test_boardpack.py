@@ -195,6 +195,7 @@ def pgm_pages(path: Path, tmp: Path) -> list[tuple[int, int, bytes]]:
 # --- the CLI ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_writes_both_formats(restricted):
     for fmt, (path, code, out, err) in restricted.items():
         assert code == 0, err
@@ -232,6 +233,7 @@ def test_metrics_does_not_import_plotly():
 # --- restricted PDF --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pdf_has_every_kpi_and_the_summary(restricted):
     text = flat(pdf_text(restricted["pdf"][0]))
     assert "Checkpoint summary — Review 8 – Mar 2025" in text
@@ -244,6 +246,7 @@ def test_pdf_has_every_kpi_and_the_summary(restricted):
     assert "Agency social workers (% of FTE): by team, Feb 2025" in text
 
 
+@pytest.mark.slow
 def test_pdf_shows_commentary_with_currency_and_symbols(restricted):
     text = flat(pdf_text(restricted["pdf"][0]))
     assert "£12,500 (€14,600)" in text and "≥ 20%" in text
@@ -251,6 +254,7 @@ def test_pdf_shows_commentary_with_currency_and_symbols(restricted):
     assert "ana@council.gov.uk" in text  # restricted: authors are shown
 
 
+@pytest.mark.slow
 def test_pdf_embeds_dejavu_and_nothing_else(restricted):
     out = subprocess.run(["pdffonts", str(restricted["pdf"][0])], check=True, capture_output=True, text=True).stdout
     rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
@@ -258,6 +262,7 @@ def test_pdf_embeds_dejavu_and_nothing_else(restricted):
     assert all(r[-5] == "yes" for r in rows), out  # the "emb" column
 
 
+@pytest.mark.slow
 def test_every_pdf_page_is_drawn(restricted, tmp_path):
     path = restricted["pdf"][0]
     pages = pgm_pages(path, tmp_path)
@@ -273,6 +278,7 @@ def test_every_pdf_page_is_drawn(restricted, tmp_path):
 # --- restricted PowerPoint -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pptx_has_every_kpi_and_the_summary(restricted):
     from pptx import Presentation
 
@@ -289,6 +295,7 @@ def test_pptx_has_every_kpi_and_the_summary(restricted):
     assert "£12,500 (€14,600)" in text and "≥ 20%" in text
 
 
+@pytest.mark.slow
 def test_pptx_type_is_large(restricted):
     from pptx import Presentation
 
@@ -306,6 +313,7 @@ def test_pptx_type_is_large(restricted):
     assert all(sh._element.nvPicPr.cNvPr.get("descr") for sh in charts), "charts need alternative text"
 
 
+@pytest.mark.slow
 def test_audit_records_who_made_which_pack(restricted, demo_db):
     conn = sqlite3.connect(demo_db)
     rows = conn.execute("SELECT actor, target, details FROM audit_log WHERE action = 'boardpack'"
@@ -322,6 +330,7 @@ def test_audit_records_who_made_which_pack(restricted, demo_db):
 PLANTED = ("permanent_team_managers", "historic_complaints_outstanding", "face_to_face_conferences")
 
 
+@pytest.mark.slow
 def test_public_summary_suppresses_the_planted_small_numbers(public):
     text = pdf_text(public["pdf"].path)
     lines = text.splitlines()
@@ -337,6 +346,7 @@ def test_public_summary_suppresses_the_planted_small_numbers(public):
     assert "PUBLIC" in text and "Suppression rule" in text
 
 
+@pytest.mark.slow
 def test_public_pack_never_shows_the_planted_values(public):
     text = flat(pdf_text(public["pdf"].path))
     assert "57.1%" not in text, "4 of 7 conferences"
@@ -349,6 +359,7 @@ def test_public_pack_never_shows_the_planted_values(public):
     assert "7 conferences: c face to face, c hybrid, c virtual; c initial, c review." in "\n".join(slides)
 
 
+@pytest.mark.slow
 def test_public_pack_has_no_identifiers_or_authors(public):
     for text in (pdf_text(public["pdf"].path), "\n".join(pptx_text(public["pptx"].path))):
         assert "ana@council.gov.uk" not in text and "C000123" not in text
@@ -361,6 +372,7 @@ def _numbers(cell: str) -> float | None:
     return float(cell) if re.fullmatch(r"\d+(\.\d+)?", cell) else None
 
 
+@pytest.mark.slow
 def test_no_suppressed_value_can_be_recomputed_from_the_packs_totals(public):
     """Team tables: in every column whose total is shown, the cells shown as c must not be worked out
     as total − shown parts (one c alone, or c cells that must all be 1)."""
@@ -406,6 +418,7 @@ def test_every_public_decision_on_the_planted_store_is_safe(planted_db):
     assert dec.value_shown("historic_complaints_outstanding", "2025-01")
 
 
+@pytest.mark.slow
 def test_public_charts_leave_out_suppressed_months(planted_db):
     from metrics.store import connect
     from reports.boardpack import _chart_inputs, _figure
@@ -446,6 +459,7 @@ def test_no_teams_drops_every_team_breakdown(demo_db, tmp_path):
     assert pages > 10 and "by team" not in text and "Front Door" not in text
 
 
+@pytest.mark.slow
 def test_a_final_review_restated_later_says_so(demo_db, env):
     from metrics.evidence import mark_final
     from metrics.store import connect

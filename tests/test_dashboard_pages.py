@@ -208,6 +208,7 @@ def test_overview_click_through_opens_the_kpi_detail(use_db, demo_db):
     assert at.get("plotly_chart")
 
 
+@pytest.mark.slow
 def test_a_good_upload_changes_the_overview(use_db, demo_copy):
     use_db(demo_copy)
     before = board(open_page("views/overview.py"))
@@ -236,6 +237,7 @@ def test_a_refused_upload_changes_nothing(use_db, demo_copy):
     assert list(board(again)["Trend"].map(list)) == list(before["Trend"].map(list))
 
 
+@pytest.mark.slow
 def test_council_name_and_la_code_come_from_the_stored_review_settings(use_db, demo_copy):
     from metrics.reviews import load_settings, save_settings
 
@@ -303,6 +305,7 @@ def test_kpi_detail_picker_writes_the_query_param(use_db, demo_db):
 # --- present -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_present_next_and_previous_cycle_through_all_ten(use_db, demo_db):
     use_db(demo_db)
     at = open_page("views/present.py")

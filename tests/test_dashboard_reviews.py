@@ -147,6 +147,7 @@ def test_reviews_page_defaults_to_latest_checkpoint_with_data_and_matches_the_cl
     assert not texts(at, "error")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("checkpoint", ["2023-06-01", "2023-09-01", "2024-06-01", "2025-06-01"])
 def test_reviews_page_for_several_checkpoints(demo_db, checkpoint):
     at = choose_checkpoint(open_page("reviews"), checkpoint)
@@ -173,6 +174,7 @@ def add_entry_via_form(at: AppTest, subject: str, body: str) -> AppTest:
     return rerun(at)
 
 
+@pytest.mark.slow
 def test_adding_commentary_through_the_form_stores_it_with_the_author(demo_db):
     from metrics.evidence import list_entries
 
@@ -195,6 +197,7 @@ def test_a_blank_entry_is_refused_with_a_message(demo_db):
     assert any("blank" in e for e in texts(at, "error"))
 
 
+@pytest.mark.slow
 def test_an_entry_can_be_edited_while_not_final(demo_db):
     from metrics.evidence import list_entries
 
@@ -221,6 +224,7 @@ def mark_final_via_page(at: AppTest) -> AppTest:
     return rerun(at)
 
 
+@pytest.mark.slow
 def test_marking_final_freezes_the_review(demo_db):
     at = choose_checkpoint(open_page("reviews"), "2024-06-01")
     at = add_entry_via_form(at, "kpi:agency_rate", "Presented to the board on 3 June.")
@@ -245,6 +249,7 @@ def test_marking_final_freezes_the_review(demo_db):
     assert "Correction: presented on 4 June." in texts(at, "text")
 
 
+@pytest.mark.slow
 def test_a_final_review_flags_restated_figures(demo_db):
     at = mark_final_via_page(choose_checkpoint(open_page("reviews"), "2024-06-01"))
     frozen = cli_review(demo_db, "2024-06-01")
@@ -280,6 +285,7 @@ def test_marking_a_future_checkpoint_final_is_refused_with_a_message(demo_db):
 # --- settings -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_saving_valid_settings_creates_a_version_and_changes_review_targets(demo_db):
     at = choose_checkpoint(open_page("reviews"), "2024-12-01")
     before = review_table(at).set_index("KPI").loc[REGISTRY["agency_rate"].label, "Target"]
@@ -323,6 +329,7 @@ def test_invalid_settings_name_the_field_and_save_nothing(demo_db, widget, value
     assert not texts(s, "success")
 
 
+@pytest.mark.slow
 def test_settings_show_what_the_la_code_resolves_to(demo_db):
     s = open_page("settings")
     assert any("884 is Herefordshire" in c and "West Midlands" in c for c in texts(s, "caption"))
@@ -334,6 +341,7 @@ def test_settings_show_what_the_la_code_resolves_to(demo_db):
 # --- XSS: user text is shown as text, never as markup ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_commentary_payloads_render_as_literal_text(demo_db):
     at = choose_checkpoint(open_page("reviews"), "2024-06-01")
     for p in PAYLOADS:
@@ -350,6 +358,7 @@ def test_commentary_payloads_render_as_literal_text(demo_db):
     assert_no_unsafe_markup(rerun(at))
 
 
+@pytest.mark.slow
 def test_team_names_and_file_names_with_payloads_render_as_literal_text(demo_db):
     """Team values and a file name carrying payloads, ingested into a copy of the demo store: every page
     an admin can open renders them (where it shows them at all) only as text, never as markup."""
@@ -381,6 +390,7 @@ def test_team_names_and_file_names_with_payloads_render_as_literal_text(demo_db)
     assert seen_team == set(PAYLOADS), "the team breakdown (KPI detail) shows the team names, as text in a table"
 
 
+@pytest.mark.slow
 def test_board_pack_is_prepared_and_offered_from_the_reviews_page(demo_db):
     at = choose_checkpoint(open_page("reviews"), "2024-06-01")
     before = count(demo_db, "audit_log", "WHERE action = 'boardpack'")

@@ -248,6 +248,7 @@ def test_forced_cells_are_suppressed_whatever_their_size():
     assert out.at["x", "n"] == SUPPRESSED and out.attrs["suppressed"][("x", "n")] == DENOMINATOR
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(st.integers(0, 15), min_size=3, max_size=3), min_size=2, max_size=4))
 def test_no_small_count_is_ever_recoverable(rows):

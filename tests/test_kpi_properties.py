@@ -204,6 +204,7 @@ def test_allocations_match_oracle(rows):
         assert math.isnan(got["value"]) if cohort == 0 else 0 <= got["value"] <= 100
 
 
+@pytest.mark.slow
 @PROFILE
 @given(assessment_rows, conference_rows)
 def test_events_match_oracle(a_rows, c_rows):
@@ -222,6 +223,7 @@ def test_events_match_oracle(a_rows, c_rows):
             assert (r["flags"] == ("zero_denominator",)) == (r["denominator"] == 0)
 
 
+@pytest.mark.slow
 @FEWER
 @given(workforce_rows, workforce_rows, allocation_rows, allocation_rows, assessment_rows, assessment_rows)
 def test_superseded_uploads_never_count(w_a, w_b, al_a, al_b, as_a, as_b):
@@ -244,6 +246,7 @@ def test_superseded_uploads_never_count(w_a, w_b, al_a, al_b, as_a, as_b):
     _check_invariants(both)
 
 
+@pytest.mark.slow
 @PROFILE
 @given(st.lists(st.tuples(st.sampled_from(["face_to_face_conferences", "agency_rate", "assessment_nfa_rate"]),
                           st.integers(1, 40), st.integers(0, 40)), min_size=1, max_size=6, unique_by=lambda t: t[0]))

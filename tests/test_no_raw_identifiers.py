@@ -95,6 +95,7 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 def test_no_raw_identifier_anywhere(fresh_db, settings, monkeypatch, caplog, capsys, raw_store_bytes):
     caplog.set_level(logging.DEBUG)
     from metrics.settings import get_settings

@@ -197,6 +197,7 @@ KILL_MOMENTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", KILL_MOMENTS)
 def test_sigkill_leaves_the_upload_wholly_present_or_wholly_absent(moment, fresh_db, settings, big_assessments):
     earlier = accepted(ingest(fresh_db, assessments(3, prefix="E"), settings))
@@ -299,6 +300,7 @@ def _race_file(path: Path, kind: str, month: str, n: int, tag: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("race", RACES)
 def test_two_processes_ingesting_at_once(race, fresh_db, settings, tmp_path):
     spec1, spec2, exists = RACES[race]
