@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEST_KEY
 from metrics import store
 from metrics.contract import KINDS, RULES
 from metrics.ingest import IngestResult, ingest_bytes, ingest_path
@@ -466,7 +467,8 @@ def _corpus_params():
 @pytest.fixture(scope="module")
 def _seeded_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("seeded") / "kpi.sqlite"
-    settings = Settings(db_path=path, pseudonym_key="module-scoped-template-key-0123456789")
+    # the tests' key, so a refused file's identifiers can be looked up against what the store holds
+    settings = Settings(db_path=path, pseudonym_key=TEST_KEY)
     for f, opts in (("assessments_canonical.csv", {}), ("workforce_canonical.csv", {"month": "2023-04"}),
                     ("figures_canonical.csv", {}), ("complaints_canonical.csv", {"month": "2023-04"})):
         assert_accepted(ingest(path, GOOD / f, settings, **opts))
