@@ -189,7 +189,7 @@ def _read_general(text: str, encoding: str) -> RawTable:
     except csv.Error:
         errors.append(_quote_error(text, n_records, header))
     if header is None:
-        raise Refused([Issue.file("empty_file", "The file has no header row.")])
+        raise Refused(errors or [Issue.file("empty_file", "The file has no header row.")])
     width = len(header)
     lengths = np.fromiter((len(r) for r in records), dtype=np.int64, count=len(records))
     ragged = lengths != width
