@@ -292,8 +292,10 @@ def _visible(v: str, limit: int = 40) -> str:
     return out + ("…" if len(v) > limit else "")
 
 
-def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue]) -> np.ndarray:
-    """Typed values (object array, None for blank) for one column; appends errors."""
+def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue],
+                    plain_ascii: bool = False) -> np.ndarray:
+    """Typed values (object array, None for blank) for one column; appends errors. ``plain_ascii``: the
+    file has no byte outside printable ASCII and line breaks, so no value can hold an invisible character."""
     if isinstance(raw, (pa.Array, pa.ChunkedArray)):  # fast path: encode in Arrow, no Python objects per row
         enc = (raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw).dictionary_encode()
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -305,7 +307,7 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
     trimmed = pc.utf8_trim_whitespace(uniques_arrow.fill_null(""))
     blank = np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool)
     bad: dict[int, tuple[str, str, str]] = {}
-    for i in _flags(trimmed, _HIDDEN.get(col.type, _HIDDEN_OTHER)):
+    for i in [] if plain_ascii else _flags(trimmed, _HIDDEN.get(col.type, _HIDDEN_OTHER)):
         v = trimmed[i].as_py()
         ch = next(c for c in v if _is_hidden(c, col.type))
         shown = v if col.type == "id" else _visible(v)  # an identifier is masked below
@@ -392,7 +394,7 @@ def _validate_table(table: RawTable, kind: str, month, months) -> Validated:
     n = table.n_rows
     for col in spec.columns:
         if col.name in by_name:
-            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors)
+            typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors, table.plain_ascii)
         else:
             typed[col.name] = np.full(n, None, dtype=object)
     snapshot_dates = None
