@@ -19,16 +19,21 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _num(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+    """A finite float, or None for missing, NaN or ±inf (JSON has no such numbers)."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):  # None, pd.NA
+        return None
+    return f if math.isfinite(f) else None
 
 
 def series_records(frame) -> list[dict]:
-    """The ``--json`` rows: months with a value only, NaN → null."""
+    """The ``--json`` rows: months with a (finite) value only; a missing or non-finite part → null."""
     out = []
     for r in frame.itertuples(index=False):
         if _num(r.value) is None:
             continue
-        out.append({"metric": r.metric, "month": r.month, "value": float(r.value),
+        out.append({"metric": r.metric, "month": r.month, "value": _num(r.value),
                     "numerator": _num(r.numerator), "denominator": _num(r.denominator), "source": r.source})
     return out
 
@@ -58,7 +63,7 @@ def cmd_metrics(args) -> int:
     finally:
         conn.close()
     if args.json:
-        print(json.dumps(series_records(frame), indent=2))
+        print(json.dumps(series_records(frame), indent=2, allow_nan=False))
         return EXIT_OK
     if frame.empty:
         print("No data in the store for these months.", file=sys.stderr)

@@ -21,6 +21,15 @@ Period = Literal["snapshot", "event", "aggregate"]
 # KPI's declared unit.
 KPI_IDS: Ids = Ids()
 PERCENT_KPI_IDS: Ids = Ids(lambda k: k.is_percent)
+# KPIs whose figures are FTE (fractions allowed); every other KPI's numerator and denominator count
+# people or records and must be whole numbers. Follows each KPI's declared parts_unit.
+FTE_KPI_IDS: Ids = Ids(lambda k: k.parts_unit == "fte")
+
+# Length limits (characters): any cell of any column, and an identifier.
+MAX_CELL_CHARS = 10_000
+MAX_ID_CHARS = 100
+# Numbers: no count or FTE comes near; larger values are typing slips (or, 400 digits long, infinity).
+MAX_NUMBER = 1e12
 
 
 def normalise_header(name: str) -> str:
@@ -297,7 +306,19 @@ RULES: dict[str, str] = {
     "blank_header": "Every column needs a name. Delete the unnamed column or give it a header.",
     "duplicate_header": "Two columns have the same name (or are aliases of the same column). Keep one.",
     "missing_column": "Add the required column (any accepted alias will do).",
-    "ragged_row": "This row has more cells than the header. Check for stray commas or unquoted text.",
+    "ragged_row": "This row has a different number of cells from the header. Check for stray commas, unquoted "
+                  "text or missing cells.",
+    "unbalanced_quote": "A quote mark opens a cell but is never closed, or is closed in the wrong place, so rows "
+                        "run together. Fix the quotes on this row (a quote inside a cell is written twice: \"\").",
+    "too_long": f"The value is too long (a cell holds at most {MAX_CELL_CHARS:,} characters, an identifier "
+                f"{MAX_ID_CHARS}). Check for text pasted into the wrong cell.",
+    "control_character": "The value holds an invisible control or formatting character (such as a zero-width "
+                         "space or a right-to-left override). Retype the value.",
+    "identifier_in_text": "Free-text columns are stored as written, so they must not hold identifiers (a letter "
+                          "followed by 5 or more digits, or 6 or more digits in a row). Remove the identifier.",
+    "whole_number": "This KPI counts people or records: use a whole number.",
+    "duplicate_event": "This record is already counted in another month's upload. Upload one file covering "
+                       "both months (or correct the earlier month's file) so it is counted once.",
     "required": "Fill in this required value.",
     "date_format": "Write dates as day/month/year (30/04/2023) or ISO (2023-04-30).",
     "date_two_digit_year": "Write the year in full (30/04/2023): a two-digit year is ambiguous.",

@@ -50,7 +50,7 @@ def example_csv(kind: str) -> bytes:
 
 def render_extracts_md() -> str:
     """docs/extracts.md, generated from the contract (a test fails if the file drifts)."""
-    from metrics.contract import RULES
+    from metrics.contract import FTE_KPI_IDS, MAX_CELL_CHARS, MAX_ID_CHARS, MAX_NUMBER, RULES
 
     out = [
         "# Monthly extracts: the upload contract (v1)",
@@ -99,6 +99,35 @@ def render_extracts_md() -> str:
         "naming the first), and the first loads. Upload a replacement on its own.",
         "",
         "Example files: `data/examples/<kind>.csv`.",
+        "",
+        "## How a file is read",
+        "",
+        "- Encoding: a file that is valid UTF-8 is read as UTF-8. One that is not is read as Windows-1252 only "
+        "when the whole file decodes so and holds no valid UTF-8 multi-byte sequence (an accented letter saved "
+        "as UTF-8); a UTF-8 file with one damaged byte is refused, naming the byte offset and row, rather than "
+        "read with every accent garbled.",
+        "- Every row must split into exactly as many cells as the header has. A quote that is never closed, "
+        "or text after a closing quote, is refused at its row and column (`unbalanced_quote`): nothing after "
+        "it is read as data.",
+        "- A quoted cell may hold a line break, but a cell that spans lines *and* holds as many commas as a "
+        "row has separators (columns − 1) is refused as rows swallowed by a misplaced quote "
+        "(`unbalanced_quote`), so identifiers from those rows can never be stored as text.",
+        f"- No cell may be longer than {MAX_CELL_CHARS:,} characters, and no identifier longer than "
+        f"{MAX_ID_CHARS} (`too_long`).",
+        "- Invisible characters are refused (`control_character`): in identifiers any control, format "
+        "(zero-width space, bidirectional override) or non-breaking space character; in every other column "
+        "any control or format character, except the line breaks a quoted text cell may hold. NUL bytes "
+        "anywhere make the file binary (`binary_file`).",
+        "- Free-text columns (team, title, change_reason) are stored as written, so they must not hold "
+        "anything shaped like an identifier: a letter followed by 5 or more digits (`C0000101`, `C-000123`, "
+        "`CHILD12345`) or 6 or more digits in a row (`identifier_in_text`).",
+        f"- Numbers are plain decimals below {MAX_NUMBER:,.0f}. In `figures`, the numerator and "
+        "denominator of every KPI except the FTE ones ("
+        + ", ".join(f"`{k}`" for k in sorted(FTE_KPI_IDS)) + ") are whole numbers (`whole_number`), and a "
+        "percentage's numerator is at most its denominator.",
+        "- An event (assessment, conference, audit) already counted in another month's current upload is "
+        "refused (`duplicate_event`): upload one file covering both months, or correct the earlier month's "
+        "file, so it is counted once. Within one file, a repeated key is a `duplicate_key` whatever its month.",
         "",
     ]
     for kind, spec in KINDS.items():

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from metrics import audit, store
 from metrics.contract import KINDS
-from metrics.issues import Issue, Refused
+from metrics.issues import Issue, Refused, mask
 from metrics.pseudonym import bind_key, key_for_store, pseudonymise
 from metrics.settings import Settings, get_settings
 from metrics.validate import Validated, Window, validate
@@ -92,6 +94,37 @@ def pseudonymise_frame(v: Validated, key: bytes) -> None:
             v.frame[col.name] = pseudonymise(v.frame[col.name].to_numpy(dtype=object), key, col.name)
 
 
+def repeated_events(conn: sqlite3.Connection, v: Validated, raw_keys: pd.DataFrame,
+                    stored_keys: Callable[[], pd.DataFrame]) -> list[Issue]:
+    """Events of an upload already counted in another month's *current* upload of the same kind.
+
+    ``raw_keys``: the upload's key columns as given (masked in messages); ``stored_keys()``: the same,
+    pseudonymised as stored (called only when the store holds other months). Months this upload covers
+    are left out: their current rows are being replaced. An event id is unique, so the same event in
+    two months' uploads would be counted twice.
+    """
+    spec = KINDS[v.kind]
+    if spec.period != "event" or not len(v.frame):
+        return []
+    if not any(m not in v.months for m in store.current_months(conn, v.kind)):
+        return []
+    key = list(spec.key)
+    prev = store.read_current(conn, v.kind, columns=key)
+    prev = prev[~prev["month"].isin(v.months)].drop_duplicates(key)
+    if prev.empty:
+        return []
+    mine = stored_keys().reset_index(drop=True).assign(_pos=range(len(raw_keys)))
+    hits = mine.merge(prev, on=key).sort_values("_pos")
+    uploads = store.current_for(conn, v.kind, [("", m) for m in hits["month"].unique()])
+    out = []
+    for pos, month in zip(hits["_pos"], hits["month"]):
+        shown = " / ".join(mask(str(raw_keys[c].iat[pos])) for c in key)
+        out.append(Issue(int(v.rows[pos]), "+".join(key), shown, "duplicate_event",
+                         f"This {v.kind[:-1]} ({', '.join(key)}) is already counted in {month}, in upload "
+                         f"{uploads[('', month)]['id']}, which is still current."))
+    return out
+
+
 def ingest_bytes(
     conn: sqlite3.Connection,
     data: bytes,
@@ -135,7 +168,20 @@ def ingest_bytes(
                             replaces=replaces, sha256=sha)
     result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
                           warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
+    key_cols = list(KINDS[v.kind].key)
+    raw_keys = v.frame[key_cols].copy()
     if not commit:
+        def stored_keys() -> pd.DataFrame:
+            k, spec = key_for_store(conn, settings), KINDS[v.kind]
+            return pd.DataFrame({c: pseudonymise(raw_keys[c].to_numpy(dtype=object), k, c)
+                                 if spec.column(c).pseudonymise else raw_keys[c] for c in key_cols})
+
+        try:
+            dup = repeated_events(conn, v, raw_keys, stored_keys)
+        except Refused as r:  # the key is not the store's: said at the check, before anything is loaded
+            return IngestResult(file=name, kind=v.kind, status="refused", errors=r.errors, sha256=sha)
+        if dup:
+            return IngestResult(file=name, kind=v.kind, status="refused", errors=dup, sha256=sha)
         return result
     problem = store.quick_check_once(conn)
     if problem:
@@ -146,6 +192,10 @@ def ingest_bytes(
     actor = uploaded_by or settings.user
 
     def audit_and_commit(c: sqlite3.Connection, upload_id: int) -> None:
+        # checked inside the write transaction, so a concurrent upload cannot slip the same event in
+        dup = repeated_events(c, v, raw_keys, lambda: v.frame[key_cols])
+        if dup:
+            raise Refused(dup, v.kind)
         audit.record(c, actor, "upload", f"upload {upload_id}",
                      {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
                       "replaces": [u["id"] for u in result.replaces]}, role=role)
@@ -154,15 +204,20 @@ def ingest_bytes(
 
     # What this upload replaces is read again under the write lock, in the transaction that writes it: a
     # concurrent upload that committed since the preview is then named, and the audit row tells the truth.
-    with store.transaction(conn):
-        bind_key(conn, key)
-        result.replaces = _replaced(store.current_for(conn, v.kind, pairs))
-        result.warnings = _warnings(v, result.replaces, sha)
-        result.upload_id = store.write_upload(
-            conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
-            uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
-            on_commit=audit_and_commit,
-        )
+    try:
+        with store.transaction(conn):
+            bind_key(conn, key)
+            result.replaces = _replaced(store.current_for(conn, v.kind, pairs))
+            result.warnings = _warnings(v, result.replaces, sha)
+            result.upload_id = store.write_upload(
+                conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
+                uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
+                on_commit=audit_and_commit,
+            )
+    except store.StoreProblem:
+        raise
+    except Refused as r:  # a repeated event found under the write lock: rolled back, nothing was stored
+        return IngestResult(file=name, kind=v.kind, status="refused", errors=r.errors, sha256=sha)
     result.status = "accepted"
     return result
 

@@ -8,16 +8,28 @@ costs about as much as its distinct values, and *every* error is collected, not 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metrics.contract import KINDS, PERCENT_KPI_IDS, Column, Kind, normalise_header, normalise_token
+from metrics.contract import (
+    FTE_KPI_IDS,
+    KINDS,
+    MAX_ID_CHARS,
+    MAX_NUMBER,
+    PERCENT_KPI_IDS,
+    Column,
+    Kind,
+    normalise_header,
+    normalise_token,
+)
 from metrics.csvread import RawTable, read_table
 from metrics.issues import Issue, Refused, mask
 from metrics.months import month_range
@@ -29,6 +41,15 @@ _EXCEL_SERIAL = re.compile(r"^\d{5}(\.\d+)?$", re.ASCII)
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
+# Characters refused (RE2 syntax, run on distinct values): in identifiers and typed values, any control,
+# format (Cf: zero-width, bidi overrides), private-use or surrogate character, and in identifiers any space
+# other than the plain one (a no-break space would make a second key that looks the same); in free text,
+# the same except the line breaks a quoted cell may hold.
+_HIDDEN = {"id": r"\p{C}|[^\PZ ]", "text": r"[^\P{C}\n\r]"}
+_HIDDEN_OTHER = r"\p{C}"
+# Free text that holds something shaped like an identifier: a letter then 5+ digits (C0000101, C-000123,
+# CHILD12345) or 6+ digits in a row (a phone, NHS or pupil number).
+_ID_SHAPE = r"[A-Za-z]-?[0-9]{5,}|[0-9]{6,}"
 _TRUE = {"y", "yes", "true", "1"}
 _FALSE = {"n", "no", "false", "0"}
 
@@ -253,6 +274,9 @@ def _number_parser(col: Column):
         if not _NUMBER.match(v):
             return None, ("number", f"'{v}' is not a number.")
         x = float(v)
+        if not math.isfinite(x) or abs(x) >= MAX_NUMBER:
+            shown = v if len(v) <= 20 else f"{v[:12]}… ({len(v)} characters)"
+            return None, ("number_range", f"{shown} is out of range: numbers must be below {MAX_NUMBER:,.0f}.")
         if lo is not None and (x < lo or (x == lo and not col.min_inclusive)):
             op = "≥" if col.min_inclusive else ">"
             bound = f"{op} {lo:g}" + (f" and ≤ {hi:g}" if hi is not None else "")
@@ -305,11 +329,37 @@ def _parser(col: Column):
 _SNAPSHOT_DATE = Column("snapshot_date", "date")
 
 
+def _flags(values: pa.Array, pattern: str | pa.Array | None = None) -> list[int]:
+    """Indices of the true entries of a boolean array, or of the values matching an RE2 pattern."""
+    hits = pc.match_substring_regex(values, pattern) if isinstance(pattern, str) else values
+    if not pc.any(hits).as_py():
+        return []
+    return np.flatnonzero(np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)).tolist()
+
+
+def _is_hidden(c: str, col_type: str) -> bool:
+    cat = unicodedata.category(c)
+    if col_type == "text":
+        return cat[0] == "C" and c not in "\r\n"
+    return cat[0] == "C" or (col_type == "id" and cat[0] == "Z" and c != " ")
+
+
+def _char_name(c: str) -> str:
+    return f"U+{ord(c):04X} " + unicodedata.name(c, "a control character" if c < "\xa0" else unicodedata.category(c))
+
+
+def _visible(v: str, limit: int = 40) -> str:
+    """A value for a message: cut to ``limit`` characters, invisible characters written as U+XXXX."""
+    out = "".join(c if c.isprintable() else f"<U+{ord(c):04X}>" for c in v[:limit])
+    return out + ("…" if len(v) > limit else "")
+
+
 def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list[Issue],
-                    check: Callable[[str], Err] | None = None) -> np.ndarray:
+                    check: Callable[[str], Err] | None = None, plain_ascii: bool = False) -> np.ndarray:
     """Typed values (object array, None for blank) for one column; appends errors.
 
-    ``check``: a further test of each distinct parsed value (the plausible-date window)."""
+    ``check``: a further test of each distinct parsed value (the plausible-date window). ``plain_ascii``: the
+    file has no byte outside printable ASCII and line breaks, so no value can hold an invisible character."""
     if isinstance(raw, (pa.Array, pa.ChunkedArray)):  # fast path: encode in Arrow, no Python objects per row
         enc = (raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw).dictionary_encode()
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -321,19 +371,32 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
     trimmed = pc.utf8_trim_whitespace(uniques_arrow.fill_null(""))
     blank = np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool)
     bad: dict[int, tuple[str, str, str]] = {}
+    for i in [] if plain_ascii else _flags(trimmed, _HIDDEN.get(col.type, _HIDDEN_OTHER)):
+        v = trimmed[i].as_py()
+        ch = next(c for c in v if _is_hidden(c, col.type))
+        shown = v if col.type == "id" else _visible(v)  # an identifier is masked below
+        bad[i] = ("control_character", f"'{shown[:20]}' contains an invisible character ({_char_name(ch)}).", shown)
+    if col.type == "id":
+        for i in _flags(pc.greater(pc.utf8_length(trimmed), MAX_ID_CHARS)):
+            v = trimmed[i].as_py()
+            bad.setdefault(i, ("too_long", f"'{v[:20]}' is {len(v)} characters long; an identifier holds at most "
+                                           f"{MAX_ID_CHARS}.", v))
+    if col.type == "text":
+        for i in _flags(trimmed, _ID_SHAPE):
+            shown = _visible(re.sub(_ID_SHAPE, lambda m: mask(m.group()), trimmed[i].as_py()))
+            bad.setdefault(i, ("identifier_in_text", f"'{shown}' holds something shaped like an identifier.",
+                               shown))
     if col.type in ("id", "text"):
         # vectorised: text is kept as written (trimmed); only a formula-like start is refused
         converted = trimmed.to_numpy(zero_copy_only=False).astype(object)
-        formula = np.asarray(pc.match_substring_regex(trimmed, r"^[=+@\t\r]").to_numpy(zero_copy_only=False),
-                             dtype=bool)
-        for i in np.flatnonzero(formula):
+        for i in _flags(trimmed, r"^[=+@\t\r]"):
             v = converted[i]
-            bad[int(i)] = ("formula", f"'{v[:20]}' starts like a formula.", v)
+            bad.setdefault(i, ("formula", f"'{v[:20]}' starts like a formula.", v))
     else:
         parse = _parser(col)
         out_list: list[object] = []
         for i, v in enumerate(trimmed.to_pylist()):
-            if blank[i]:
+            if blank[i] or i in bad:
                 out_list.append(None)
                 continue
             value, err = parse(v)
@@ -354,7 +417,7 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
         shown_mask = col.type == "id"
         for idx in np.flatnonzero(is_bad[codes]):
             rule, message, v = bad[int(codes[idx])]
-            shown = mask(v) if shown_mask else v
+            shown = _visible(mask(v)) if shown_mask else v  # a mask keeps the first character
             if shown_mask:
                 message = message.replace(f"'{v[:20]}'", f"'{shown}'")
             errors.append(Issue(int(rows[idx]), col.name, shown, rule, message))
@@ -398,14 +461,16 @@ def _validate_table(table: RawTable, kind: str, month, months, window: Window) -
         warnings.append(
             "Columns not in the contract were dropped and not stored: " + ", ".join(unknown) + "."
         )
-    errors: list[Issue] = list(table.errors)
+    hmap = spec.header_map()  # the reader names a column as written; report it by its contract name
+    errors = [replace(e, column=hmap.get(normalise_header(e.column), e.column)) if e.column else e
+              for e in table.errors]
     by_name = {name: table.columns[i] for i, name in mapping.items()}
     typed: dict[str, np.ndarray] = {}
     n = table.n_rows
     for col in spec.columns:
         if col.name in by_name:
             typed[col.name] = _convert_column(col, by_name[col.name], table.rows, errors,
-                                              _window_check(spec, col.name, window))
+                                              _window_check(spec, col.name, window), table.plain_ascii)
         else:
             typed[col.name] = np.full(n, None, dtype=object)
     snapshot_dates = None
@@ -485,6 +550,12 @@ def _check_figures(frame: pd.DataFrame, rows: np.ndarray, errors: list[Issue]) -
                             f"{frame['metric'].iat[idx]} is a percentage: it needs a denominator."))
     num = pd.to_numeric(frame["numerator"], errors="coerce")
     den = pd.to_numeric(frame["denominator"], errors="coerce")
+    counted = frame["metric"].notna() & ~frame["metric"].isin(FTE_KPI_IDS)  # people or records: whole numbers
+    for name, values in (("numerator", num), ("denominator", den)):
+        for idx in np.flatnonzero((counted & (values % 1 != 0) & values.notna()).to_numpy()):
+            errors.append(Issue(int(rows[idx]), name, f"{values.iat[idx]:g}", "whole_number",
+                                f"{frame['metric'].iat[idx]} counts people or records, so its {name} must be a "
+                                f"whole number, not {values.iat[idx]:g}."))
     over = is_pct & (num > den)
     for idx in np.flatnonzero(over.to_numpy()):
         errors.append(Issue(int(rows[idx]), "numerator", f"{num.iat[idx]:g}", "number_range",

@@ -8,11 +8,13 @@ import csv
 import datetime as dt
 import importlib.util
 import io
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import TEST_KEY
 from metrics import store
 from metrics.contract import KINDS, RULES
 from metrics.ingest import Batch, IngestResult, ingest_bytes, ingest_path
@@ -476,7 +478,8 @@ def _corpus_params():
 @pytest.fixture(scope="module")
 def _seeded_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("seeded") / "kpi.sqlite"
-    settings = Settings(db_path=path, pseudonym_key="module-scoped-template-key-0123456789")
+    # the tests' key, so a refused file's identifiers can be looked up against what the store holds
+    settings = Settings(db_path=path, pseudonym_key=TEST_KEY)
     for f, opts in (("assessments_canonical.csv", {}), ("workforce_canonical.csv", {"month": "2023-04"}),
                     ("figures_canonical.csv", {}), ("complaints_canonical.csv", {"month": "2023-04"})):
         assert_accepted(ingest(path, GOOD / f, settings, **opts))
@@ -751,3 +754,146 @@ def test_a_refused_first_file_does_not_block_the_month(fresh_db, settings):
     batch.add(bad)
     assert bad.status == "refused"
     assert_accepted(ingest(fresh_db, GOOD / "workforce_canonical.csv", settings, month="2023-04", batch=batch))
+# --- hardening: the reader and text hygiene (issue 17) ---------------------------------------
+
+A_HEADER = "assessment_id,child_id,start_date,completed_date,nfa,team\n"
+
+
+def _a(i: int, team: str = "North", month: str = "2023-04") -> str:
+    return f"A{i:07d},C{i:07d},{month}-03,{month}-28,N,{team}\n"
+
+
+def test_unclosed_quote_never_swallows_later_rows_into_a_text_cell(fresh_db, settings, raw_store_bytes, digest):
+    # the issue's reproduction: 10 rows, an unclosed "North in the last column of row 4 (was: 3 rows accepted,
+    # rows 5-11 with their child ids stored inside one team cell)
+    data = (A_HEADER + _a(1) + _a(2) + _a(3, '"North') + "".join(_a(i) for i in range(4, 11))).encode()
+    before = digest(fresh_db)
+    r = ingest(fresh_db, data, settings)
+    assert error_triples(r) == [("unbalanced_quote", 4, "team")]
+    assert "never closed" in r.errors[0].message
+    assert digest(fresh_db) == before
+    assert b"C0000005" not in raw_store_bytes(fresh_db)
+
+
+@pytest.mark.parametrize("where", ["fast", "general"])
+def test_a_10_mb_cell_is_reported_with_its_row_and_column(where, fresh_db, settings):
+    # the fast (pyarrow) path reads files without quotes; a quote anywhere sends the file to the general reader
+    first = _a(1) if where == "fast" else _a(1, '"North, East"')
+    data = (A_HEADER + first + _a(2, "x" * 10_000_000) + _a(3)).encode()
+    r = ingest(fresh_db, data, settings)
+    assert error_triples(r) == [("too_long", 3, "team")]
+    assert "10,000,000 characters" in r.errors[0].message
+
+
+def test_a_cell_of_exactly_the_limit_is_accepted(fresh_db, settings):
+    from metrics.contract import MAX_CELL_CHARS
+
+    assert_accepted(ingest(fresh_db, (A_HEADER + _a(1, "x" * MAX_CELL_CHARS)).encode(), settings))
+
+
+def test_a_quoted_line_break_in_text_is_still_kept_when_it_holds_no_rows(fresh_db, settings):
+    data = (A_HEADER + _a(1, '"Assessment, North\nsecond line, with commas"')).encode()
+    assert_accepted(ingest(fresh_db, data, settings))
+    assert current(fresh_db, "assessments")[0]["team"] == "Assessment, North\nsecond line, with commas"
+
+
+def test_utf8_file_with_one_stray_byte_is_refused_not_read_as_windows_1252(fresh_db, settings):
+    data = (A_HEADER + _a(1, "Équipe Nord")).encode() + _a(2, "Team \x00").encode().replace(b"\x00", b"\x92")
+    r = ingest(fresh_db, data, settings)
+    assert error_triples(r) == [("encoding", 3, None)]
+    offset = data.index(b"\x92")
+    assert f"byte offset {offset}" in r.errors[0].message and "row 3" in r.errors[0].message
+    assert store.connect(fresh_db).execute("SELECT COUNT(*) FROM uploads").fetchone()[0] == 0
+
+
+def test_plain_windows_1252_is_still_read(fresh_db, settings):
+    data = (A_HEADER + _a(1, "Équipe £ Nord – café")).encode("cp1252")
+    assert_accepted(ingest(fresh_db, data, settings))
+    assert current(fresh_db, "assessments")[0]["team"] == "Équipe £ Nord – café"
+
+
+def test_nul_anywhere_is_refused(fresh_db, settings):
+    data = (A_HEADER + "".join(_a(i) for i in range(2000))).encode() + b"A9,C9,2023-04-03,2023-04-28,N,\x00\n"
+    assert len(data) > 65536
+    r = ingest(fresh_db, data, settings)
+    assert error_triples(r) == [("binary_file", None, None)]
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u202e", "\u2066", "\ufeff", "\x1b", "\x0b", "\x7f", "\u00a0", "\u2028"])
+def test_an_identifier_with_an_invisible_character_is_refused(char, fresh_db, settings):
+    data = (A_HEADER + _a(1) + f"A000{char}0001,C0000002,2023-04-03,2023-04-28,N,\n").encode()
+    r = ingest(fresh_db, data, settings)
+    assert error_triples(r) == [("control_character", 3, "assessment_id")]
+    assert char not in r.errors[0].message and "0001" not in r.errors[0].value  # named, never printed raw
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u202e", "\x1b", "\x0b"])
+def test_free_text_with_a_control_or_bidi_character_is_refused(char, fresh_db, settings):
+    r = ingest(fresh_db, (A_HEADER + _a(1, f"North{char}East")).encode(), settings)
+    assert error_triples(r) == [("control_character", 2, "team")]
+    assert char not in r.errors[0].message and f"U+{ord(char):04X}" in r.errors[0].message
+
+
+@pytest.mark.parametrize(("team", "ok"), [
+    ("Team C0000101", False), ("C-000123 review", False), ("CHILD12345", False), ("ring 07700900123", False),
+    ("123456", False), ("FY2023 pilot", True), ("Area 51", True), ("2023-24 plan", True), ("Team 12345", True),
+])
+def test_identifier_shaped_free_text_is_refused(team, ok, fresh_db, settings):
+    r = ingest(fresh_db, (A_HEADER + _a(1, team)).encode(), settings)
+    if ok:
+        assert_accepted(r)
+    else:
+        assert error_triples(r) == [("identifier_in_text", 2, "team")]
+        assert not re.search(r"\d{5,}", r.errors[0].message + r.errors[0].value)  # the digits are masked
+
+
+def test_fte_figures_may_be_fractional(fresh_db, settings):
+    data = b"month,metric,numerator,denominator\n2023-04,agency_rate,12.5,112.5\n" \
+           b"2023-04,permanent_practitioners_fte,61.5,\n"
+    assert_accepted(ingest(fresh_db, data, settings))
+
+
+def test_fte_kpis_are_the_registry_s_fte_measures():
+    from metrics.contract import FTE_KPI_IDS
+    from metrics.kpis import REGISTRY
+
+    assert set(FTE_KPI_IDS) == {k.id for k in REGISTRY.values() if k.unit == "fte" or "FTE" in k.label}
+
+
+def _assessments(*rows: tuple[str, str]) -> bytes:
+    """An assessments file: (id, completed month) per row."""
+    return (A_HEADER + "".join(f"{i},C{i[1:]},{m}-01,{m}-20,N,\n" for i, m in rows)).encode()
+
+
+def test_an_event_current_in_another_month_is_refused_and_nothing_changes(fresh_db, settings, digest):
+    assert_accepted(ingest(fresh_db, _assessments(("A1", "2023-04"), ("A2", "2023-04")), settings))
+    before = digest(fresh_db)
+    r = ingest(fresh_db, _assessments(("A3", "2023-05"), ("A1", "2023-05")), settings)
+    assert error_triples(r) == [("duplicate_event", 3, "assessment_id")]
+    assert "2023-04" in r.errors[0].message and "upload 1" in r.errors[0].message
+    assert r.errors[0].value == mask("A1") and "A1" not in r.errors[0].message
+    assert digest(fresh_db) == before
+    # the upload page's preview says so too, before anything is written
+    conn = store.connect(fresh_db)
+    try:
+        preview = ingest_bytes(conn, _assessments(("A1", "2023-05")), "may.csv", settings=settings, commit=False)
+    finally:
+        conn.close()
+    assert error_triples(preview) == [("duplicate_event", 2, "assessment_id")]
+    assert digest(fresh_db) == before
+
+
+def test_an_event_moving_month_within_the_months_it_replaces_is_accepted(fresh_db, settings):
+    assert_accepted(ingest(fresh_db, _assessments(("A1", "2023-04"), ("A2", "2023-05")), settings))
+    # the same ids again, for months this upload supersedes: a correction, not a second count
+    assert_accepted(ingest(fresh_db, _assessments(("A1", "2023-05"), ("A2", "2023-05")), settings,
+                           months="2023-04..2023-05"))
+    assert [r["month"] for r in current(fresh_db, "assessments")] == ["2023-05", "2023-05"]
+    # and a superseded upload's ids no longer count: re-uploading April alone with A1 is a duplicate of May
+    r = ingest(fresh_db, _assessments(("A1", "2023-04")), settings)
+    assert error_triples(r) == [("duplicate_event", 2, "assessment_id")]
+
+
+def test_dotenv_is_git_ignored():
+    lines = (Path(__file__).resolve().parent.parent / ".gitignore").read_text().split()
+    assert ".env" in lines

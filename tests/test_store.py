@@ -444,7 +444,7 @@ def test_key_file_is_created_0600_beside_the_store_and_reused(keyless, tmp_path)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_bytes()
     assert len(key.strip()) == 64
-    r2 = accepted(ingest(db, assessments(2, month="2023-05"), s))
+    r2 = accepted(ingest(db, assessments(2, month="2023-05", prefix="B"), s))  # other assessments, same children
     assert key_file.read_bytes() == key  # reused, not regenerated
     conn = store.connect(db)
     stored = store.read_current(conn, "assessments")
