@@ -612,7 +612,7 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
                     info = build_pack(conn, at, out, public=public, include_teams=teams, by=who.label)
                 st.session_state[str(key)] = (out.read_bytes(), info.pages)
             except Exception as err:  # a message, never a traceback
-                st.error(f"The pack could not be produced: {type(err).__name__}: {err}")
+                st.error(f"The pack could not be produced: {type(err).__name__}: {plain(err)}")
     ready = st.session_state.get(str(key))
     if ready:
         data, pages = ready
@@ -621,4 +621,4 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
             "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         st.download_button(f"Download {name} ({pages} pages)", data, file_name=name, mime=mime, key="pack-dl",
                            type="primary")
-        st.caption(f"{label}: prepared for you just now; it is recorded in the audit trail.")
+        st.caption(f"{plain(label)}: prepared for you just now; it is recorded in the audit trail.")

@@ -31,11 +31,12 @@ PAGES_DIR = ROOT / "dashboard" / "views"
 ROLES = {"viewer@council.gov.uk": "viewer", "lead@council.gov.uk": "uploader", "admin@council.gov.uk": "admin"}
 USERS = {
     "signed out": {"is_logged_in": False},
-    "unknown user": {"is_logged_in": True, "email": "stranger@council.gov.uk", "name": "Stranger"},
+    "unknown user": {"is_logged_in": True, "email": "stranger@council.gov.uk", "email_verified": True,
+                     "name": "Stranger"},
     "missing claims": {"is_logged_in": True},
-    "viewer": {"is_logged_in": True, "email": "viewer@council.gov.uk"},
-    "uploader": {"is_logged_in": True, "email": "lead@council.gov.uk"},
-    "admin": {"is_logged_in": True, "email": "admin@council.gov.uk"},
+    "viewer": {"is_logged_in": True, "email": "viewer@council.gov.uk", "email_verified": True},
+    "uploader": {"is_logged_in": True, "email": "lead@council.gov.uk", "email_verified": True},
+    "admin": {"is_logged_in": True, "email": "admin@council.gov.uk", "email_verified": True},
 }
 ALL_PAGES = ("overview", "kpi", "reviews", "present", "upload", "coverage", "settings", "audit", "about")
 TABLES = ("uploads", "current_months", "review_settings_versions", "checkpoint_finals", "evidence", "audit_log")

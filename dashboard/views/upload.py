@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import render_demo_notice, uk_date, uk_month
+from dashboard.components import plain, render_demo_notice, uk_date, uk_month
 from metrics.contract import KINDS, RULES, normalise_header
 from metrics.examples import column_guide, example_csv
 from metrics.export import safe_csv
@@ -43,7 +43,7 @@ def _describe_months(months: list[str]) -> str:
 
 def _render_errors(result: IngestResult, key: str) -> None:
     errs = pd.DataFrame([e.as_dict() for e in result.errors])
-    st.error(f"**Refused — nothing was stored.** {len(errs):,} problem(s) found in {result.file}.",
+    st.error(f"**Refused — nothing was stored.** {len(errs):,} problem(s) found in {plain(result.file)}.",
              icon=":material/block:")
     by_rule = errs.groupby("rule").size().rename("problems").reset_index()
     by_rule["how to fix"] = by_rule["rule"].map(RULES)
@@ -68,7 +68,7 @@ files = st.file_uploader("Extract files (CSV)", type=["csv"], accept_multiple_fi
 for i, f in enumerate(files or []):
     data = f.getvalue()  # held in memory only: uploaded bytes are never written to disk
     with st.container(border=True):
-        st.subheader(f.name)
+        st.subheader(plain(f.name), anchor=False)
         detected, headers, problem = sniff(data)
         kinds = list(KINDS)
         kind = st.selectbox(
@@ -78,7 +78,7 @@ for i, f in enumerate(files or []):
         if detected:
             st.caption(f"Detected from the headers: **{detected}**")
         elif problem:
-            st.caption(problem)
+            st.caption(plain(problem))
         if kind is None:
             continue
         month = months = None
@@ -102,10 +102,10 @@ for i, f in enumerate(files or []):
         st.success(f"Ready: {result.rows:,} rows of **{result.kind}** for {_describe_months(result.months)}.",
                    icon=":material/check_circle:")
         for w in result.warnings:
-            st.warning(w)
+            st.warning(plain(w))
         for u in result.replaces:
             st.info(f"Replaces {u['kind']} for {_describe_months(u['months'])} uploaded "
-                    f"{uk_date(u['uploaded_at'])} by {u['uploaded_by']} (upload {u['id']}). The earlier upload "
+                    f"{uk_date(u['uploaded_at'])} by {plain(u['uploaded_by'])} (upload {u['id']}). The earlier upload "
                     "is kept and can be restored.", icon=":material/swap_horiz:")
         if st.button(f"Load {result.rows:,} rows", key=f"load-{i}", type="primary"):
             who = access.guard("upload")  # checked again on the server at the moment of the action
@@ -152,4 +152,4 @@ for kind, spec in KINDS.items():
         st.dataframe(column_guide(kind), hide_index=True, width="stretch")
         st.download_button(f"Example {kind}.csv", example_csv(kind), file_name=f"{kind}.csv", mime="text/csv",
                            key=f"ex-{kind}")
-st.caption(f"Council: {get_settings().council_name}.")
+st.caption(f"Council: {plain(get_settings().council_name)}.")
