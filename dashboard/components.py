@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import streamlit as st
 
@@ -195,10 +196,18 @@ BREAKDOWN_TITLES = {"team": "By team", "format": "By conference format",
                     "conference_type": "Initial and review conferences", "grade": "By audit grade"}
 
 
+WORD_JOINER = "\u2060"  # invisible, not a space: "http:⁠//x" is not a URL to the autolinker
+_AUTOLINK_SEAMS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+
+
 def plain(text: object) -> str:
-    """User-provided text made inert for Streamlit markdown (titles, captions): every ASCII punctuation
-    character is backslash-escaped, so no link, emphasis, directive or HTML can come from it."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|:~$&\"'=/%@^;?," else c for c in str(text))
+    """User-provided text made inert for Streamlit markdown (titles, captions, alerts): every ASCII
+    punctuation character is backslash-escaped, so no link, image, emphasis, directive or HTML can come
+    from it; and an invisible word joiner goes into every "://", "www." and before every "@", because
+    the autolinker (GFM autolink literals) runs on the text after escapes are resolved and would still
+    make bare URLs and addresses into links. What the reader sees is the text as typed."""
+    seamed = _AUTOLINK_SEAMS.sub(WORD_JOINER, str(text))
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|:~$&\"'=/%@^;?," else c for c in seamed)
 
 
 def rag_text(rag: str | None) -> str:
