@@ -197,6 +197,22 @@ def test_signed_in_without_a_role_sees_no_access(db, who):
     assert buttons(at) == ["Sign out"] and not at.dataframe
 
 
+@pytest.mark.parametrize("claims, why", [
+    ({"email": "admin@council.gov.uk", "email_verified": False}, True),
+    ({"email": "admin@council.gov.uk"}, True),
+    ({"sub": "u1", "preferred_username": "admin@council.gov.uk"}, False),
+    ({"sub": "u1", "roles": ["admin@council.gov.uk"], "groups": "admin@council.gov.uk"}, False),
+])
+def test_unverified_claims_naming_an_admin_see_no_access(db, monkeypatch, claims, why):
+    monkeypatch.setenv("KPI_TRUSTED_GROUP_CLAIMS", '["groups", "roles"]')
+    get_settings.cache_clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, **claims}
+    run(at)
+    assert [t.value for t in at.title] == ["No access"] and not nav_pages(at)
+    assert ("did not say your email address is verified" in at.error[0].value) is why
+
+
 @pytest.mark.parametrize("who", list(USERS))
 def test_navigation_lists_only_the_pages_the_role_may_open(db, who):
     """On the first page and after moving to every other page the role may open."""

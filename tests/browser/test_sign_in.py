@@ -114,6 +114,7 @@ def test_unverified_claims_give_no_access(browser, oidc_app, claims):
     assert "POST /token" in seen["provider_calls"]  # signed in at the provider...
     assert seen["title"] == "No access", seen  # ...but no role from those claims
     assert seen["nav"] == [] and "admin" not in " ".join(seen["signed_in_as"])
+    assert ("did not say your email address is verified" in seen["text"]) == ("email" in claims)
 
 
 def test_a_token_signed_with_another_key_does_not_sign_in(browser, oidc_app):
