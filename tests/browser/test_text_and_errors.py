@@ -36,7 +36,8 @@ FINAL_AT = "2024-12-01"
 
 
 def _workforce(month_end: str, n: int, team: str, extra_header: str | None = None) -> bytes:
-    head = "worker_id,role,agency,fte,team,start_date,end_date,snapshot_date" + (f',"{extra_header}"' if extra_header else "")
+    head = "worker_id,role,agency,fte,team,start_date,end_date,snapshot_date"
+    head += f',"{extra_header}"' if extra_header else ""
     rows = [f'W7{i:04d},case_holder,{"Y" if i % 5 == 0 else "N"},1.0,"{team}",2020-01-06,,{month_end}'
             + (",x" if extra_header else "") for i in range(n)]
     return ("\n".join([head, *rows]) + "\n").encode()
