@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.components import plain
 from metrics.auth import PAGES, Identity, PermissionDenied, local_identity, require, resolve
 from metrics.settings import get_settings
 
@@ -46,8 +47,11 @@ def gate() -> Identity:
     if identity is None or identity.role is None:
         who = identity.label if identity else "your account"
         st.title("No access")
-        st.error(f"You are signed in as {who}, which is not on the list of people who may use this "
-                 "dashboard. Ask the dashboard administrator to add you.")
+        unverified = settings.auth_mode != "local" and st.user.get("email") and not (identity and identity.email)
+        st.error(f"You are signed in as {plain(who)}, which is not on the list of people who may use this "
+                 "dashboard. " + ("Your sign-in did not say your email address is verified, so it cannot be "
+                                  "used to give you access. " if unverified else "")
+                 + "Ask the dashboard administrator to add you.")
         if settings.auth_mode != "local":
             st.button("Sign out", on_click=st.logout)
         st.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import streamlit as st
 
@@ -195,10 +196,18 @@ BREAKDOWN_TITLES = {"team": "By team", "format": "By conference format",
                     "conference_type": "Initial and review conferences", "grade": "By audit grade"}
 
 
+WORD_JOINER = "\u2060"  # invisible, not a space: "http:⁠//x" is not a URL to the autolinker
+_AUTOLINK_SEAMS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+
+
 def plain(text: object) -> str:
-    """User-provided text made inert for Streamlit markdown (titles, captions): every ASCII punctuation
-    character is backslash-escaped, so no link, emphasis, directive or HTML can come from it."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|:~$&\"'=/%@^;?," else c for c in str(text))
+    """User-provided text made inert for Streamlit markdown (titles, captions, alerts): every ASCII
+    punctuation character is backslash-escaped, so no link, image, emphasis, directive or HTML can come
+    from it; and an invisible word joiner goes into every "://", "www." and before every "@", because
+    the autolinker (GFM autolink literals) runs on the text after escapes are resolved and would still
+    make bare URLs and addresses into links. What the reader sees is the text as typed."""
+    seamed = _AUTOLINK_SEAMS.sub(WORD_JOINER, str(text))
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|:~$&\"'=/%@^;?," else c for c in seamed)
 
 
 def rag_text(rag: str | None) -> str:
@@ -612,7 +621,7 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
                     info = build_pack(conn, at, out, public=public, include_teams=teams, by=who.label)
                 st.session_state[str(key)] = (out.read_bytes(), info.pages)
             except Exception as err:  # a message, never a traceback
-                st.error(f"The pack could not be produced: {type(err).__name__}: {err}")
+                st.error(f"The pack could not be produced: {type(err).__name__}: {plain(err)}")
     ready = st.session_state.get(str(key))
     if ready:
         data, pages = ready
@@ -621,4 +630,4 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
             "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         st.download_button(f"Download {name} ({pages} pages)", data, file_name=name, mime=mime, key="pack-dl",
                            type="primary")
-        st.caption(f"{label}: prepared for you just now; it is recorded in the audit trail.")
+        st.caption(f"{plain(label)}: prepared for you just now; it is recorded in the audit trail.")

@@ -1,7 +1,8 @@
 """Who may see and change what. Pure policy: no Streamlit here, so every rule is unit-testable.
 
 Sign-in itself is Streamlit's OIDC (``st.login``); this module turns the signed-in identity's
-claims (email, groups) into a role using the configured mapping, and says which actions a role may
+verified claims (a verified email, trusted group claims — see :func:`resolve`) into a role using the
+configured mapping, and says which actions a role may
 take. The dashboard checks :func:`require` on the server before every action, not only by hiding
 pages.
 """
@@ -60,10 +61,17 @@ class Identity:
     groups: tuple[str, ...]
     role: Role | None
     local: bool = False  # the local demo mode, without an identity provider
+    subject: str | None = None  # the provider's stable id for the user (``sub``)
 
     @property
     def label(self) -> str:
-        return self.email or self.name or "unknown user"
+        """Who, for pages and the audit trail: the verified email, else the name with the provider's id
+        (a display name alone is not unique)."""
+        if self.email:
+            return self.email
+        if self.name and self.subject:
+            return f"{self.name} ({self.subject})"
+        return self.name or self.subject or "unknown user"
 
     def may(self, action: str) -> bool:
         return allowed(self.role, action)
@@ -98,9 +106,23 @@ def role_map(settings: Settings) -> dict[str, Role]:
     return out
 
 
-def _claims_groups(claims: Mapping) -> tuple[str, ...]:
+def _verified_email(claims: Mapping) -> str | None:
+    """The ``email`` claim, only when the provider says it verified it (``email_verified`` true).
+
+    Never ``preferred_username``/``upn``: those are names the user or a tenant admin can choose, not
+    addresses the provider has verified."""
+    email, verified = claims.get("email"), claims.get("email_verified")
+    if not isinstance(email, str) or not email.strip():
+        return None
+    if verified is True or (isinstance(verified, str) and verified.strip().lower() == "true"):
+        return email.strip().lower()
+    return None
+
+
+def _claims_groups(claims: Mapping, names: Iterable[str]) -> tuple[str, ...]:
+    """The values of the group/role claims named in ``names`` (the ones configured as trusted)."""
     groups: list[str] = []
-    for key in ("groups", "roles"):
+    for key in names:
         v = claims.get(key)
         if isinstance(v, str):
             groups.append(v)
@@ -109,17 +131,35 @@ def _claims_groups(claims: Mapping) -> tuple[str, ...]:
     return tuple(groups)
 
 
+def _is_email_key(key: str) -> bool:
+    return "@" in key
+
+
 def resolve(claims: Mapping | None, settings: Settings, *, local: bool = False) -> Identity | None:
-    """Identity for the signed-in user's claims; role None when unlisted or claims are missing."""
+    """Identity for the signed-in user's claims; role None when unlisted or claims are missing.
+
+    Roles come only from verified claims: the ``email`` when ``email_verified`` is true, matched
+    against the email addresses in ``KPI_ROLES``; and the values of the claims named in
+    ``KPI_TRUSTED_GROUP_CLAIMS``, matched only against the group names in ``KPI_ROLES`` (keys
+    without '@') — so a ``roles`` claim holding an admin's address grants nothing. In local mode the
+    claims come from the operator's own settings and are taken as verified.
+    """
     if not claims:
         return None
-    email = claims.get("email") or claims.get("preferred_username") or claims.get("upn")
-    email = str(email).strip().lower() if email else None
-    groups = _claims_groups(claims)
+    if local:
+        email = str(claims.get("email") or "").strip().lower() or None
+        groups = _claims_groups(claims, ("groups",))
+    else:
+        email = _verified_email(claims)
+        groups = _claims_groups(claims, settings.trusted_group_claims)
     mapping = role_map(settings)
-    candidates = [mapping[k] for k in ([email] if email else []) + [g.strip().lower() for g in groups] if k in mapping]
+    candidates = [role for key, role in mapping.items() if _is_email_key(key) and key == email]
+    wanted = {g.strip().lower() for g in groups}
+    candidates += [role for key, role in mapping.items() if not _is_email_key(key) and key in wanted]
     role = max(candidates) if candidates else None
-    return Identity(email=email, name=claims.get("name"), groups=groups, role=role, local=local)
+    name, sub = claims.get("name"), claims.get("sub")
+    return Identity(email=email, name=str(name) if name else None, groups=groups, role=role, local=local,
+                    subject=str(sub) if sub else None)
 
 
 def local_identity(settings: Settings) -> Identity | None:
@@ -127,5 +167,6 @@ def local_identity(settings: Settings) -> Identity | None:
     claims = {"email": settings.local_user, "groups": list(settings.local_groups)}
     ident = resolve(claims, settings, local=True)
     if ident is not None and ident.role is None and settings.local_role:
-        ident = Identity(ident.email, ident.name, ident.groups, Role[settings.local_role], local=True)
+        ident = Identity(ident.email, ident.name, ident.groups, Role[settings.local_role], local=True,
+                         subject=ident.subject)
     return ident

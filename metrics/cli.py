@@ -237,17 +237,50 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args) -> int:
+def serve_command(port: int, cwd: Path | None = None) -> list[str]:
+    """``streamlit run`` for the dashboard, with every option of the project's ``.streamlit/config.toml``
+    passed as a flag — so the config holds wherever ``kpi serve`` is started from (Streamlit itself
+    only reads ``.streamlit/`` in the current folder). An option also set as a ``STREAMLIT_*``
+    environment variable is left to it. Secrets (sign-in) are read from the project's
+    ``.streamlit/secrets.toml`` and then the current folder's, as Streamlit does for the latter.
+    """
     import os
-    import subprocess
+    import re
+    import tomllib
 
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py"),
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    config = root / ".streamlit" / "config.toml"
+    options = tomllib.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    for section, values in options.items():
+        for key, value in values.items():
+            env = f"STREAMLIT_{section}_{re.sub(r'(?<!^)(?=[A-Z])', '_', key)}".upper()
+            if f"--{section}.{key}" in cmd or env in os.environ or isinstance(value, (dict, list)):
+                continue
+            cmd += [f"--{section}.{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    here = (cwd or Path.cwd()).resolve()
+    secrets = dict.fromkeys([Path.home() / ".streamlit" / "secrets.toml", root / ".streamlit" / "secrets.toml",
+                             here / ".streamlit" / "secrets.toml"])
+    if "STREAMLIT_SECRETS_FILES" not in os.environ:
+        for f in secrets:
+            cmd += ["--secrets.files", str(f)]
+    return cmd
+
+
+def cmd_serve(args) -> int:
+    """Replace this process with Streamlit (exec): a SIGTERM or Ctrl-C to ``kpi serve`` reaches the
+    server itself, and nothing is left running behind it."""
+    import os
+
     env = dict(os.environ)
     if args.db:
         env["KPI_DB_PATH"] = str(Path(args.db).resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    return subprocess.call(cmd, env=env)
+    cmd = serve_command(args.port)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(cmd[0], cmd, env)
+    return EXIT_OK  # pragma: no cover - execve does not return
 
 
 # --- parser ----------------------------------------------------------------------------------

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     roles: dict[str, str] = Field(
         default_factory=dict,
         description='Email address or group → role (viewer, uploader, admin), e.g. KPI_ROLES=\'{"ana@council.gov.uk": "admin"}\'.')
+    trusted_group_claims: list[str] = Field(
+        default_factory=list,
+        description='Sign-in claims whose values are group or role names to match against KPI_ROLES (e.g. '
+                    'KPI_TRUSTED_GROUP_CLAIMS=\'["groups"]\'); none by default. Only claims your identity '
+                    'provider sets, never ones users can edit.')
     local_user: str = Field(default="demo.admin@example.org", description="The identity used in local mode.")
     local_groups: list[str] = Field(default_factory=list)
     local_role: Literal["viewer", "uploader", "admin"] | None = Field(

@@ -39,11 +39,12 @@ PAGES_DIR = ROOT / "dashboard" / "views"
 ROLES = {"viewer@council.gov.uk": "viewer", "lead@council.gov.uk": "uploader", "admin@council.gov.uk": "admin"}
 USERS = {
     "signed out": {"is_logged_in": False},
-    "unknown user": {"is_logged_in": True, "email": "stranger@council.gov.uk", "name": "Stranger"},
+    "unknown user": {"is_logged_in": True, "email": "stranger@council.gov.uk", "email_verified": True,
+                     "name": "Stranger"},
     "missing claims": {"is_logged_in": True},
-    "viewer": {"is_logged_in": True, "email": "viewer@council.gov.uk"},
-    "uploader": {"is_logged_in": True, "email": "lead@council.gov.uk"},
-    "admin": {"is_logged_in": True, "email": "admin@council.gov.uk"},
+    "viewer": {"is_logged_in": True, "email": "viewer@council.gov.uk", "email_verified": True},
+    "uploader": {"is_logged_in": True, "email": "lead@council.gov.uk", "email_verified": True},
+    "admin": {"is_logged_in": True, "email": "admin@council.gov.uk", "email_verified": True},
 }
 # the role each identity must resolve to; the boundary runs below go up this order
 ROLE_OF = {"signed out": None, "unknown user": None, "missing claims": None,
@@ -326,6 +327,22 @@ def test_signed_in_without_a_role_sees_no_access(db, who):
     assert [t.value for t in at.title] == ["No access"]
     assert "not on the list" in at.error[0].value
     assert buttons(at) == ["Sign out"] and not at.dataframe and not nav_pages(at)
+
+
+@pytest.mark.parametrize("claims, why", [
+    ({"email": "admin@council.gov.uk", "email_verified": False}, True),
+    ({"email": "admin@council.gov.uk"}, True),
+    ({"sub": "u1", "preferred_username": "admin@council.gov.uk"}, False),
+    ({"sub": "u1", "roles": ["admin@council.gov.uk"], "groups": "admin@council.gov.uk"}, False),
+])
+def test_unverified_claims_naming_an_admin_see_no_access(db, monkeypatch, claims, why):
+    monkeypatch.setenv("KPI_TRUSTED_GROUP_CLAIMS", '["groups", "roles"]')
+    get_settings.cache_clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, **claims}
+    run(at)
+    assert [t.value for t in at.title] == ["No access"] and not nav_pages(at)
+    assert ("did not say your email address is verified" in at.error[0].value) is why
 
 
 @pytest.mark.parametrize("who", [w for w in USERS if expected_pages(w)])

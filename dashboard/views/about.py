@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import access
-from dashboard.components import render_demo_notice
+from dashboard.components import plain, render_demo_notice
 from metrics.benchmarks import BENCHMARKED_METRICS
 from metrics.kpis import REGISTRY
 from metrics.settings import get_settings
@@ -12,9 +12,9 @@ access.page("about")
 settings = get_settings()
 st.title("About this dashboard")
 render_demo_notice()
-st.write(
+st.markdown(
     f"This dashboard gathers the evidence the Children's Services Commissioner needs, at three-month "
-    f"intervals, on whether {settings.council_name} is making sufficient progress against the service "
+    f"intervals, on whether {plain(settings.council_name)} is making sufficient progress against the service "
     "priorities in the Terms of Reference of the statutory direction of 1 March 2023."
 )
 st.header("What each measure means")

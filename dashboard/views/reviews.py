@@ -46,7 +46,7 @@ result = loaders.review(db, version, at)
 entries = loaders.evidence(db, version, at)
 
 # --- the review table ---------------------------------------------------------------------------
-st.header(result.label or f"Review on {uk_date(at)}")
+st.header(plain(result.label) if result.label else f"Review on {uk_date(at)}")
 prev = f"; direction of travel against {uk_date(result.previous_checkpoint)}" if result.previous_checkpoint else ""
 st.caption(f"Checkpoint {uk_date(at)} · actuals for {month_label(result.month)}, the last complete month{prev}.")
 if result.final:

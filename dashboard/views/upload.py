@@ -67,7 +67,7 @@ def _refused(r: Refused) -> None:
 
 def _render_errors(result: IngestResult, key: str) -> None:
     errs = pd.DataFrame([e.as_dict() for e in result.errors])
-    st.error(f"**Refused — nothing was stored.** {len(errs):,} problem(s) found in {result.file}.",
+    st.error(f"**Refused — nothing was stored.** {len(errs):,} problem(s) found in {plain(result.file)}.",
              icon=":material/block:")
     by_rule = errs.groupby("rule").size().rename("problems").reset_index()
     by_rule["how to fix"] = by_rule["rule"].map(RULES)
@@ -95,7 +95,7 @@ batch = Batch()  # the files dropped together: one file per snapshot month
 for i, f in enumerate(files or []):
     data = f.getvalue()  # held in memory only: uploaded bytes are never written to disk
     with st.container(border=True):
-        st.subheader(f.name)
+        st.subheader(plain(f.name), anchor=False)
         detected, headers, problem = sniff(data)
         kinds = list(KINDS)
         kind = st.selectbox(
@@ -105,7 +105,7 @@ for i, f in enumerate(files or []):
         if detected:
             st.caption(f"Detected from the headers: **{detected}**")
         elif problem:
-            st.caption(problem)
+            st.caption(plain(problem))
         if kind is None:
             continue
         month = months = None
@@ -140,10 +140,10 @@ for i, f in enumerate(files or []):
         st.success(f"Ready: {result.rows:,} rows of **{result.kind}** for {_describe_months(result.months)}.",
                    icon=":material/check_circle:")
         for w in result.warnings:
-            st.warning(w)
+            st.warning(plain(w))
         for u in result.replaces:
             st.info(f"Replaces {u['kind']} for {_describe_months(u['months'])} uploaded "
-                    f"{uk_date(u['uploaded_at'])} by {u['uploaded_by']} (upload {u['id']}). The earlier upload "
+                    f"{uk_date(u['uploaded_at'])} by {plain(u['uploaded_by'])} (upload {u['id']}). The earlier upload "
                     "is kept and can be restored.", icon=":material/swap_horiz:")
         if st.button(f"Load {result.rows:,} rows", key=f"load-{i}", type="primary"):
             who = access.guard("upload")  # checked again on the server at the moment of the action
@@ -219,4 +219,4 @@ for kind, spec in KINDS.items():
         st.dataframe(column_guide(kind), hide_index=True, width="stretch")
         st.download_button(f"Example {kind}.csv", example_csv(kind), file_name=f"{kind}.csv", mime="text/csv",
                            key=f"ex-{kind}")
-st.caption(f"Council: {get_settings().council_name}.")
+st.caption(f"Council: {plain(get_settings().council_name)}.")
