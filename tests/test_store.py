@@ -456,7 +456,7 @@ def test_a_store_made_at_any_earlier_version_migrates_to_the_fresh_schema(versio
         assert schema_sql(c) == schema_sql(fresh)
         assert {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before} == before  # rows kept
         now = dict(c.execute("SELECT key, value FROM store_meta").fetchall())
-        assert {k: v for k, v in now.items() if k != "audit_head"} == {k: v for k, v in meta.items() if k != "audit_head"}
+        assert {k: now[k] for k in now if k != "audit_head"} == {k: meta[k] for k in meta if k != "audit_head"}
         assert audit.verify_chain(c) == (True, f"{before.get('audit_log', 0)} audit rows, hash chain intact")
         if version == len(store.MIGRATIONS):
             assert dump(c) == old_dump  # a store at today's version opens unchanged
