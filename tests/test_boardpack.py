@@ -17,6 +17,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -225,7 +226,7 @@ def test_build_pack_refuses_other_formats(demo_db, env):
 
 def test_metrics_does_not_import_plotly():
     code = "import sys, kpi_cli.main, kpi_cli.boardpack; print('plotly' in sys.modules)"
-    r = subprocess.run([".venv/bin/python" if Path(".venv/bin/python").exists() else "python", "-c", code],
+    r = subprocess.run([sys.executable, "-c", code],
                        capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert r.stdout.strip() == "False", r.stderr
 
