@@ -489,6 +489,24 @@ def test_a_failing_migration_step_leaves_the_store_at_its_version(tmp_path, monk
         assert dump(c) == before  # step 5 (evidence) rolled back with the broken step 6
 
 
+def test_every_transaction_is_begun_and_ended_by_store_transaction_alone():
+    """One transaction helper: no other code runs BEGIN, COMMIT or ROLLBACK (trigger bodies aside)."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    control = re.compile(r"^\s*(BEGIN(?! SELECT)|COMMIT|ROLLBACK|END\b|SAVEPOINT|RELEASE)", re.I)
+    found = []
+    for path in sorted(p for pkg in ("metrics", "reports", "dashboard", "kpi_cli") for p in (root / pkg).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("execute", "executescript") and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                    and control.match(node.args[0].value)):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.args[0].value}")
+    assert [f.split(":")[0] for f in found] == ["metrics/store.py"] * 3, found  # BEGIN IMMEDIATE, COMMIT, ROLLBACK
+
+
 # --- pseudonymisation -----------------------------------------------------------------------------
 
 
