@@ -9,7 +9,7 @@ NODE_DIR := build/node
 .PHONY: run test install install-dev demo browser-deps bench clean
 
 run: install $(DB)                       ## build everything, then serve the dashboard on the demo store
-	KPI_DEMO_MODE=true KPI_AUTH_MODE=local $(PY) -m metrics serve --port $(PORT) --db $(DB)
+	KPI_DEMO_MODE=true KPI_AUTH_MODE=local $(PY) -m kpi_cli serve --port $(PORT) --db $(DB)
 
 test: install-dev browser-deps           ## install dev dependencies and run the whole suite
 	$(PY) -m pytest
@@ -28,10 +28,10 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 $(DB): | $(VENV)/.installed
-	$(PY) -m metrics demo --db $(DB)
+	$(PY) -m kpi_cli demo --db $(DB)
 
 demo: install                            ## rebuild the demo store from scratch
-	$(PY) -m metrics demo --db $(DB) --replace
+	$(PY) -m kpi_cli demo --db $(DB) --replace
 
 # axe-core (accessibility rules) comes from the npm registry; Chromium is Debian's (see .ci/run).
 browser-deps: $(NODE_DIR)/node_modules/axe-core/axe.min.js

@@ -10,12 +10,14 @@ triggers and edits or deletes a row breaks the chain, and ``kpi check`` (:func:`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 
 import pandas as pd
-import sqlite_utils
+
+from metrics.schema import AUDIT_COLUMNS as COLUMNS
+from metrics.schema import canonical, chain_hash  # noqa: F401 (the row hash is part of the table's definition)
+from metrics.store import get_meta, set_meta, transaction, utc_now
 
 ACTIONS = (
     "upload", "restore", "withdraw", "settings_change", "checkpoint_final", "evidence_add", "evidence_edit",
@@ -23,57 +25,10 @@ ACTIONS = (
 )
 
 
-TRIGGERS = (
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-)
-COLUMNS = ("id", "at", "actor", "role", "action", "target", "details")
-
-
-def canonical(row) -> str:
-    """The content a row's hash covers: every column but the hash, as compact JSON."""
-    return json.dumps([row[c] if row[c] is not None else "" for c in COLUMNS], ensure_ascii=False,
-                      separators=(",", ":"))
-
-
-def chain_hash(prev_hash: str, row) -> str:
-    return hashlib.sha256((prev_hash + "\n" + canonical(row)).encode()).hexdigest()
-
-
-def _m_audit_chain(db: sqlite_utils.Database) -> None:
-    """Add ``row_hash`` and chain the rows already there (the only time audit rows are ever updated)."""
-    from metrics.store import set_meta
-
-    conn = db.conn
-    conn.execute("ALTER TABLE audit_log ADD COLUMN row_hash TEXT")
-    conn.execute("DROP TRIGGER audit_log_no_update")
-    prev, last = "", 0
-    for row in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY id").fetchall():
-        row = dict(zip(COLUMNS, row))
-        prev, last = chain_hash(prev, row), row["id"]
-        conn.execute("UPDATE audit_log SET row_hash = ? WHERE id = ?", (prev, last))
-    conn.execute(TRIGGERS[0])
-    set_meta(conn, "audit_head", f"{last}:{prev}")
-
-
-def migrate_audit_log(db: sqlite_utils.Database) -> None:
-    db["audit_log"].create(
-        {"id": int, "at": str, "actor": str, "role": str, "action": str, "target": str, "details": str},
-        pk="id",
-        not_null={"at", "actor", "action"},
-    )
-    for trigger in TRIGGERS:
-        db.execute(trigger)
-
-
 def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", details: dict | None = None,
            role: str = "") -> None:
     """Append one audit row, chained to the last. Call inside the caller's transaction where there is one
     (otherwise it takes its own: reading the last hash and appending must happen under one write lock)."""
-    from metrics.store import set_meta, utc_now
-
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
     with transaction(conn):
@@ -92,8 +47,6 @@ def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", 
 def verify_chain(conn: sqlite3.Connection) -> tuple[bool, str]:
     """(ok, plain sentence): every row's hash matches its content and the row before it, and the last row
     is the one the store recorded as last."""
-    from metrics.store import get_meta
-
     prev, last, n = "", 0, 0
     for r in conn.execute(f"SELECT {', '.join(COLUMNS)}, row_hash FROM audit_log ORDER BY id"):
         row = dict(zip((*COLUMNS, "row_hash"), tuple(r)))
@@ -106,13 +59,6 @@ def verify_chain(conn: sqlite3.Connection) -> tuple[bool, str]:
         return False, (f"the audit trail ends at row {last} but the store recorded row {head.split(':')[0]} as "
                        "the last: rows were deleted (or added) outside the product")
     return True, f"{n} audit rows, hash chain intact"
-
-
-def transaction(conn: sqlite3.Connection):
-    """See :func:`metrics.store.transaction` (re-exported: changes and their audit rows commit together)."""
-    from metrics.store import transaction as _transaction
-
-    return _transaction(conn)
 
 
 def record_now(conn: sqlite3.Connection, actor: str, action: str, target: str = "", details: dict | None = None,

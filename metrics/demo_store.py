@@ -8,11 +8,10 @@ from pathlib import Path
 from metrics import store
 from metrics.demo import DEMO_FIRST_MONTH, DEMO_LAST_MONTH, generate
 from metrics.ingest import ingest_path
+from metrics.pseudonym import DEMO_KEY, FINGERPRINT_META, fingerprint
 from metrics.settings import get_settings
 
 DEMO_UPLOADER = "demo (synthetic data)"
-# A fixed key: demo pseudonyms are reproducible, and no real identifier is ever under it.
-DEMO_KEY = "synthetic-demo-data-key-not-for-real-data"
 
 
 class DemoBuildError(RuntimeError):
@@ -46,8 +45,6 @@ def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> 
 
 
 def _refuse_unless_demo(path: Path) -> None:
-    from metrics.pseudonym import FINGERPRINT_META, fingerprint
-
     conn = store.connect(path, migrate_schema=False)
     try:
         has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_meta'").fetchone()

@@ -15,11 +15,10 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
 from metrics import audit
 from metrics.kpis import REGISTRY
 from metrics.reviews import CheckpointResult, as_date, is_final
+from metrics.store import transaction
 
 #: The Terms of Reference items evidenced by commentary rather than a KPI (statutory direction,
 #: 1 March 2023, Annex). Declared once: validation, the evidence page and docs read this.
@@ -33,58 +32,12 @@ TOR_ITEMS: dict[str, str] = {
     "5": "Six-month review: level and trajectory of progress; alternative delivery model",
 }
 
-_READ_ONLY = "evidence for a final checkpoint is read-only: add a correction (a new entry) instead"
-
-
 class EvidenceReadOnly(Exception):
     """The entry's checkpoint is final: add a correction instead."""
 
 
 class EntryNotFound(LookupError):
     pass
-
-
-def _m_evidence(db: sqlite_utils.Database) -> None:
-    db.execute(
-        "CREATE TABLE evidence ("
-        " id INTEGER PRIMARY KEY,"
-        " checkpoint DATE NOT NULL,"  # ISO YYYY-MM-DD, as checkpoint_finals.checkpoint
-        " kpi TEXT,"
-        " tor_item TEXT,"
-        " body TEXT NOT NULL CHECK (length(trim(body)) > 0),"
-        " author TEXT NOT NULL CHECK (length(trim(author)) > 0),"
-        " created_at TEXT NOT NULL,"
-        " corrects INTEGER REFERENCES evidence(id),"
-        " edited_at TEXT,"
-        " edited_by TEXT,"
-        " CHECK (kpi IS NULL OR tor_item IS NULL))"
-    )
-    db.execute("CREATE INDEX evidence_checkpoint ON evidence (checkpoint, kpi, tor_item)")
-    final = "EXISTS (SELECT 1 FROM checkpoint_finals f WHERE f.checkpoint = {}.checkpoint)"
-    db.execute(
-        f"CREATE TRIGGER evidence_final_no_update BEFORE UPDATE ON evidence WHEN {final.format('OLD')}"
-        f" BEGIN SELECT RAISE(ABORT, '{_READ_ONLY}'); END"
-    )
-    db.execute(
-        f"CREATE TRIGGER evidence_final_no_delete BEFORE DELETE ON evidence WHEN {final.format('OLD')}"
-        f" BEGIN SELECT RAISE(ABORT, '{_READ_ONLY}'); END"
-    )
-    db.execute(
-        "CREATE TRIGGER evidence_fixed_fields BEFORE UPDATE OF id, checkpoint, kpi, tor_item, author, created_at,"
-        " corrects ON evidence"
-        " BEGIN SELECT RAISE(ABORT, 'only the body of an evidence entry can be edited'); END"
-    )
-    db.execute(
-        f"CREATE TRIGGER evidence_final_insert BEFORE INSERT ON evidence"
-        f" WHEN NEW.corrects IS NULL AND {final.format('NEW')}"
-        " BEGIN SELECT RAISE(ABORT, 'the checkpoint is final: new entries must be corrections of an entry'); END"
-    )
-    db.execute(
-        "CREATE TRIGGER evidence_correction_same_checkpoint BEFORE INSERT ON evidence"
-        " WHEN NEW.corrects IS NOT NULL AND NOT EXISTS"
-        " (SELECT 1 FROM evidence e WHERE e.id = NEW.corrects AND e.checkpoint = NEW.checkpoint)"
-        " BEGIN SELECT RAISE(ABORT, 'a correction must correct an entry of the same checkpoint'); END"
-    )
 
 
 @dataclass(frozen=True)
@@ -151,7 +104,7 @@ def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, au
     elif is_final(conn, cp):
         raise EvidenceReadOnly(f"Checkpoint {cp} is final: its evidence is read-only. "
                                "Add a correction with corrects=<entry id>.")
-    with audit.transaction(conn):
+    with transaction(conn):
         cur = conn.execute(
             "INSERT INTO evidence (checkpoint, kpi, tor_item, body, author, created_at, corrects)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -178,7 +131,7 @@ def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str, *, r
     if is_final(conn, e.checkpoint):
         raise EvidenceReadOnly(f"Checkpoint {e.checkpoint} is final: entry {entry_id} is read-only. "
                                f"Add a correction with add_correction({entry_id}, ...).")
-    with audit.transaction(conn):
+    with transaction(conn):
         conn.execute("UPDATE evidence SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?",
                      (body, utc_now(), by, entry_id))
         # the text it replaced is kept in the (append-only) audit trail: an edit never loses what was written

@@ -13,16 +13,17 @@ suppression), its published benchmark, and its wording for packs. Everything els
 
 Groupings by unit (percentages, counts, FTE) are always derived from :attr:`KPI.unit`
 (:func:`ids_with_unit`), never listed by hand. A KPI can be added from outside this module with
-:func:`register` (or, in tests, the :func:`registered` context manager): it then appears in every
-mapping below and everywhere they are read. :func:`problems` says what a declaration lacks; the
-registry test runs it over every KPI.
+:func:`metrics.kpi_registry.register` (or, in tests, its ``registered`` context manager): it then
+appears in every mapping below and everywhere they are read. :func:`metrics.kpi_registry.problems` says
+what a declaration lacks; the registry test runs it over every KPI. Those sit above this module, with
+the aggregators and benchmarks a declaration is checked against, so this module imports nothing from
+``metrics``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Generic, Literal, TypeVar
 
@@ -318,7 +319,7 @@ _DECLARED = (
 )
 
 #: KPI id → declaration, in registry order (the Terms of Reference order). Changed only by
-#: :func:`register` / :func:`unregister`; every reader sees the same dict.
+#: :mod:`metrics.kpi_registry` (register / unregister); every reader sees the same dict.
 REGISTRY: dict[str, KPI] = {k.id: k for k in _DECLARED}
 #: Secondary measure id → declaration, in registry order of their parents (kept in step with REGISTRY).
 SECONDARY: dict[str, SecondaryMeasure] = {}
@@ -410,103 +411,3 @@ class Ids(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"Ids{self._ids()!r}"
-
-
-# --- registering a KPI -------------------------------------------------------------------------
-
-
-def problems(kpi: KPI) -> list[str]:
-    """What the declaration ``kpi`` lacks or gets wrong, in words (empty: complete). Checks its text,
-    that its numerator, denominator and secondary measures name columns its source kind's aggregator
-    produces, that a percentage has a denominator and nothing else does, its breakdowns against its
-    source kind, and its benchmark against the published sources."""
-    from metrics.benchmarks import SOURCES
-    from metrics.compute import AGGREGATORS
-
-    out = []
-    for name in ("id", "tor", "label", "definition", "priority", "rule", "source_kind"):
-        if not str(getattr(kpi, name) or "").strip():
-            out.append(f"{kpi.id or '?'}: {name} is empty")
-    if kpi.unit not in ("percent", "fte", "count"):
-        out.append(f"{kpi.id}: unit {kpi.unit!r} is not percent, fte or count")
-    if kpi.direction not in ("up", "down"):
-        out.append(f"{kpi.id}: direction {kpi.direction!r} is not up or down")
-    if not isinstance(kpi.counts_people, bool):
-        out.append(f"{kpi.id}: counts_people must be True or False")
-    if kpi.parts_unit not in ("count", "fte"):
-        out.append(f"{kpi.id}: parts_unit {kpi.parts_unit!r} is not count or fte")
-    agg = AGGREGATORS.get(kpi.source_kind)
-    if agg is None:
-        out.append(f"{kpi.id}: source kind {kpi.source_kind!r} has no aggregator (known: {', '.join(AGGREGATORS)})")
-        return out
-    if (kpi.unit == "percent") != (kpi.denominator is not None):
-        out.append(f"{kpi.id}: a percentage needs a denominator, and only a percentage has one")
-    for role, part in (("numerator", kpi.numerator), ("denominator", kpi.denominator)):
-        if part is None:
-            continue
-        if not isinstance(part, Part):
-            out.append(f"{kpi.id}: {role} must be a Part(column, label, noun)")
-            continue
-        if part.column not in agg.columns:
-            out.append(f"{kpi.id}: {role} column {part.column!r} is not an aggregate of {kpi.source_kind} "
-                       f"({', '.join(agg.columns)})")
-        for name in ("label", "noun"):
-            if not getattr(part, name).strip():
-                out.append(f"{kpi.id}: {role} {name} is empty (packs caption it)")
-    for b in kpi.breakdowns:
-        if b not in agg.groups:
-            out.append(f"{kpi.id}: {kpi.source_kind} records cannot be broken down by {b!r} "
-                       f"(they can by: {', '.join(agg.groups) or 'nothing'})")
-    for s in kpi.secondary:
-        for name in ("id", "label", "definition"):
-            if not getattr(s, name).strip():
-                out.append(f"{kpi.id}: secondary measure {s.id or '?'}: {name} is empty")
-        for col in (s.numerator, s.denominator):
-            if col is not None and col not in agg.columns:
-                out.append(f"{kpi.id}: secondary measure {s.id}: column {col!r} is not an aggregate of "
-                           f"{kpi.source_kind}")
-    if kpi.benchmark is not None and kpi.benchmark not in SOURCES:
-        out.append(f"{kpi.id}: benchmark {kpi.benchmark!r} is not a published source ({', '.join(SOURCES)})")
-    return out
-
-
-def register(kpi: KPI) -> KPI:
-    """Add ``kpi`` to the registry (after the declared ones). Raises ``ValueError`` naming what is wrong
-    if its id or a secondary measure's id is taken, or its declaration is incomplete (:func:`problems`)."""
-    if kpi.id in REGISTRY:
-        raise ValueError(f"A KPI with id {kpi.id!r} is already registered.")
-    taken = [s.id for s in kpi.secondary if s.id in SECONDARY]
-    if taken:
-        raise ValueError(f"Secondary measure id(s) already registered: {', '.join(taken)}.")
-    wrong = problems(kpi)
-    if wrong:
-        raise ValueError("Incomplete KPI declaration: " + "; ".join(wrong))
-    REGISTRY[kpi.id] = kpi
-    _sync_secondary()
-    return kpi
-
-
-def unregister(metric_id: str) -> None:
-    """Remove a registered KPI (the declared ten stay: they are the Terms of Reference)."""
-    if metric_id in _DECLARED_IDS:
-        raise ValueError(f"{metric_id} is one of the declared Terms of Reference KPIs; it cannot be removed.")
-    REGISTRY.pop(metric_id, None)
-    _sync_secondary()
-
-
-_DECLARED_IDS = frozenset(k.id for k in _DECLARED)
-
-
-@contextmanager
-def registered(*kpis: KPI) -> Iterator[tuple[KPI, ...]]:
-    """``with registered(KPI(...)):`` — the KPIs are in the registry inside the block only (tests)."""
-    done: list[str] = []
-    try:
-        for k in kpis:
-            register(k)
-            done.append(k.id)
-        yield kpis
-    finally:
-        for metric_id in done:
-            unregister(metric_id)
-

@@ -34,6 +34,10 @@ MIN_KEY_CHARS = 16
 FINGERPRINT_LABEL = b"kpi store key fingerprint v1"
 FINGERPRINT_META = "key_fingerprint"
 
+#: The demo store's key (:mod:`metrics.demo_store`): fixed, so demo pseudonyms are reproducible; public, so
+#: no real identifier may ever be stored under it.
+DEMO_KEY = "synthetic-demo-data-key-not-for-real-data"
+
 
 class KeyProblem(store.StoreProblem, ValueError):
     """The key is missing, too short, unsafe or not this store's: nothing is written under it."""
@@ -75,8 +79,6 @@ def load_key(settings: Settings, *, create: bool = True) -> bytes:
 
 
 def _demo_fingerprint() -> str:
-    from metrics.demo_store import DEMO_KEY
-
     return fingerprint(DEMO_KEY.encode())
 
 

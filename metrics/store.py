@@ -1,6 +1,7 @@
 """The SQLite store: uploads, their records, and which upload is current for each kind and month.
 
-Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIONS`):
+Layout (schema version in ``PRAGMA user_version``; the tables are made by the named, ordered migrations
+of :mod:`metrics.schema`):
 
 - ``uploads``: one row per accepted file — kind, months, rows, SHA-256, file name, who, when (UTC),
   status (``current`` / ``superseded`` / ``restored`` / ``withdrawn``), ``as_of`` (a snapshot's own snapshot_date,
@@ -12,7 +13,8 @@ Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIO
 - ``rec_<kind>``: the validated rows, identifiers pseudonymised, tagged with ``upload_id`` and
   ``month`` (the snapshot month, or the event's month).
 
-An upload is written inside one ``BEGIN IMMEDIATE`` transaction: all rows or none.
+Every write goes through :func:`transaction` (one ``BEGIN IMMEDIATE`` … ``COMMIT``): an upload is all rows or
+none, and a change commits with its audit row.
 
 ``store_meta`` holds ``key_fingerprint`` (see :mod:`metrics.pseudonym`), ``demo`` and ``audit_head``.
 A store that cannot be written (read-only file or folder) is opened read-only, so it can still be read.
@@ -30,76 +32,19 @@ from pathlib import Path
 import pandas as pd
 import sqlite_utils
 
-from metrics.contract import KINDS, Column
+from metrics.contract import KINDS
 from metrics.issues import Issue, Refused
+from metrics.schema import MIGRATIONS, record_table
 
 BUSY_TIMEOUT_S = 60
 INSERT_BATCH = 50_000
-
-
-def record_table(kind: str) -> str:
-    return f"rec_{kind}"
-
-
-def _sql_type(col: Column) -> type:
-    return {"bool": int, "number": float}.get(col.type, str)
 
 
 def record_columns(kind: str) -> list[str]:
     return [c.name for c in KINDS[kind].columns]
 
 
-# --- migrations ------------------------------------------------------------------------------
-
-
-def _m1_uploads_and_records(db: sqlite_utils.Database) -> None:
-    db["uploads"].create(
-        {
-            "id": int, "kind": str, "months": str, "rows": int, "sha256": str, "file_name": str,
-            "uploaded_by": str, "uploaded_at": str, "status": str, "warnings": str, "as_of": str,
-        },
-        pk="id",
-        not_null={"kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"},
-        defaults={"warnings": "[]"},
-    )
-    db["upload_months"].create(
-        {"upload_id": int, "kind": str, "scope": str, "month": str},
-        pk=("upload_id", "scope", "month"),
-        foreign_keys=[("upload_id", "uploads", "id")],
-    )
-    db["current_months"].create(
-        {"kind": str, "scope": str, "month": str, "upload_id": int},
-        pk=("kind", "scope", "month"),
-        foreign_keys=[("upload_id", "uploads", "id")],
-    )
-    db["store_meta"].create({"key": str, "value": str}, pk="key")
-    for kind, spec in KINDS.items():
-        cols: dict[str, type] = {"upload_id": int, "month": str}
-        cols.update({c.name: _sql_type(c) for c in spec.columns})
-        table = record_table(kind)
-        db[table].create(cols, foreign_keys=[("upload_id", "uploads", "id")])
-        db[table].create_index(["upload_id", "month"])
-
-
-# The schema's history, in order: (description, "module:function"). Version N = the first N applied.
-# Modules that own tables (review settings, audit trail) keep their step beside their code and are
-# listed here, so the order never depends on what happened to be imported first.
-MIGRATIONS: list[tuple[str, str]] = [
-    ("uploads, upload months, current pointers and one record table per extract kind",
-     "metrics.store:_m1_uploads_and_records"),
-    ("append-only audit trail", "metrics.audit:migrate_audit_log"),
-    ("review settings versions (append-only)", "metrics.review:_m_review_settings_versions"),
-    ("checkpoint finals: frozen review evaluations (append-only)", "metrics.review:_m_checkpoint_finals"),
-    ("evidence log, read-only once its checkpoint is final", "metrics.evidence:_m_evidence"),
-    ("audit rows chained by hash", "metrics.audit:_m_audit_chain"),
-]
-
-
-def _resolve(ref: str) -> Callable[[sqlite_utils.Database], None]:
-    import importlib
-
-    module, func = ref.split(":")
-    return getattr(importlib.import_module(module), func)
+# --- migrations (the steps are in metrics.schema) ----------------------------------------------------------
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -107,21 +52,15 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations in one transaction. Returns the schema version."""
-    version = schema_version(conn)
-    if version >= len(MIGRATIONS):
-        return version
+    """Apply pending migrations (:data:`metrics.schema.MIGRATIONS`) in one transaction. Returns the schema
+    version."""
+    if schema_version(conn) >= len(MIGRATIONS):
+        return schema_version(conn)
     db = sqlite_utils.Database(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = schema_version(conn)  # another process may have migrated meanwhile
-        for i in range(version, len(MIGRATIONS)):
-            _resolve(MIGRATIONS[i][1])(db)
+    with transaction(conn):
+        for i in range(schema_version(conn), len(MIGRATIONS)):  # read again: another process may have migrated
+            MIGRATIONS[i][1](db)
             conn.execute(f"PRAGMA user_version = {i + 1}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return schema_version(conn)
 
 

@@ -4,7 +4,7 @@ Kept generic on purpose: any test file can ask for ``fresh_db`` (the path of a n
 closed store), ``settings`` (the matching :class:`metrics.settings.Settings`), ``pseudo`` (the
 pseudonym a raw identifier gets under the test key), ``demo_template`` (the synthetic demo store,
 built once per session: copy it before changing it), ``demo_copy_of`` (a private copy), ``run_kpi`` (``kpi ARGS…`` run through
-``metrics.cli.main`` with stdout/stderr captured), ``digest`` (SHA-256 of a store's file and WAL,
+``kpi_cli.main.main`` with stdout/stderr captured), ``digest`` (SHA-256 of a store's file and WAL,
 for "byte-for-byte unchanged") and ``raw_store_bytes`` (every byte on disk, for leak searches).
 """
 
@@ -155,7 +155,7 @@ class KpiRun:
 @pytest.fixture
 def run_kpi(fresh_db):
     """run_kpi(*argv) -> KpiRun; ``--db`` defaults to ``fresh_db``. Usage errors (SystemExit) give their code."""
-    from metrics import cli
+    from kpi_cli import main as cli
 
     def _run(*argv: str | Path) -> KpiRun:
         args = [str(a) for a in argv]

@@ -17,6 +17,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -110,7 +111,7 @@ def planted_db(demo_db, env) -> Path:
 
 
 def _run_kpi(*argv) -> tuple[int, str, str]:
-    from metrics import cli
+    from kpi_cli import main as cli
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -224,8 +225,8 @@ def test_build_pack_refuses_other_formats(demo_db, env):
 
 
 def test_metrics_does_not_import_plotly():
-    code = "import sys, metrics.cli, metrics.cli_boardpack; print('plotly' in sys.modules)"
-    r = subprocess.run([".venv/bin/python" if Path(".venv/bin/python").exists() else "python", "-c", code],
+    code = "import sys, kpi_cli.main, kpi_cli.boardpack; print('plotly' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code],
                        capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert r.stdout.strip() == "False", r.stderr
 

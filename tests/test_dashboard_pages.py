@@ -89,7 +89,7 @@ def values(arr) -> list:
 
 def latest_from_cli(path: Path) -> dict[str, dict]:
     """``kpi metrics --json`` → {metric: its record for the latest month with a value}."""
-    from metrics import cli
+    from kpi_cli import main as cli
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

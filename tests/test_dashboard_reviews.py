@@ -82,7 +82,7 @@ def review_table(at: AppTest):
 
 
 def cli_review(db: Path, at: str) -> dict:
-    from metrics import cli
+    from kpi_cli import main as cli
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -1,6 +1,6 @@
 """``kpi serve``: the project's Streamlit config wherever it is started from, and SIGTERM stops it all.
 
-The process test starts the real server (``python -m metrics serve``) from a temporary folder, on a
+The process test starts the real server (``python -m kpi_cli serve``) from a temporary folder, on a
 free 127.0.0.1 port, in its own session; what the browser then shows (theme, no tracebacks) is
 tests/browser/test_hardening.py.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.cli import serve_command
+from kpi_cli.serve import serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
@@ -102,7 +102,7 @@ def serve_from_tmp(tmp_path, demo_copy_of):
            "STREAMLIT_SERVER_ADDRESS": "127.0.0.1", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "metrics", "serve", "--port", str(port)], cwd=tmp_path,
+        proc = subprocess.Popen([sys.executable, "-m", "kpi_cli", "serve", "--port", str(port)], cwd=tmp_path,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     try:

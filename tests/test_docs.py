@@ -1,5 +1,5 @@
 """Every `kpi` subcommand is documented in the README and says what it does (sqlite-utils' tests/test_docs.py
-is the model). Commands are read from the parser itself, so one registered by a metrics/cli_*.py module or
+is the model). Commands are read from the parser itself, so one registered by a kpi_cli/ module or
 nested under another (`kpi key check`) is covered the moment it exists.
 
 That every KPI id is documented in docs/metrics.md is tests/test_docs_metrics.py's job.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.cli import build_parser
+from kpi_cli.main import build_parser
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -59,7 +59,7 @@ ALL = list(subcommands(build_parser()))
 def test_the_parser_has_the_commands_this_test_walks():
     # guards the walk itself: if argparse's internals moved, every test below would pass on nothing
     assert {("ingest",), ("uploads",), ("restore",), ("demo",), ("serve",)} <= set(COMMANDS)
-    assert {("metrics",), ("review",), ("boardpack",)} <= set(COMMANDS)  # registered by metrics/cli_*.py
+    assert {("metrics",), ("review",), ("boardpack",)} <= set(COMMANDS)  # registered by their own kpi_cli/ modules
 
 
 def test_nested_commands_are_found():

@@ -460,7 +460,7 @@ def test_check_on_a_missing_store_creates_nothing(run_kpi, tmp_path):
 
 def _run_as_other_user(argv: list[str], cwd: Path) -> tuple[int, str, str]:
     """``kpi ARGV`` in a forked child without write access (root ignores file modes, so drop to nobody)."""
-    from metrics import cli
+    from kpi_cli import main as cli
 
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
@@ -536,11 +536,11 @@ class FullDisk:
 
 
 def test_full_disk_says_so_plainly_through_the_cli(run_kpi, fresh_db, tmp_path, monkeypatch, digest):
-    from metrics import cli
+    from kpi_cli import common, uploads
 
     assert run_kpi("ingest", write(tmp_path / "a.csv", assessments(["2023-04"]))).code == 0
     before = digest(fresh_db)
-    monkeypatch.setattr(cli, "_connect", lambda args: FullDisk(store.connect(cli._db_path(args))))
+    monkeypatch.setattr(uploads, "connect", lambda args: FullDisk(store.connect(common.db_path(args))))
     res = run_kpi("ingest", write(tmp_path / "b.csv", assessments(["2023-05"])))
     assert res.code == 1
     assert "kpi: The disk holding the store is full; nothing was stored." in res.err

@@ -612,7 +612,7 @@ def test_allocations_with_unusual_ids_take_the_exact_path(kpi_store):
 # --- the command line ---------------------------------------------------------------------------
 
 def _cli(capsys, *argv):
-    from metrics.cli import main
+    from kpi_cli.main import main
 
     code = main(list(argv))
     out = capsys.readouterr()

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import cli, store
+from kpi_cli import main as cli
+from metrics import store
 from metrics.contract import KINDS, normalise_header
 from metrics.export import safe_csv
 from metrics.ingest import ingest_bytes, ingest_path

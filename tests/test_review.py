@@ -594,7 +594,7 @@ def test_restatement_after_real_re_upload(tmp_path):
 
 
 def _cli(args, capsys):
-    from metrics.cli import main
+    from kpi_cli.main import main
 
     rc = main(args)
     out = capsys.readouterr()

@@ -3,6 +3,7 @@ restore, and pseudonymisation at rest."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -421,6 +422,89 @@ def test_snapshot_reupload_supersedes_that_month_only(fresh_db, settings):
     assert statuses(conn) == {apr.upload_id: "superseded", may.upload_id: "current", apr2.upload_id: "current"}
     assert store.read_current(conn, "workforce").groupby("month").size().to_dict() == {"2023-04": 4, "2023-05": 4}
     conn.close()
+
+
+# --- schema: named, ordered migrations (metrics/schema.py) ---------------------------------------------
+
+SCHEMA_VERSIONS = Path(__file__).resolve().parent / "fixtures" / "schema_versions"  # made by the code before
+
+
+def schema_sql(conn: sqlite3.Connection) -> list[tuple]:
+    return [tuple(r) for r in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")]
+
+
+def old_store(tmp_path: Path, version: int) -> Path:
+    path = tmp_path / f"v{version}.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.executescript((SCHEMA_VERSIONS / f"v{version}.sql").read_text(encoding="utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("version", range(len(store.MIGRATIONS) + 1))
+def test_a_store_made_at_any_earlier_version_migrates_to_the_fresh_schema(version, tmp_path, fresh_db):
+    from metrics import audit
+
+    path = old_store(tmp_path, version)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert store.schema_version(c) == version
+        before = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t, in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'store_meta'")}
+        meta = dict(c.execute("SELECT key, value FROM store_meta").fetchall()) if version else {}
+        old_dump = dump(c)
+    with contextlib.closing(store.connect(path)) as c, contextlib.closing(store.connect(fresh_db)) as fresh:
+        assert store.schema_version(c) == store.schema_version(fresh) == len(store.MIGRATIONS) == 6
+        assert schema_sql(c) == schema_sql(fresh)
+        assert {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before} == before  # rows kept
+        now = dict(c.execute("SELECT key, value FROM store_meta").fetchall())
+        assert {k: now[k] for k in now if k != "audit_head"} == {k: meta[k] for k in meta if k != "audit_head"}
+        assert audit.verify_chain(c) == (True, f"{before.get('audit_log', 0)} audit rows, hash chain intact")
+        if version == len(store.MIGRATIONS):
+            assert dump(c) == old_dump  # a store at today's version opens unchanged
+
+
+def test_migrations_are_named_functions_in_order_and_none_is_loaded_by_name():
+    from metrics import schema
+
+    assert store.MIGRATIONS is schema.MIGRATIONS
+    names = [name for name, _ in schema.MIGRATIONS]
+    assert len(set(names)) == len(names) and all(isinstance(n, str) and n for n in names)
+    assert all(callable(step) and step.__module__ == "metrics.schema" for _, step in schema.MIGRATIONS)
+    assert "importlib" not in Path(store.__file__).read_text(encoding="utf-8")
+
+
+def test_a_failing_migration_step_leaves_the_store_at_its_version(tmp_path, monkeypatch):
+    path = old_store(tmp_path, 4)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        before = dump(c)
+
+    def broken(db):
+        db.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS[:5], ("broken", broken)])
+    with pytest.raises(RuntimeError, match="step failed"):
+        store.connect(path)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert store.schema_version(c) == 4 and not c.in_transaction
+        assert dump(c) == before  # step 5 (evidence) rolled back with the broken step 6
+
+
+def test_every_transaction_is_begun_and_ended_by_store_transaction_alone():
+    """One transaction helper: no other code runs BEGIN, COMMIT or ROLLBACK (trigger bodies aside)."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    control = re.compile(r"^\s*(BEGIN(?! SELECT)|COMMIT|ROLLBACK|END\b|SAVEPOINT|RELEASE)", re.I)
+    found = []
+    for path in sorted(p for pkg in ("metrics", "reports", "dashboard", "kpi_cli") for p in (root / pkg).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("execute", "executescript") and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                    and control.match(node.args[0].value)):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.args[0].value}")
+    assert [f.split(":")[0] for f in found] == ["metrics/store.py"] * 3, found  # BEGIN IMMEDIATE, COMMIT, ROLLBACK
 
 
 # --- pseudonymisation -----------------------------------------------------------------------------

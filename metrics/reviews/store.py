@@ -12,46 +12,13 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
-import sqlite_utils
 from pydantic import BaseModel
 
 from metrics.reviews.evaluate import CheckpointResult, evaluate, restate
 from metrics.reviews.settings import ReviewSettings, as_date, default_settings, diff_settings
+from metrics.store import transaction
 
-# --- storage: settings versions --------------------------------------------------------------
-
-
-def _m_review_settings_versions(db: sqlite_utils.Database) -> None:
-    db.execute(
-        "CREATE TABLE review_settings_versions ("
-        " id INTEGER PRIMARY KEY,"
-        " saved_at TEXT NOT NULL,"  # UTC, ISO 8601 with Z
-        " saved_by TEXT NOT NULL,"
-        " note TEXT NOT NULL DEFAULT '',"
-        " settings_json TEXT NOT NULL)"
-    )
-    for op in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER review_settings_versions_no_{op.lower()} BEFORE {op} ON review_settings_versions"
-            " BEGIN SELECT RAISE(ABORT, 'review settings versions are append-only: save a new version'); END"
-        )
-
-
-def _m_checkpoint_finals(db: sqlite_utils.Database) -> None:
-    db.execute(
-        "CREATE TABLE checkpoint_finals ("
-        " checkpoint DATE PRIMARY KEY,"  # ISO YYYY-MM-DD
-        " finalised_at TEXT NOT NULL,"
-        " finalised_by TEXT NOT NULL,"
-        " evaluation_json TEXT NOT NULL,"
-        " settings_version_id INTEGER REFERENCES review_settings_versions(id),"
-        " data_as_of TEXT)"
-    )
-    for op in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER checkpoint_finals_no_{op.lower()} BEFORE {op} ON checkpoint_finals"
-            " BEGIN SELECT RAISE(ABORT, 'a final checkpoint cannot be changed or withdrawn'); END"
-        )
+# --- storage: settings versions (the tables are made by metrics.schema) ---------------------------
 
 
 def _coerce(settings: ReviewSettings | dict) -> ReviewSettings:
@@ -69,7 +36,7 @@ def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by:
         raise ValueError("by: say who is saving the settings")
     from metrics import audit
 
-    with audit.transaction(conn):
+    with transaction(conn):
         previous = latest_version_id(conn)
         cur = conn.execute(
             "INSERT INTO review_settings_versions (saved_at, saved_by, note, settings_json) VALUES (?, ?, ?, ?)",
@@ -200,8 +167,7 @@ def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str
         raise NotACheckpoint(f"Checkpoint {at} is in the future; it can be marked final on or after that date.")
     before = _data_fingerprint(conn)
     result = evaluate(current_series(conn, settings) if series is None else series, settings, at)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         if _data_fingerprint(conn) != before:
             raise RuntimeError("The data changed while the review was being finalised; nothing was saved. Try again.")
         if is_final(conn, at):
@@ -222,10 +188,6 @@ def mark_final(conn: sqlite3.Connection, checkpoint_date: dt.date | str, by: str
         audit.record(conn, by.strip(), "checkpoint_final", f"checkpoint {at.isoformat()}",
                      {"summary": result.summary, "settings_version": version, "data_as_of": result.data_as_of},
                      role=role)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return result
 
 

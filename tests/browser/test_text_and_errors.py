@@ -148,10 +148,10 @@ def test_user_text_never_becomes_a_link_or_a_request(browser, hostile_app):
 
 
 class KpiServe(StreamlitServer):
-    """``kpi serve`` (as ``python -m metrics serve``), started from ``cwd``."""
+    """``kpi serve`` (as ``python -m kpi_cli serve``), started from ``cwd``."""
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "metrics", "serve", "--port", str(self.port)]
+        return [sys.executable, "-m", "kpi_cli", "serve", "--port", str(self.port)]
 
 
 def _outside_env(db) -> dict[str, str]:

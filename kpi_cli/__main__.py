@@ -1,5 +1,5 @@
 import sys
 
-from metrics.cli import main
+from kpi_cli.main import main
 
 sys.exit(main())

@@ -13,9 +13,8 @@ import json
 import math
 import sys
 
+from kpi_cli.common import EXIT_OK, EXIT_USAGE, connect
 from metrics.kpis import REGISTRY
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _num(x: float) -> float | None:
@@ -44,7 +43,6 @@ def _fmt(x: float) -> str:
 
 
 def cmd_metrics(args) -> int:
-    from metrics.cli import _connect
     from metrics.compute import compute_series
     from metrics.validate import parse_month
 
@@ -52,12 +50,12 @@ def cmd_metrics(args) -> int:
     if unknown:
         print(f"kpi metrics: unknown metric {', '.join(unknown)}. Known: {', '.join(REGISTRY)}", file=sys.stderr)
         return EXIT_USAGE
-    first = parse_month(args.first, "--from month") if args.first else None  # Refused → exit 2 in cli.main
+    first = parse_month(args.first, "--from month") if args.first else None  # Refused → exit 2 in kpi_cli.main
     last = parse_month(args.last, "--to month") if args.last else None
     if first and last and first > last:
         print(f"kpi metrics: --from {first} is after --to {last}.", file=sys.stderr)
         return EXIT_USAGE
-    conn = _connect(args)
+    conn = connect(args)
     try:
         frame = compute_series(conn, metrics=args.metric or None, first=first, last=last)
     finally:
@@ -78,7 +76,7 @@ def cmd_metrics(args) -> int:
     return EXIT_OK
 
 
-def register_cli(subparsers, common: argparse.ArgumentParser) -> None:
+def register(subparsers, common: argparse.ArgumentParser) -> None:
     s = subparsers.add_parser("metrics", parents=[common], help="KPI values by month",
                               description="KPI values by month, with numerator, denominator and source.")
     s.add_argument("--metric", action="append", metavar="ID",

@@ -1,8 +1,8 @@
 """``kpi boardpack --review YYYY-MM-DD --out FILE.pdf|FILE.pptx [--public] [--no-teams]``
 (shared/spec/cli.md): a thin layer over :func:`reports.boardpack.build_pack`.
 
-The reports package (plotly, kaleido, reportlab, python-pptx) is imported inside the handler, so
-``metrics`` never imports plotly when the CLI starts. Exit status: 0 written (the path and page count
+The reports package (plotly, kaleido, reportlab, python-pptx) is imported inside the handler, so the
+CLI does not import plotly when it starts. Exit status: 0 written (the path and page count
 go to stderr), 1 the pack could not be made (nothing written), 2 usage error (bad date or extension).
 """
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from kpi_cli.common import EXIT_OK, EXIT_REFUSED, UsageError, connect, settings_for
+
 PACK_EXTENSIONS = (".pdf", ".pptx")
 
 
 def cmd_boardpack(args) -> int:
-    from metrics.cli import EXIT_OK, EXIT_REFUSED, UsageError, _connect, _settings
     from metrics.reviews import as_date
 
     try:
@@ -28,10 +29,10 @@ def cmd_boardpack(args) -> int:
                          ".pdf or .pptx")
     from reports.boardpack import PackError, build_pack
 
-    conn = _connect(args)
+    conn = connect(args)
     try:
         info = build_pack(conn, review, out, public=args.public, include_teams=not args.no_teams,
-                          by=_settings(args).user)
+                          by=settings_for(args).user)
     except (PackError, RuntimeError) as e:
         print(f"kpi boardpack: {e} Nothing was written.", file=sys.stderr)
         return EXIT_REFUSED
@@ -44,7 +45,7 @@ def cmd_boardpack(args) -> int:
     return EXIT_OK
 
 
-def register_cli(subparsers, common) -> None:
+def register(subparsers, common) -> None:
     s = subparsers.add_parser(
         "boardpack", parents=[common], help="write the board pack for a review (PDF or PowerPoint)",
         description="Write the Improvement Board pack for the review at a date: cover, checkpoint summary, "

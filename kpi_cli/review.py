@@ -7,6 +7,7 @@ import json
 import math
 import sys
 
+from kpi_cli.common import EXIT_OK, EXIT_REFUSED, UsageError, connect
 from metrics.forecast import month_label as short_month
 
 
@@ -85,14 +86,13 @@ def render_table(board) -> str:
 
 
 def cmd_review(args) -> int:
-    from metrics.cli import EXIT_OK, EXIT_REFUSED, UsageError, _connect
     from metrics.reviews import as_date, review_board
 
     try:
         at = as_date(args.at)
     except ValueError as e:
         raise UsageError(f"--at: {e}") from None
-    conn = _connect(args)
+    conn = connect(args)
     try:
         board = review_board(conn, at)
     except ImportError as e:
@@ -105,7 +105,7 @@ def cmd_review(args) -> int:
     return EXIT_OK
 
 
-def register_cli(subparsers, common) -> None:
+def register(subparsers, common) -> None:
     s = subparsers.add_parser("review", parents=[common], help="RAG review of every KPI at a checkpoint date")
     s.add_argument("--at", required=True, metavar="YYYY-MM-DD", help="the checkpoint date (any date)")
     s.add_argument("--json", action="store_true")

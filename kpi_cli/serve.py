@@ -1,0 +1,80 @@
+"""``kpi demo`` and ``kpi serve``: the synthetic demo store and the dashboard."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kpi_cli.common import EXIT_OK, EXIT_REFUSED, db_path, err
+
+
+def cmd_demo(args) -> int:
+    from metrics.demo_store import build_demo
+
+    path = db_path(args)
+    if path.exists() and not args.replace:
+        from metrics.store import connect, list_uploads
+
+        if list_uploads(connect(path)):
+            err(f"{path} already holds uploads; use --replace to rebuild it from the demo data.")
+            return EXIT_REFUSED
+    summary = build_demo(path, replace=args.replace)
+    err(f"demo store built at {path}: {summary['uploads']} uploads, {summary['rows']} rows "
+        f"(synthetic data, {summary['first']} to {summary['last']})")
+    return EXIT_OK
+
+
+def serve_command(port: int, cwd: Path | None = None) -> list[str]:
+    """``streamlit run`` for the dashboard, with every option of the project's ``.streamlit/config.toml``
+    passed as a flag — so the config holds wherever ``kpi serve`` is started from (Streamlit itself
+    only reads ``.streamlit/`` in the current folder). An option also set as a ``STREAMLIT_*``
+    environment variable is left to it. Secrets (sign-in) are read from the project's
+    ``.streamlit/secrets.toml`` and then the current folder's, as Streamlit does for the latter.
+    """
+    import os
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py"),
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    config = root / ".streamlit" / "config.toml"
+    options = tomllib.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    for section, values in options.items():
+        for key, value in values.items():
+            env = f"STREAMLIT_{section}_{re.sub(r'(?<!^)(?=[A-Z])', '_', key)}".upper()
+            if f"--{section}.{key}" in cmd or env in os.environ or isinstance(value, (dict, list)):
+                continue
+            cmd += [f"--{section}.{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    here = (cwd or Path.cwd()).resolve()
+    secrets = dict.fromkeys([Path.home() / ".streamlit" / "secrets.toml", root / ".streamlit" / "secrets.toml",
+                             here / ".streamlit" / "secrets.toml"])
+    if "STREAMLIT_SECRETS_FILES" not in os.environ:
+        for f in secrets:
+            cmd += ["--secrets.files", str(f)]
+    return cmd
+
+
+def cmd_serve(args) -> int:
+    """Replace this process with Streamlit (exec): a SIGTERM or Ctrl-C to ``kpi serve`` reaches the
+    server itself, and nothing is left running behind it."""
+    import os
+
+    env = dict(os.environ)
+    if args.db:
+        env["KPI_DB_PATH"] = str(Path(args.db).resolve())
+    cmd = serve_command(args.port)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(cmd[0], cmd, env)
+    return EXIT_OK  # pragma: no cover - execve does not return
+
+
+def register(sub, common) -> None:
+    s = sub.add_parser("demo", parents=[common], help="build the store from the synthetic demo extracts")
+    s.add_argument("--replace", action="store_true", help="delete an existing store first")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("serve", parents=[common], help="start the dashboard")
+    s.add_argument("--port", type=int, default=8501)
+    s.set_defaults(func=cmd_serve)

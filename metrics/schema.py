@@ -1,0 +1,203 @@
+"""The store's schema: every table, index and trigger, as named migrations in the order they were made.
+
+Schema version N (``PRAGMA user_version``) means the first N steps of :data:`MIGRATIONS` have been applied;
+:func:`metrics.store.migrate` applies the rest in one transaction. A step, once released, never changes:
+a change to the schema is a new step at the end. Each step is a plain function of a
+``sqlite_utils.Database``; this module imports nothing from ``metrics`` but the upload contract (one
+record table per extract kind), so the store owns its schema and no table's owner is loaded by name.
+
+The tables and the modules that read and write them:
+
+- ``uploads``, ``upload_months``, ``current_months``, ``store_meta``, ``rec_<kind>`` — :mod:`metrics.store`
+- ``audit_log`` (append-only, each row chained by hash) — :mod:`metrics.audit`
+- ``review_settings_versions`` (append-only), ``checkpoint_finals`` (frozen) — :mod:`metrics.reviews.store`
+- ``evidence`` (read-only once its checkpoint is final) — :mod:`metrics.evidence`
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+import sqlite_utils
+
+from metrics.contract import KINDS, Column
+
+
+def record_table(kind: str) -> str:
+    return f"rec_{kind}"
+
+
+def _sql_type(col: Column) -> type:
+    return {"bool": int, "number": float}.get(col.type, str)
+
+
+# --- the audit row's hash (the audit_log table's integrity column, used by step 6 and metrics.audit) ------
+
+AUDIT_COLUMNS = ("id", "at", "actor", "role", "action", "target", "details")
+
+
+def canonical(row) -> str:
+    """The content an audit row's hash covers: every column but the hash, as compact JSON."""
+    return json.dumps([row[c] if row[c] is not None else "" for c in AUDIT_COLUMNS], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def chain_hash(prev_hash: str, row) -> str:
+    return hashlib.sha256((prev_hash + "\n" + canonical(row)).encode()).hexdigest()
+
+
+_AUDIT_TRIGGERS = (
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+)
+
+
+# --- the steps ---------------------------------------------------------------------------------------------
+
+
+def uploads_and_records(db: sqlite_utils.Database) -> None:
+    db["uploads"].create(
+        {
+            "id": int, "kind": str, "months": str, "rows": int, "sha256": str, "file_name": str,
+            "uploaded_by": str, "uploaded_at": str, "status": str, "warnings": str, "as_of": str,
+        },
+        pk="id",
+        not_null={"kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"},
+        defaults={"warnings": "[]"},
+    )
+    db["upload_months"].create(
+        {"upload_id": int, "kind": str, "scope": str, "month": str},
+        pk=("upload_id", "scope", "month"),
+        foreign_keys=[("upload_id", "uploads", "id")],
+    )
+    db["current_months"].create(
+        {"kind": str, "scope": str, "month": str, "upload_id": int},
+        pk=("kind", "scope", "month"),
+        foreign_keys=[("upload_id", "uploads", "id")],
+    )
+    db["store_meta"].create({"key": str, "value": str}, pk="key")
+    for kind, spec in KINDS.items():
+        cols: dict[str, type] = {"upload_id": int, "month": str}
+        cols.update({c.name: _sql_type(c) for c in spec.columns})
+        table = record_table(kind)
+        db[table].create(cols, foreign_keys=[("upload_id", "uploads", "id")])
+        db[table].create_index(["upload_id", "month"])
+
+
+def audit_log(db: sqlite_utils.Database) -> None:
+    db["audit_log"].create(
+        {"id": int, "at": str, "actor": str, "role": str, "action": str, "target": str, "details": str},
+        pk="id",
+        not_null={"at", "actor", "action"},
+    )
+    for trigger in _AUDIT_TRIGGERS:
+        db.execute(trigger)
+
+
+def review_settings_versions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE review_settings_versions ("
+        " id INTEGER PRIMARY KEY,"
+        " saved_at TEXT NOT NULL,"  # UTC, ISO 8601 with Z
+        " saved_by TEXT NOT NULL,"
+        " note TEXT NOT NULL DEFAULT '',"
+        " settings_json TEXT NOT NULL)"
+    )
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER review_settings_versions_no_{op.lower()} BEFORE {op} ON review_settings_versions"
+            " BEGIN SELECT RAISE(ABORT, 'review settings versions are append-only: save a new version'); END"
+        )
+
+
+def checkpoint_finals(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE checkpoint_finals ("
+        " checkpoint DATE PRIMARY KEY,"  # ISO YYYY-MM-DD
+        " finalised_at TEXT NOT NULL,"
+        " finalised_by TEXT NOT NULL,"
+        " evaluation_json TEXT NOT NULL,"
+        " settings_version_id INTEGER REFERENCES review_settings_versions(id),"
+        " data_as_of TEXT)"
+    )
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER checkpoint_finals_no_{op.lower()} BEFORE {op} ON checkpoint_finals"
+            " BEGIN SELECT RAISE(ABORT, 'a final checkpoint cannot be changed or withdrawn'); END"
+        )
+
+
+_EVIDENCE_READ_ONLY = "evidence for a final checkpoint is read-only: add a correction (a new entry) instead"
+
+
+def evidence(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE evidence ("
+        " id INTEGER PRIMARY KEY,"
+        " checkpoint DATE NOT NULL,"  # ISO YYYY-MM-DD, as checkpoint_finals.checkpoint
+        " kpi TEXT,"
+        " tor_item TEXT,"
+        " body TEXT NOT NULL CHECK (length(trim(body)) > 0),"
+        " author TEXT NOT NULL CHECK (length(trim(author)) > 0),"
+        " created_at TEXT NOT NULL,"
+        " corrects INTEGER REFERENCES evidence(id),"
+        " edited_at TEXT,"
+        " edited_by TEXT,"
+        " CHECK (kpi IS NULL OR tor_item IS NULL))"
+    )
+    db.execute("CREATE INDEX evidence_checkpoint ON evidence (checkpoint, kpi, tor_item)")
+    final = "EXISTS (SELECT 1 FROM checkpoint_finals f WHERE f.checkpoint = {}.checkpoint)"
+    db.execute(
+        f"CREATE TRIGGER evidence_final_no_update BEFORE UPDATE ON evidence WHEN {final.format('OLD')}"
+        f" BEGIN SELECT RAISE(ABORT, '{_EVIDENCE_READ_ONLY}'); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER evidence_final_no_delete BEFORE DELETE ON evidence WHEN {final.format('OLD')}"
+        f" BEGIN SELECT RAISE(ABORT, '{_EVIDENCE_READ_ONLY}'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER evidence_fixed_fields BEFORE UPDATE OF id, checkpoint, kpi, tor_item, author, created_at,"
+        " corrects ON evidence"
+        " BEGIN SELECT RAISE(ABORT, 'only the body of an evidence entry can be edited'); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER evidence_final_insert BEFORE INSERT ON evidence"
+        f" WHEN NEW.corrects IS NULL AND {final.format('NEW')}"
+        " BEGIN SELECT RAISE(ABORT, 'the checkpoint is final: new entries must be corrections of an entry'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER evidence_correction_same_checkpoint BEFORE INSERT ON evidence"
+        " WHEN NEW.corrects IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM evidence e WHERE e.id = NEW.corrects AND e.checkpoint = NEW.checkpoint)"
+        " BEGIN SELECT RAISE(ABORT, 'a correction must correct an entry of the same checkpoint'); END"
+    )
+
+
+def audit_chain(db: sqlite_utils.Database) -> None:
+    """Add ``row_hash`` and chain the rows already there (the only time audit rows are ever updated)."""
+    conn = db.conn
+    conn.execute("ALTER TABLE audit_log ADD COLUMN row_hash TEXT")
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    prev, last = "", 0
+    for row in conn.execute(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_log ORDER BY id").fetchall():
+        row = dict(zip(AUDIT_COLUMNS, row))
+        prev, last = chain_hash(prev, row), row["id"]
+        conn.execute("UPDATE audit_log SET row_hash = ? WHERE id = ?", (prev, last))
+    conn.execute(_AUDIT_TRIGGERS[0])
+    conn.execute("INSERT INTO store_meta (key, value) VALUES ('audit_head', ?)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (f"{last}:{prev}",))
+
+
+#: The schema's history, in order: (what the step adds, the step). Version N = the first N applied.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("uploads, upload months, current pointers and one record table per extract kind", uploads_and_records),
+    ("append-only audit trail", audit_log),
+    ("review settings versions (append-only)", review_settings_versions),
+    ("checkpoint finals: frozen review evaluations (append-only)", checkpoint_finals),
+    ("evidence log, read-only once its checkpoint is final", evidence),
+    ("audit rows chained by hash", audit_chain),
+]
