@@ -146,10 +146,12 @@ def _details(data: PackData, kpi: KPI, month: str, public: bool) -> list[str]:
     out = []
     for s in kpi.secondary:
         v = _sec(data, s.id, month) if s.pack else None
-        if v and v[1] > 0:
-            value = v[0] * (100 if s.unit == "percent" else 1) / v[1]
-            out.append(s.pack.format(value=show(s.id, s.format(value)), numerator=show("n", _num("count", v[0])),
-                                     denominator=show(s.denominator, _num("count", v[1]))))
+        if v is None or (s.denominator is not None and not v[1] > 0):
+            continue
+        value = v[0] if s.denominator is None else v[0] * (100 if s.unit == "percent" else 1) / v[1]
+        num_cell = "n" if s.numerator == kpi.numerator.column else s.id
+        out.append(s.pack.format(value=show(s.id, s.format(value)), numerator=show(num_cell, _num("count", v[0])),
+                                 denominator=show(s.denominator or s.id, _num("count", v[1]))))
     kinds = []
     for by in kpi.breakdowns:
         if by not in disclosure.CATEGORY_BREAKDOWNS:
