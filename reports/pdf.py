@@ -8,7 +8,6 @@ of the renderer contract).
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 

@@ -202,3 +202,20 @@ def test_pack_cells_name_no_kpi():
     for name in ("disclosure.py", "suppression.py", "tables.py", "charts.py", "pack/build.py", "pack/model.py"):
         text = (root / name).read_text()
         assert not [k for k in REGISTRY if f'"{k}"' in text], name
+
+
+def test_the_packs_hold_the_final_target_to_the_last_checkpoint(data):
+    """One target-line behaviour (the dashboard's): after the final date the line stays at the final
+    target up to the last checkpoint, which is judged against it."""
+    from reports.charts import DASHBOARD, PACK, trajectory
+    from reports.pack.build import figure
+
+    t = data.settings.targets["agency_rate"]
+    last = max(c.date for c in data.settings.checkpoints)
+    assert last > t.final_date
+    line = trajectory(data.settings, "agency_rate")
+    assert line["date"].iloc[-1] == last and line["target"].iloc[-1] == pytest.approx(t.end_target)
+    fig = figure(data, REGISTRY["agency_rate"], False)
+    target = next(tr for tr in fig.data if tr.name == "Target trajectory")
+    assert pd.Timestamp(target.x[-1]).date() == last and target.y[-1] == pytest.approx(t.end_target)
+    assert (PACK.large, DASHBOARD.large) == (True, False)
