@@ -352,67 +352,25 @@ def kpi_board(db: str, version: int, at: str) -> Board:
                  rows=tuple(rows))
 
 
-def _trajectory(settings, metric: str) -> pd.DataFrame | None:
-    """The target path: baseline → explicit checkpoint targets → final target, held to the last checkpoint."""
-    t = settings.targets.get(metric)
-    if t is None:
-        return None
-    pts = dict(t.points())
-    for c in settings.checkpoints:
-        if c.date > t.baseline_date:
-            pts.setdefault(c.date, t.target_at(c.date))
-    return pd.DataFrame(sorted(pts.items()), columns=["date", "target"])
-
-
-def _projection(series: pd.DataFrame, metric: str, status: str | None, month: str | None) -> pd.DataFrame | None:
-    """The fitted trend (metrics.forecast) drawn from the latest value to the projected month."""
-    from metrics.forecast import WINDOW, fit, month_from_index, month_index
-    from metrics.months import month_end
-
-    if status != "on_trend" or not month:
-        return None
-    s = series[(series["metric"] == metric) & series["value"].notna()].tail(WINDOW)
-    pts = [(month_index(m), float(v)) for m, v in zip(s["month"], s["value"])]
-    slope, intercept = fit(pts)
-    x0, x1 = pts[-1][0], month_index(month)
-    return pd.DataFrame({"date": [month_end(month_from_index(x)) for x in (x0, x1)],
-                         "value": [intercept + slope * x for x in (x0, x1)]})
-
-
 @st.cache_data(show_spinner=False, max_entries=48)
 def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: int | None = None):
-    """The KPI's plotly chart (reports.charts.kpi_figure): monthly actuals, the target trajectory, every
-    checkpoint up to the next one labelled with its RAG (the next one "provisional" while its month has
-    no data, drawn without a point), published benchmarks for the LA code in the settings, and the
-    projection to the final target when the current trend meets it."""
+    """The KPI's chart (:func:`reports.charts.review_chart`, the one builder the packs use too), cached:
+    every checkpoint up to the next one from the review model (the next one "provisional" while its month
+    has no data), the projection of the next checkpoint's forecast, published benchmarks for the LA code
+    in the settings."""
     from metrics.kpis import REGISTRY
-    from reports.charts import CheckpointMark, kpi_figure
+    from metrics.reviews import build_board
+    from reports.charts import DASHBOARD, PRESENT, review_chart
 
     settings = review_settings(db, version)
     series = review_series(db, version)
-    reviews = checkpoint_reviews(db, version)
     nxt = default_checkpoint(db, version)
-    marks = []
-    for at in reviews:
-        if at > nxt:
-            continue
-        b = kpi_board(db, version, at)
-        row = b.row(metric)
-        if row["rag"] is None:  # no target set for this KPI
-            continue
-        when = iso_date(at)
-        suffix = " final" if b.final else " (prov.)" if b.provisional else ""
-        marks.append(CheckpointMark(date=when, label=f"{when:%b %Y}{suffix}", rag=row["rag"],
-                                    actual=None if b.provisional or _missing(row["value"]) else float(row["value"]),
-                                    target=row["target"]))
-    forecast = next((m.forecast for m in reviews[nxt].metrics if m.metric == metric), None) if nxt in reviews else None
+    boards = {at: build_board(r, series, settings) for at, r in checkpoint_reviews(db, version).items()
+              if at <= nxt}
     bench, _ = published_benchmarks(metric, settings.la_code)
-    return kpi_figure(
-        REGISTRY[metric], series[series["metric"] == metric], trajectory=_trajectory(settings, metric),
-        checkpoints=marks, benchmarks=bench, large=large, height=height,
-        projection=_projection(series, metric, forecast.status if forecast else None,
-                               forecast.month if forecast else None),
-    )
+    style = (PRESENT if large else DASHBOARD).sized(height=height)
+    return review_chart(REGISTRY[metric], series, settings, list(boards.values()), current=boards.get(nxt),
+                        benchmarks=bench, style=style)
 
 
 def iso_date(iso: str):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from metrics import kpis
 from metrics.benchmarks import SOURCES
 from metrics.compute import AGGREGATORS
-from metrics.kpis import KPI, REGISTRY, SECONDARY, Part
+from metrics.kpis import KPI, REGISTRY, RELATIONS, SECONDARY, Part
 
 
 def problems(kpi: KPI) -> list[str]:
@@ -62,6 +62,11 @@ def problems(kpi: KPI) -> list[str]:
             if col is not None and col not in agg.columns:
                 out.append(f"{kpi.id}: secondary measure {s.id}: column {col!r} is not an aggregate of "
                            f"{kpi.source_kind}")
+    for rel in RELATIONS.get(kpi.source_kind, ()):
+        for col in rel.columns:
+            if col not in agg.columns:
+                out.append(f"{kpi.source_kind}: relation {rel.total} = {' + '.join(rel.parts)}: column {col!r} "
+                           f"is not an aggregate of {kpi.source_kind}")
     if kpi.benchmark is not None and kpi.benchmark not in SOURCES:
         out.append(f"{kpi.id}: benchmark {kpi.benchmark!r} is not a published source ({', '.join(SOURCES)})")
     return out

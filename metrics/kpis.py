@@ -4,7 +4,9 @@ A KPI names its own parts, as a metric does in dbt's semantic layer or a scorer 
 (id, label, ToR, unit, direction, definition, priority), how it is computed (the extract kind and the
 two aggregate columns of that kind's aggregator that give its numerator and denominator, and the rule
 in words), what is shown beside it (breakdowns, secondary measures), whether it counts people (public
-suppression), its published benchmark, and its wording for packs. Everything else reads this:
+suppression), its published benchmark, and its wording for packs. The sums between a kind's aggregate
+columns (all FTE = agency + permanent …) are declared once per kind (:data:`RELATIONS`), so public
+suppression follows them across KPIs without naming any. Everything else reads this:
 
 * ``metrics.compute`` (the series, secondary measures and breakdowns), ``metrics.contract`` (which ids a
   figures upload may name, which of them are percentages), ``metrics.benchmarks`` (which KPI has which
@@ -56,6 +58,9 @@ class SecondaryMeasure:
     numerator: str  # aggregate column of the parent KPI's source kind
     denominator: str | None = None  # None: the value is the numerator (a count)
     parent: str = ""  # the KPI id it is shown beside (filled in by the KPI that declares it)
+    #: The packs' sentence for it on the KPI's page ("" = not said in a sentence), with ``{value}``
+    #: (formatted in its unit), ``{numerator}`` and ``{denominator}`` (counts).
+    pack: str = ""
 
     def format(self, value: float | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -121,6 +126,34 @@ class KPI:
         return f"{value:,.0f}"
 
 
+@dataclass(frozen=True)
+class Relation:
+    """A sum between aggregate columns of one extract kind that the figures always obey:
+    ``total = sum(parts)`` (+ ``known``). Declared once per kind (:data:`RELATIONS`); public suppression
+    (``reports.disclosure``) reads it to stop a suppressed figure being worked out from the sums — across
+    the KPIs of the kind as well as within one. ``known`` names a quantity no KPI publishes but that an
+    attacker is assumed to know (its value is the total minus the other parts)."""
+
+    total: str
+    parts: tuple[str, ...]
+    known: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.total, *self.parts)
+
+
+#: Extract kind → the sums between its aggregate columns (see :class:`Relation`).
+RELATIONS: dict[str, tuple[Relation, ...]] = {
+    # All FTE = agency + permanent practitioners + permanent managers. Managers' FTE is not published, but
+    # the number of permanent team managers is, and most are full time: cautiously, the attacker knows it.
+    "workforce": (Relation("qualified_fte", ("agency_fte", "permanent_practitioner_fte"),
+                           known="permanent_manager_fte"),),
+    "conferences": (Relation("face_to_face_or_hybrid", ("format_face_to_face", "format_hybrid")),),
+    "audits": (Relation("good_or_better", ("grade_outstanding", "grade_good")),),
+}
+
+
 def _milestones(ref: str) -> str:
     return (f"Milestones with tor_ref {ref}, due_date ≤ E and completed_date not blank and ≤ E ÷ milestones with "
             f"tor_ref {ref} and due_date ≤ E, × 100.")
@@ -174,6 +207,7 @@ _DECLARED = (
                 definition="Permanent team managers in post at the month's last day as a percentage of all team "
                            "managers (agency and permanent) in post that day.",
                 numerator="permanent_tm", denominator="all_tm",
+                pack="{numerator} of {denominator} team managers in post are permanent ({value}).",
             ),
         ),
     ),
@@ -253,6 +287,7 @@ _DECLARED = (
                 definition="Of the children with an allocated social worker at the month's last day, the average "
                            "number of different social workers they had in the 12 months ending that day.",
                 numerator="workers", denominator="cohort",
+                pack="Average number of different social workers in the 12 months: {value}.",
             ),
         ),
     ),

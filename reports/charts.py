@@ -1,9 +1,16 @@
 """Plotly figures shared by the dashboard, presentation mode and the board pack.
 
-One function draws a KPI's trajectory: monthly actuals, the target trajectory, labelled review
-checkpoints with their RAG (colour *and* text and marker shape — never colour alone), and the published
-England / region / statistical-neighbour benchmarks. Inputs are plain frames so every caller draws the
-same chart from the same numbers.
+:func:`review_chart` is the ONE chart builder: from the series, the review settings and the review
+model's boards (:class:`metrics.reviews.ReviewBoard`) it assembles a KPI's chart inputs — the target
+trajectory (:func:`trajectory`), the checkpoint marks (:func:`checkpoint_marks`), the projection of the
+current trend (:func:`projection`), published benchmarks, public gaps — and draws them with
+:func:`kpi_figure`. The dashboard (KPI and present pages) and the packs call it with a different
+:class:`ChartStyle` (size and type scale, label format) and nothing else differs.
+
+:func:`kpi_figure` draws monthly actuals, the target trajectory, labelled review checkpoints with their
+RAG (colour *and* text and marker shape — never colour alone), and the published England / region /
+statistical-neighbour benchmarks, from plain frames. Words, colours and shapes come from
+:mod:`metrics.reviews.words`.
 """
 
 from __future__ import annotations
@@ -11,33 +18,25 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from metrics import months
 from metrics.kpis import KPI
+from metrics.reviews import ReviewBoard, ReviewSettings, words
+from reports.disclosure import SUPPRESSED, Decisions
 
 # Colours with at least 4.5:1 contrast on white; RAG also carries a word and a marker shape.
 INK = "#0b0c0c"
 ACTUAL = "#1d4f91"
 TARGET = "#505a5f"
-RAG_STYLE = {
-    "green": {"colour": "#00703c", "symbol": "circle", "word": "GREEN"},
-    "amber": {"colour": "#8a5300", "symbol": "diamond", "word": "AMBER"},
-    "red": {"colour": "#b10e1e", "symbol": "x", "word": "RED"},
-    "no_data": {"colour": "#505a5f", "symbol": "circle-open", "word": "NO DATA"},
-}
+RAG_STYLE = {rag: {"colour": words.RAG_COLOURS[rag], "symbol": words.RAG_MARKERS[rag],
+                  "word": words.rag_text(rag, "upper")} for rag in words.RAGS}
 PROJECTION = "#1d4f91"
-#: Data-quality flag codes (metrics.compute.FLAGS) in the few plain words a hover has room for.
-FLAG_WORDS = {
-    "month_missing": "no data for this month",
-    "zero_denominator": "none in the month, so no percentage",
-    "small_denominator": "small numbers (fewer than 10): one case moves the percentage a lot",
-    "figures_sourced": "from monthly totals, not record-level data",
-    "snapshot_stale": "snapshot taken before the month ended",
-}
+#: A public chart's checkpoint whose actual is suppressed says so, not "NO DATA".
+WITHHELD_WORD = f"'{SUPPRESSED}'"
 BENCH_STYLE = {  # series name prefix -> (colour, dash)
     "England": ("#6f3c97", "dot"),
     "Region": ("#8f4a00", "dashdot"),
@@ -52,6 +51,7 @@ class CheckpointMark:
     rag: str  # green | amber | red | no_data
     actual: float | None = None
     target: float | None = None
+    withheld: bool = False  # public: suppressed, so the mark says 'c' (not "NO DATA") and has no point
 
 
 def month_end(month: str) -> pd.Timestamp:
@@ -69,7 +69,7 @@ def _hover(kpi: KPI, row: pd.Series) -> str:
         parts.append(f"Source: {'monthly totals (figures upload)' if src == 'figures' else 'record-level extract'}")
     flags = row.get("flags")
     if isinstance(flags, (tuple, list)) and flags:
-        parts.append("Note: " + "; ".join(FLAG_WORDS.get(str(f), str(f).replace("_", " ")) for f in flags))
+        parts.append("Note: " + "; ".join(words.flag_text(str(f), "hover") for f in flags))
     return "<br>".join(parts)
 
 
@@ -139,7 +139,8 @@ def kpi_figure(
         fig.add_vline(x=ts, line=dict(color=st["colour"], width=1.5, dash="dot"))
         fig.add_annotation(
             x=ts, y=1.0, yref="paper", yanchor="bottom", showarrow=False, yshift=(i % rows) * row_px,
-            text=f"{cp.label}<br><b>{st['word']}</b>", font=dict(size=base - 3, color=st["colour"]),
+            text=f"{cp.label}<br><b>{WITHHELD_WORD if cp.withheld else st['word']}</b>",
+            font=dict(size=base - 3, color=st["colour"]),
         )
         if cp.actual is not None and not (isinstance(cp.actual, float) and math.isnan(cp.actual)):
             fig.add_trace(go.Scatter(
@@ -191,4 +192,130 @@ def sparkline(values: Sequence[float], *, higher_is_better: bool = True, height:
                                  hoverinfo="skip"))
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False, template="plotly_white",
                       xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return fig
+
+
+# --- the one chart builder: the model's boards → the figure ------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartStyle:
+    """How a surface draws the same chart: size and type scale, and how checkpoints are labelled."""
+
+    large: bool = False  # projector / pack type scale (20 px base type, thicker lines)
+    height: int | None = None  # CSS pixels (None: 420, large 560)
+    width: int | None = None  # CSS pixels (None: the container's width)
+    date_format: str = "%b %Y"  # a checkpoint mark's label ("Jun 2025"; the packs: "Jun 25")
+    #: The dashboard: a mark says " final" or " (prov.)", and a provisional checkpoint (its judged month has
+    #: no data yet) shows the overview's provisional rating without a point. The packs print the review's
+    #: judgement as the summary table does (no suffix; a provisional checkpoint is NO DATA) and draw the
+    #: months up to the review's judged month only.
+    dashboard: bool = True
+    projection: bool = True  # draw the projection of the current trend when it meets the final target
+    #: Benchmarks from a year before the first month to the end of the trajectory only (a static image
+    #: cannot be panned to 2017).
+    clip_benchmarks: bool = False
+
+    def sized(self, width: int | None = None, height: int | None = None) -> ChartStyle:
+        return replace(self, width=width or self.width, height=height or self.height)
+
+
+DASHBOARD = ChartStyle()
+PRESENT = ChartStyle(large=True)
+PACK = ChartStyle(large=True, date_format="%b %y", dashboard=False, projection=False, clip_benchmarks=True)
+
+
+def trajectory(settings: ReviewSettings, metric: str) -> pd.DataFrame | None:
+    """The target path (columns date, target): baseline → explicit checkpoint targets → final target, and
+    the final target held flat to the last checkpoint (checkpoints after the final date are judged
+    against it). None: no target set."""
+    t = settings.targets.get(metric)
+    if t is None:
+        return None
+    pts = dict(t.points())
+    for c in settings.checkpoints:
+        if c.date > t.baseline_date:
+            pts.setdefault(c.date, t.target_at(c.date))
+    return pd.DataFrame(sorted(pts.items()), columns=["date", "target"])
+
+
+def projection(series: pd.DataFrame, row) -> pd.DataFrame | None:
+    """The fitted trend of a model row's forecast (:class:`metrics.reviews.ReviewRow`), drawn (columns
+    date, value) from the last month it is fitted on to the month it meets the final target; None unless
+    the forecast is on trend."""
+    from metrics.forecast import fit, month_index
+
+    fc = row.forecast if row is not None else None
+    if fc is None or fc.status != "on_trend" or not fc.month or not row.forecast_months:
+        return None
+    s = series[(series["metric"] == row.metric) & series["month"].isin(row.forecast_months)]
+    pts = [(month_index(m), float(v)) for m, v in zip(s["month"], s["value"])]
+    slope, intercept = fit(pts)
+    x0, x1 = pts[-1][0], month_index(fc.month)
+    return pd.DataFrame({"date": [months.month_end(m) for m in (row.forecast_months[-1], fc.month)],
+                         "value": [intercept + slope * x for x in (x0, x1)]})
+
+
+def checkpoint_marks(metric: str, boards: Sequence[ReviewBoard], style: ChartStyle = DASHBOARD,
+                     decisions: Decisions | None = None) -> list[CheckpointMark]:
+    """One mark per board where the KPI is rated, from the model's rows. Public (``decisions``): a mark
+    whose actual is suppressed is withheld (no point, the word 'c')."""
+    from reports.tables import actual_shown
+
+    out = []
+    for b in boards:
+        r = b.row(metric)
+        if not r.rated:
+            continue
+        label = f"{b.checkpoint:{style.date_format}}"
+        if style.dashboard:
+            label += " final" if b.final else " (prov.)" if b.provisional else ""
+            out.append(CheckpointMark(b.checkpoint, label, r.shown_rag,
+                                      None if b.provisional else r.shown_value, r.target))
+        elif actual_shown(r, decisions):
+            out.append(CheckpointMark(b.checkpoint, label, r.rag, r.actual, r.target))
+        else:
+            out.append(CheckpointMark(b.checkpoint, label, "no_data", None, r.target, withheld=True))
+    return out
+
+
+def _clip(bench: pd.DataFrame, s: pd.DataFrame, month: str | None, traj: pd.DataFrame | None) -> pd.DataFrame:
+    ends = ([months.month_end(month)] if month else []) + ([traj["date"].max()] if traj is not None else [])
+    when = pd.to_datetime(bench["period_end"])
+    if ends:
+        bench = bench[when <= pd.Timestamp(max(ends))]
+    if not s.empty:
+        bench = bench[pd.to_datetime(bench["period_end"]) >= month_end(s["month"].min()).replace(day=1)
+                      - pd.DateOffset(years=1)]
+    return bench
+
+
+def review_chart(kpi: KPI, series: pd.DataFrame, settings: ReviewSettings, boards: Sequence[ReviewBoard], *,
+                 current: ReviewBoard | None = None, benchmarks: pd.DataFrame | None = None,
+                 decisions: Decisions | None = None, style: ChartStyle = DASHBOARD) -> go.Figure:
+    """A KPI's chart for the dashboard and the packs.
+
+    ``series``: compute series (any KPIs; this one's rows are drawn — in a pack up to ``current``'s judged
+    month).
+    ``boards``: the review model at each checkpoint to mark (oldest first). ``current``: the board whose
+    forecast is projected (the dashboard's next checkpoint, a pack's review). ``benchmarks``: this KPI's
+    published benchmark frame (:func:`metrics.benchmarks.benchmark_series`) or None. ``decisions``: a
+    public chart — suppressed months leave a gap and suppressed checkpoints are withheld."""
+    s = series[series["metric"] == kpi.id]
+    if current is not None and not style.dashboard:
+        s = s[s["month"] <= current.month]
+    if decisions is not None:
+        s = s.copy()
+        hide = [not decisions.value_shown(kpi.id, m) for m in s["month"]]
+        s.loc[hide, ["value", "numerator", "denominator"]] = float("nan")
+    traj = trajectory(settings, kpi.id)
+    proj = None
+    if style.projection and current is not None:
+        proj = projection(series, current.row(kpi.id))
+    if benchmarks is not None and style.clip_benchmarks and not benchmarks.empty:
+        benchmarks = _clip(benchmarks, s, current.month if current else None, traj)
+    fig = kpi_figure(kpi, s, trajectory=traj, checkpoints=checkpoint_marks(kpi.id, boards, style, decisions),
+                     benchmarks=benchmarks, large=style.large, height=style.height, projection=proj)
+    if style.width:
+        fig.update_layout(width=style.width, margin=dict(r=30))
     return fig

@@ -1,62 +1,40 @@
-"""Statistical disclosure control for the PUBLIC board pack and public CSV exports. Pure pandas.
+"""Statistical disclosure control for the PUBLIC board pack and public CSV exports: the pack's cells.
 
 The rules are :data:`RULES` — printed word for word on the public pack's "Suppression rule" page and
 in ``docs/boardpack.md`` (a test keeps the two in step). In short: counts of 1–5 are ``c`` and zero is
 shown; a percentage needs a denominator of at least 10 and both of its counts shown; secondary
 suppression stops any ``c`` being worked out from totals (numerator + complement = denominator,
-formats / grades / types = the month's total, teams = the council) or across measures (:data:`LINKS`:
-all FTE = agency + permanent practitioners + permanent managers); a suppressed actual takes its RAG,
-direction of travel and forecast with it; charts leave gaps; no identifiers; public commentary is
-redacted (:func:`redact_text`).
+formats / grades / types = the month's total, teams = the council) or across measures (the sums between
+a kind's aggregate columns declared in :data:`metrics.kpis.RELATIONS`: all FTE = agency + permanent
+practitioners + permanent managers); a suppressed actual takes its RAG, direction of travel and forecast
+with it; charts leave gaps; no identifiers; public commentary is redacted (:func:`redact_text`).
 
-The engine (:func:`protect`) works on named cells and linear sum constraints ("total = sum of parts"),
-within a KPI or across KPIs (the KPIs of one family are decided together, :func:`linked_cells`). The
-audit (:func:`exposed`) solves the constraints (:func:`determined`, a null-space test) and bounds every
-hidden cell by interval propagation under a cautious attacker's knowledge — that a primary ``c`` is
-between 1 and 5, a secondary ``c`` is at least 6 (it was chosen from the shown, non-small counts; we
-assume the worst, that the attacker can tell which is which), a ``c`` forced by the denominator rule
-and a never-displayed complement are at least 0, and a *known* cell (never displayed, e.g. managers'
-FTE) is known exactly — and reports the sensitive cells (primary ``c``, forced ``c``, small
-complements) that either method pins to one value.
+This module is the pack's *cell model*: which cells each KPI shows for a month and which sums tie them,
+built from the KPI declarations (:mod:`metrics.kpis`: unit, numerator and denominator columns, secondary
+measures, breakdowns, whether it counts people, the relations of its kind) — it names no KPI. The KPIs
+whose cells a relation ties together are decided together (:func:`linked_cells`). The generic engine
+(:func:`protect`, :func:`exposed` …, no KPI and no pack) is :mod:`reports.suppression`; the text
+redaction is :mod:`reports.redaction`. Both are re-exported here.
 
 Public API: :func:`is_small`, :func:`protect` (:class:`Unprotectable`), :func:`exposed`, :func:`pinned`,
 :func:`determined`, :func:`feasible_ranges`, :func:`suppress_table`, :func:`month_cells`,
-:func:`linked_cells`, :func:`decide` (→ :class:`Decisions`), :func:`suppress_series`, :func:`redact_text`,
-:data:`SUPPRESSED`, :data:`RULES`, :data:`LINKS`, :data:`REDACTION_RULES`.
+:func:`linked_cells`, :func:`links`, :func:`families`, :func:`decide` (→ :class:`Decisions`),
+:func:`suppress_series`, :func:`redact_text`, :data:`SUPPRESSED`, :data:`RULES`, :data:`REDACTION_RULES`.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-#: What a suppressed cell shows.
-SUPPRESSED = "c"
-#: Counts from 1 up to this are suppressed (zero is shown).
-SMALL_MAX = 5
-#: Percentages whose denominator is below this are suppressed.
-MIN_DENOMINATOR = 10
-
-#: Reasons a displayed cell is suppressed.
-SMALL, DENOMINATOR, SECONDARY = "small", "denominator", "secondary"
-
-_EPS = 1e-9
-_INF = math.inf
-
-#: The redaction rules in plain words (rule 9 of :data:`RULES`, docs/boardpack.md).
-REDACTION_RULES = (
-    "e-mail addresses; phone numbers; dates (a day, month and year in any common form; a month and year "
-    "alone, such as 'March 2025' or 'Q3 2024', is kept); the code or number after 'child', 'DOB', 'born', "
-    "'NHS', 'ID' or 'ref'; up to three capitalised words (a name) just before 'DOB' or 'born'; codes mixing "
-    "letters and at least 4 digits (a financial year such as 'FY2024' is kept); and runs of 5 or more "
-    "digits, or 9 or more with spaces (such as NHS numbers). Percentages, amounts, years and references "
-    "such as 'ToR 2a' are kept"
-)
+from metrics.compute import CONFERENCE_TYPES, FORMATS, GRADES
+from metrics.kpis import KPI, REGISTRY, RELATIONS, Relation, SecondaryMeasure
+from reports.redaction import REDACTION_RULES, redact_text  # noqa: F401
+from reports.suppression import (_EPS, DENOMINATOR, MIN_DENOMINATOR, SECONDARY, SMALL,  # noqa: F401
+                                 SMALL_MAX, SUPPRESSED, Group, Unprotectable, _missing, determined, exposed,
+                                 feasible_ranges, is_small, pinned, protect, suppress_table)
 
 
 #: The rules in plain words: printed on the public pack's suppression page and in docs/boardpack.md.
@@ -96,339 +74,23 @@ RULES: tuple[str, ...] = (
     "people, so they are shown in full.",
 )
 
-#: KPIs that count plan items rather than people: nothing about a person can be disclosed by them.
-NOT_ABOUT_PEOPLE = ("send_milestones_complete", "improvement_plan_milestones_complete")
-
-
-def is_small(x: float | None) -> bool:
-    """A count (or FTE total) that is suppressed on its own: more than 0 and under 6 — for whole
-    counts, 1 to 5. Zero, blanks and NaN are not small."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return False
-    return not math.isnan(v) and 0 < v < SMALL_MAX + 1
-
-
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or (not isinstance(x, str) and pd.isna(x))
-
-
-# --- the engine ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Group:
-    """A sum constraint shown (or derivable) in the pack: ``total = sum(parts)``."""
-
-    total: str
-    parts: tuple[str, ...]
-
-
-def _small_bounds(v: float) -> tuple[float, float]:
-    return (1.0, float(SMALL_MAX)) if float(v).is_integer() else (0.0, float(SMALL_MAX + 1))
-
-
-def _attacker_bounds(cell: str, value: float, suppressed: Mapping[str, str], hidden: frozenset[str]
-                     ) -> tuple[float, float] | None:
-    """What a cautious attacker knows about a cell: None = they see (or know) its value."""
-    if cell in hidden:
-        return (0.0, _INF)  # never displayed: only that it is a count
-    reason = suppressed.get(cell)
-    if reason is None:
-        return None
-    if reason == SMALL:
-        return _small_bounds(value)
-    if reason == SECONDARY:
-        return (float(SMALL_MAX + 1), _INF) if value >= SMALL_MAX + 1 else (0.0, _INF)
-    return (0.0, _INF)  # denominator rule: any size, even 0
-
-
-def feasible_ranges(values: Mapping[str, float], groups: Sequence[Group], suppressed: Mapping[str, str],
-                    hidden: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
-    """For every cell the attacker cannot see, the range it can be narrowed to: interval propagation
-    over the sum constraints (a total lies between the sums of its parts' bounds; a part between the
-    total's bounds minus the other parts'), repeated until nothing tightens. A cell neither hidden nor
-    suppressed is seen (or, never displayed but *known*, see :func:`protect`)."""
-    hidden = frozenset(hidden)
-    names = list(values)
-    index = {c: i for i, c in enumerate(names)}
-    lo: list[float] = []
-    hi: list[float] = []
-    unknown: list[bool] = []
-    for c in names:
-        v = float(values[c])
-        b = _attacker_bounds(c, v, suppressed, hidden)
-        unknown.append(b is not None)
-        lo.append(v if b is None else b[0])
-        hi.append(v if b is None else b[1])
-    gs = [(index[g.total], [index[p] for p in g.parts]) for g in groups
-          if unknown[index[g.total]] or any(unknown[index[p]] for p in g.parts)]
-    for _ in range(200):
-        changed = False
-        for t, ps in gs:
-            p_lo = 0.0
-            p_hi_finite = 0.0
-            n_inf = 0
-            for p in ps:
-                p_lo += lo[p]
-                if hi[p] == _INF:
-                    n_inf += 1
-                else:
-                    p_hi_finite += hi[p]
-            p_hi = _INF if n_inf else p_hi_finite
-            if unknown[t]:
-                new_lo, new_hi = max(lo[t], p_lo), min(hi[t], p_hi)
-                if new_lo > lo[t] + _EPS or new_hi < hi[t] - _EPS:
-                    lo[t], hi[t] = new_lo, new_hi
-                    changed = True
-            t_lo, t_hi = lo[t], hi[t]
-            for p in ps:
-                if not unknown[p]:
-                    continue
-                if hi[p] == _INF:
-                    others_hi = _INF if n_inf > 1 else p_hi_finite
-                else:
-                    others_hi = _INF if n_inf else p_hi_finite - hi[p]
-                others_lo = p_lo - lo[p]
-                new_lo = max(lo[p], t_lo - others_hi) if others_hi < _INF else lo[p]
-                new_hi = min(hi[p], t_hi - others_lo) if t_hi < _INF else hi[p]
-                if new_lo > lo[p] + _EPS or new_hi < hi[p] - _EPS:
-                    # keep the sums of this group's bounds current for the next part
-                    p_lo += new_lo - lo[p]
-                    if hi[p] == _INF and new_hi < _INF:
-                        n_inf -= 1
-                        p_hi_finite += new_hi
-                    elif hi[p] < _INF:
-                        p_hi_finite += new_hi - hi[p]
-                    lo[p], hi[p] = new_lo, new_hi
-                    changed = True
-        if not changed:
-            break
-    return {c: (lo[i], hi[i]) for i, c in enumerate(names) if unknown[i]}
-
-
-def _sensitive(cell: str, value: float, suppressed: Mapping[str, str], hidden: frozenset[str]) -> bool:
-    if cell in hidden:
-        return is_small(value)
-    return suppressed.get(cell) in (SMALL, DENOMINATOR)
-
-
-def determined(groups: Sequence[Group], unknown: Iterable[str]) -> set[str]:
-    """The unknown cells whose value the sum constraints fix whatever the bounds: a cell is determined
-    when it is a linear combination of the known cells, i.e. every solution of the homogeneous system
-    (the constraints restricted to the unknown cells) is 0 there — its column of the null-space basis is
-    zero. This catches combinations of several sums that interval propagation alone misses
-    (``x + y = a``, ``x + z = b``, ``y + z = c`` give ``x``)."""
-    idx = {c: i for i, c in enumerate(dict.fromkeys(unknown))}
-    a = np.zeros((len(groups), len(idx)))
-    for r, g in enumerate(groups):
-        if g.total in idx:
-            a[r, idx[g.total]] += 1.0
-        for p in g.parts:
-            if p in idx:
-                a[r, idx[p]] -= 1.0
-    a = a[np.abs(a).sum(axis=1) > 0]
-    if not len(a):
-        return set()
-    _, sv, vt = np.linalg.svd(a)
-    rank = int((sv > 1e-9 * max(a.shape) * sv[0]).sum())
-    free = np.abs(vt[rank:]).max(axis=0) if rank < len(idx) else np.zeros(len(idx))
-    return {c for c, i in idx.items() if free[i] < 1e-9}
-
-
-def pinned(values: Mapping[str, float], groups: Sequence[Group], suppressed: Mapping[str, str],
-           hidden: Iterable[str] = ()) -> set[str]:
-    """Every cell the attacker cannot see whose value they can nonetheless work out: by interval
-    propagation (bounds included) or by solving the sum constraints (:func:`determined`)."""
-    hidden = frozenset(hidden)
-    ranges = feasible_ranges(values, groups, suppressed, hidden)
-    return {c for c, (lo, hi) in ranges.items() if hi - lo <= _EPS} | determined(groups, ranges)
-
-
-def exposed(values: Mapping[str, float], groups: Sequence[Group], suppressed: Mapping[str, str],
-            hidden: Iterable[str] = ()) -> list[str]:
-    """Sensitive cells (a primary ``c``, or a hidden small complement) whose value the numbers shown
-    (and the cells known to an attacker) pin down exactly. Empty = safe."""
-    hidden = frozenset(hidden)
-    got = pinned(values, groups, suppressed, hidden)
-    return [c for c in values if c in got and _sensitive(c, float(values[c]), suppressed, hidden)]
-
-
-class Unprotectable(ValueError):
-    """No suppression pattern protects the table: it has to be withheld. ``cells``: the exposed cells."""
-
-    def __init__(self, cells: list[str]) -> None:
-        self.cells = cells
-        super().__init__(f"these small counts cannot be protected by suppression, withhold the table: "
-                         f"{', '.join(cells)}")
-
-
-def protect(values: Mapping[str, float], groups: Sequence[Group] = (), *, hidden: Iterable[str] = (),
-            forced: Iterable[str] = (), cost: Mapping[str, float] | None = None,
-            known: Iterable[str] = ()) -> dict[str, str]:
-    """Decide which displayed cells to suppress.
-
-    ``values``: every cell (displayed, hidden and known), non-negative numbers. ``groups``: the sum
-    constraints (linear relations "total = sum of parts", within a KPI or across KPIs). ``hidden``:
-    cells never displayed but derivable (complements). ``known``: cells never displayed but assumed
-    known to an attacker (e.g. the FTE of permanent managers, guessed from the published count of
-    team managers): they pin what they touch and are never chosen for suppression. ``forced``: displayed
-    cells suppressed whatever their size (rule 2, the numerator of a percentage whose denominator is
-    under 10). Returns ``{cell: reason}`` for every displayed cell to show as ``c`` (reason
-    ``small``, ``denominator`` or ``secondary``); every other displayed cell may be shown.
-
-    Secondary cells are added one at a time until :func:`exposed` is empty. Candidates are the shown
-    non-zero cells of the groups in which an attacker can pin a cell, in order of preference: lowest
-    ``cost`` (default 0; give headline cells a higher cost so breakdowns are sacrificed first), a part
-    before a total, the smallest value. The pick is the first candidate whose suppression reduces the
-    number of exposed cells, or the first candidate if none does on its own.
-
-    Raises :class:`Unprotectable` (naming the exposed cells) when no choice of shown cells protects
-    the table — a table made only of small counts with a small total: withhold it.
-    """
-    hidden = frozenset(hidden)
-    known = frozenset(known)
-    for c, v in values.items():
-        if _missing(v) or float(v) < 0:
-            raise ValueError(f"cell {c!r}: values must be numbers ≥ 0 (got {v!r})")
-    for g in groups:
-        for c in (g.total, *g.parts):
-            if c not in values:
-                raise ValueError(f"group {g}: unknown cell {c!r}")
-        total = sum(float(values[p]) for p in g.parts)
-        if abs(total - float(values[g.total])) > 1e-6 * max(1.0, abs(total)):
-            raise ValueError(f"group {g}: parts add up to {total:g}, not the total {float(values[g.total]):g}")
-    suppressed: dict[str, str] = {}
-    for c in forced:
-        if c in values and c not in hidden and c not in known:
-            suppressed[c] = SMALL if is_small(values[c]) else DENOMINATOR
-    for c, v in values.items():
-        if c not in hidden and c not in known and is_small(v):
-            suppressed[c] = SMALL
-    order = {c: i for i, c in enumerate(values)}
-    bad = exposed(values, groups, suppressed, hidden)
-    for _ in range(len(values) + 1):
-        if not bad:
-            break
-        pick, after = _next_secondary(len(bad), values, groups, suppressed, hidden, order, cost or {}, known)
-        if pick is None:
-            # Everything that could be hidden is hidden and a small count is still pinned: only when
-            # the whole group is tiny (e.g. five 1s under a total of 5). Such a table must be withheld.
-            raise Unprotectable(bad)
-        suppressed[pick] = SECONDARY
-        bad = exposed(values, groups, suppressed, hidden) if after is None else after
-    return suppressed
-
-
-def _next_secondary(n_bad: int, values, groups, suppressed, hidden, order, cost, known=frozenset()
-                    ) -> tuple[str | None, list[str] | None]:
-    """The next secondary cell (see :func:`protect` for the order of preference) and, when it was
-    tried, what stays exposed with it. Candidates: shown non-zero cells in the groups of any cell the
-    attacker can pin down (a pinned secondary can give a primary away), widening to every group that
-    holds a hidden cell if those have none."""
-    def shown(c: str) -> bool:
-        return c not in hidden and c not in known and c not in suppressed and float(values[c]) > _EPS
-
-    unseen = {c for c in values if c in hidden or c in suppressed}
-    totals = {g.total for g in groups}
-    for touch in (pinned(values, groups, suppressed, hidden), unseen):
-        gs = [g for g in groups if touch & {g.total, *g.parts}]
-        candidates = sorted({c for g in gs for c in (g.total, *g.parts) if shown(c)},
-                            key=lambda c: (cost.get(c, 0), c in totals, float(values[c]), order[c]))
-        if not candidates:
-            continue
-        for c in candidates:  # in order of preference: the first that helps
-            after = exposed(values, groups, {**suppressed, c: SECONDARY}, hidden)
-            if len(after) < n_bad:
-                return c, after
-        return candidates[0], None
-    return None, None
-
-
-# --- tables ----------------------------------------------------------------------------------
-
-
-def suppress_table(df: pd.DataFrame, count_cols: Sequence[str], total_col: str | None = None, *,
-                   total_row=None, forced: Iterable[tuple] = ()) -> pd.DataFrame:
-    """A copy of ``df`` with suppressed counts shown as ``"c"``.
-
-    Contract: ``count_cols`` hold counts ≥ 0 (NaN = not available: left as is and outside any sum).
-    If ``total_col`` is given, in each row the ``count_cols`` add up to it (row groups). If
-    ``total_row`` (an index label) is given, in each of ``count_cols`` (and ``total_col``) the other
-    rows add up to that row (column groups). A group that does not add up raises ``ValueError``.
-    ``forced``: (row label, column) cells to suppress whatever their size. The suppressed cells and
-    their reasons are in ``result.attrs["suppressed"]`` as ``{(row, col): reason}``. Columns holding a
-    ``c`` become ``object`` dtype. Raises :class:`Unprotectable` if no suppression pattern protects the
-    table (only small counts under a small total): do not publish it.
-    """
-    cols = list(count_cols) + ([total_col] if total_col else [])
-    values: dict[str, float] = {}
-    key: dict[str, tuple] = {}
-    for r in df.index:
-        for c in cols:
-            v = df.at[r, c]
-            if not _missing(v):
-                name = f"{r!r}|{c}"
-                values[name] = float(v)
-                key[name] = (r, c)
-    name_of = {v: k for k, v in key.items()}
-    groups: list[Group] = []
-
-    def add(total: tuple, parts: list[tuple]) -> None:
-        if total in name_of and all(p in name_of for p in parts) and parts:
-            groups.append(Group(name_of[total], tuple(name_of[p] for p in parts)))
-
-    if total_col:
-        for r in df.index:
-            add((r, total_col), [(r, c) for c in count_cols])
-    if total_row is not None:
-        for c in cols:
-            add((total_row, c), [(r, c) for r in df.index if r != total_row])
-    decided = protect(values, groups, forced=[name_of[k] for k in forced if k in name_of])
-    out = df.copy()
-    for name in decided:
-        r, c = key[name]
-        if out[c].dtype != object:
-            out[c] = out[c].astype(object)
-        out.at[r, c] = SUPPRESSED
-    out.attrs["suppressed"] = {key[n]: why for n, why in decided.items()}
-    return out
-
 
 # --- the board pack's cells, per KPI and month -----------------------------------------------
 
-PERCENT_KPIS = ("agency_rate", "face_to_face_conferences", "assessment_nfa_rate", "three_plus_social_workers",
-                "audits_good_or_better", "send_milestones_complete", "improvement_plan_milestones_complete")
-FORMATS = ("face_to_face", "hybrid", "virtual")
-CONFERENCE_TYPES = ("initial", "review")
-GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
-GOOD_GRADES = ("outstanding", "good")
-
+#: Category breakdowns (``metrics.compute.breakdown`` by) → (keyword of :func:`build_cells`, cell prefix —
+#: also the prefix of the kind's aggregate columns, categories, the breakdown column that counts a
+#: category: a format or grade row's numerator, a conference type row's denominator).
+CATEGORY_BREAKDOWNS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
+    "format": ("formats", "format", FORMATS, "numerator"),
+    "conference_type": ("types", "type", CONFERENCE_TYPES, "denominator"),
+    "grade": ("grades", "grade", GRADES, "numerator"),
+}
 
 #: Secondary suppression sacrifices breakdown cells before the KPI's own numerator and denominator.
 HEADLINE_COST = {"n": 1, "d": 1}
-#: In a linked system (:data:`LINKS`), a count or FTE KPI's own figures cost this much more than a
+#: In a linked system (:func:`links`), a count or FTE KPI's own figures cost this much more than a
 #: percentage KPI's counts: a team's "All FTE" goes before its "Permanent social workers (FTE)".
 VALUE_COST = 0.5
-
-#: Linear relations ACROSS the KPIs of one extract, declared once: ``(total, parts)`` with cells named
-#: ``"metric|cell"``, for every scope (``{s}`` = the council ``""`` or a team ``"team:<name>:"``) where
-#: every cell exists. A part named ``"known|…"`` is never published but assumed KNOWN to an attacker:
-#: its value is the total minus the other parts (a relation whose remainder is negative does not hold
-#: and is not declared). Every KPI of a family is decided together, month by month.
-LINKS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    # All FTE = agency + permanent (within agency_rate: d = n + m); permanent qualified FTE = permanent
-    # practitioners + permanent managers. Managers' FTE is not published, but the number of permanent
-    # team managers is, and most are full time: cautiously, the attacker knows it.
-    "workforce": (("agency_rate|{s}m", ("permanent_practitioners_fte|{s}n", "known|{s}permanent_managers_fte")),),
-}
-#: The KPIs each family of :data:`LINKS` ties together (all from one extract kind). The permanent team
-#: managers count is not in a relation: it is why the managers' FTE is taken as known.
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "workforce": ("agency_rate", "permanent_practitioners_fte"),
-}
-
 
 @dataclass
 class MonthCells:
@@ -450,7 +112,7 @@ class MonthCells:
     has_teams: bool = False
     #: the month's numbers are so small that no breakdown can be published (see :class:`Unprotectable`)
     breakdowns_withheld: bool = False
-    #: the system this KPI-month was decided in with other KPIs (:data:`LINKS`), cells named "metric|cell"
+    #: the system this KPI-month was decided in with other KPIs (:func:`links`), cells named "metric|cell"
     joint: MonthCells | None = None
 
     def shown(self, cell: str) -> bool:
@@ -511,61 +173,139 @@ def month_cells(metric: str, month: str, numerator: float, denominator: float | 
     return mc
 
 
+def _share_of_numerator(kpi: KPI) -> SecondaryMeasure | None:
+    """A secondary percentage of the KPI's own numerator over another count (permanent team managers as a
+    share of all team managers): its denominator is shown beside the headline count."""
+    return next((s for s in kpi.secondary if s.unit == "percent" and s.numerator == kpi.numerator.column
+                 and s.denominator and kpi.denominator is None), None)
+
+
+def _relation_of(kpi: KPI, total: str) -> Relation | None:
+    return next((r for r in RELATIONS.get(kpi.source_kind, ()) if r.total == total and r.known is None), None)
+
+
+def _add_categories(mc: MonthCells, kpi: KPI, by: str, counts: Mapping[str, float]) -> None:
+    """The cells of a category breakdown (``<prefix>:<category>``) when the categories add up to the month's
+    denominator — and, where the KPI's numerator is declared as a sum of some of them
+    (:data:`metrics.kpis.RELATIONS`), to the numerator too."""
+    _, prefix, categories, _ = CATEGORY_BREAKDOWNS[by]
+    if not _sums_to(counts.values(), mc.values["d"]):
+        return
+    rel = _relation_of(kpi, kpi.numerator.column)
+    cols = {f"{prefix}_{c}": c for c in categories}
+    inside = [cols[p] for p in rel.parts if p in cols] if rel else []
+    if inside and not _sums_to([counts.get(c, 0) for c in inside], mc.values["n"]):
+        return
+    for c in categories:
+        mc.values[f"{prefix}:{c}"] = float(counts.get(c, 0.0))
+    cell = [f"{prefix}:{c}" for c in categories]
+    if not inside:
+        mc.groups.append(Group("d", tuple(cell)))
+        return
+    n_parts = tuple(f"{prefix}:{c}" for c in inside)
+    rest = tuple(c for c in cell if c not in n_parts)
+    if len(rest) == 1:  # the numerator's complement is one category: it replaces the hidden m
+        mc.groups = [g for g in mc.groups if g.total != "d"]
+        mc.hidden.discard("m")
+        mc.values.pop("m", None)
+        mc.groups += [Group("d", ("n", *rest)), Group("n", n_parts), Group("d", tuple(cell))]
+    else:
+        mc.groups += [Group("n", n_parts), Group("m", rest), Group("d", tuple(cell))]
+
+
 def build_cells(metric: str, month: str, numerator: float, denominator: float | None, *,
                 secondary: Mapping[str, tuple[float, float | None]] | None = None,
                 teams: pd.DataFrame | None = None, formats: Mapping[str, float] | None = None,
                 types: Mapping[str, float] | None = None, grades: Mapping[str, float] | None = None
                 ) -> MonthCells:
-    """The cells of one KPI-month, not yet decided. Cell names: ``n``, ``d``, hidden ``m``; the KPI's
-    percentage ``value``; ``all_tm`` and percentage ``tm_permanent_pct`` (team managers);
-    ``format:<f>``, ``type:<t>`` (conferences); ``grade:<g>``, percentage ``inadequate_pct`` (audits);
-    ``mean_workers`` (shown when the cohort is); ``team:<name>:n`` / ``:d`` and percentage
+    """The cells of one KPI-month, not yet decided, from the KPI's declaration (no KPI is named here).
+    Cell names: ``n``, ``d``, hidden ``m``; the KPI's percentage ``value``; a secondary share of the
+    numerator: its denominator column (e.g. ``all_tm``) and the percentage named by the secondary measure's
+    id; category breakdowns ``format:<f>``, ``type:<t>``, ``grade:<g>`` (:data:`CATEGORY_BREAKDOWNS`); a
+    secondary percentage of a category over the denominator, and a secondary mean over the denominator
+    (shown when the denominator is), named by their ids; ``team:<name>:n`` / ``:d`` and percentage
     ``team:<name>:value``. ``teams``: rows with ``group``, ``numerator``, ``denominator``."""
     secondary = secondary or {}
+    kpi = REGISTRY[metric]
     mc = MonthCells(metric, month)
-    percent = metric in PERCENT_KPIS
+    percent = kpi.is_percent
     n = float(numerator)
     if percent:
         d = float(denominator)
         _add_percent_cells(mc, "", n, d)
     else:
         mc.values["n"] = n
-    if metric == "permanent_team_managers" and "team_manager_permanence_pct" in secondary:
-        perm, all_tm = secondary["team_manager_permanence_pct"]
-        if all_tm is not None and not _missing(all_tm) and abs(perm - n) < 1e-9:
-            mc.values["all_tm"] = float(all_tm)
-            mc.values["agency_tm"] = max(float(all_tm) - n, 0.0)
-            mc.hidden.add("agency_tm")
-            mc.groups.append(Group("all_tm", ("n", "agency_tm")))
-            mc.add_percent("tm_permanent_pct", "n", "all_tm", hide_when_small="all_tm")
-    if metric == "face_to_face_conferences":
-        if formats and _sums_to(formats.values(), mc.values["d"]) and \
-                _sums_to([formats.get("face_to_face", 0), formats.get("hybrid", 0)], mc.values["n"]):
-            for f in FORMATS:
-                mc.values[f"format:{f}"] = float(formats.get(f, 0.0))
-            # the complement of "face to face or hybrid" is the virtual count: no separate hidden m
-            mc.groups = [g for g in mc.groups if g.total != "d"]
-            mc.hidden.discard("m")
-            mc.values.pop("m", None)
-            mc.groups += [Group("d", ("n", "format:virtual")), Group("n", ("format:face_to_face", "format:hybrid")),
-                          Group("d", tuple(f"format:{f}" for f in FORMATS))]
-        if types and _sums_to(types.values(), mc.values["d"]):
-            for t in CONFERENCE_TYPES:
-                mc.values[f"type:{t}"] = float(types.get(t, 0.0))
-            mc.groups.append(Group("d", tuple(f"type:{t}" for t in CONFERENCE_TYPES)))
-    if metric == "audits_good_or_better" and grades and _sums_to(grades.values(), mc.values["d"]) \
-            and _sums_to([grades.get(g, 0) for g in GOOD_GRADES], mc.values["n"]):
-        for g in GRADES:
-            mc.values[f"grade:{g}"] = float(grades.get(g, 0.0))
-        mc.groups += [Group("n", tuple(f"grade:{g}" for g in GOOD_GRADES)),
-                      Group("m", tuple(f"grade:{g}" for g in GRADES if g not in GOOD_GRADES)),
-                      Group("d", tuple(f"grade:{g}" for g in GRADES))]
-        mc.add_percent("inadequate_pct", "grade:inadequate", "d")
-    if metric == "three_plus_social_workers":
-        mc.percents["mean_workers"] = ("d", "d")  # shown when the cohort is shown and at least 10
+    share = _share_of_numerator(kpi)
+    if share is not None and share.id in secondary:
+        perm, total = secondary[share.id]
+        if total is not None and not _missing(total) and abs(perm - n) < 1e-9:
+            mc.values[share.denominator] = float(total)
+            rest = f"{share.denominator}:rest"
+            mc.values[rest] = max(float(total) - n, 0.0)
+            mc.hidden.add(rest)
+            mc.groups.append(Group(share.denominator, ("n", rest)))
+            mc.add_percent(share.id, "n", share.denominator, hide_when_small=share.denominator)
+    given = {"formats": formats, "types": types, "grades": grades}
+    if percent:
+        for by in kpi.breakdowns:
+            if by in CATEGORY_BREAKDOWNS and given[CATEGORY_BREAKDOWNS[by][0]]:
+                _add_categories(mc, kpi, by, given[CATEGORY_BREAKDOWNS[by][0]])
+        den = kpi.denominator.column
+        cell_of = {f"{prefix}_{c}": f"{prefix}:{c}" for _, prefix, cats, _ in CATEGORY_BREAKDOWNS.values()
+                   for c in cats}
+        for s in kpi.secondary:
+            if s.denominator != den:
+                continue
+            if s.unit == "percent" and cell_of.get(s.numerator) in mc.values:
+                mc.add_percent(s.id, cell_of[s.numerator], "d")
+            elif s.unit == "mean":
+                mc.percents[s.id] = ("d", "d")  # shown when the denominator is shown and at least 10
     if teams is not None and not teams.empty:
         _add_teams(mc, teams, percent)
     return mc
+
+
+def links(kind: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The relations of :data:`metrics.kpis.RELATIONS` for ``kind`` that tie the cells of two or more
+    KPIs together, as ``(total, parts)`` over cells named ``"metric|{s}cell"`` (``{s}``: the council ``""``
+    or a team ``"team:<name>:"``). A KPI's numerator column is its cell ``n``, its denominator column
+    ``d``; where a percentage's ``d`` is the total and its ``n`` a part, the relation is stated over its
+    hidden complement ``m`` instead (all FTE − agency FTE = permanent FTE). A ``known`` column becomes
+    ``"known|{s}<column>"``: never published, assumed known to an attacker. Relations that a KPI's own
+    cells already state (formats, grades) are not links."""
+    cells: dict[str, str] = {}
+    for k in REGISTRY.values():
+        if k.source_kind != kind or not k.counts_people:
+            continue
+        cells.setdefault(k.numerator.column, f"{k.id}|{{s}}n")
+        if k.denominator is not None:
+            cells.setdefault(k.denominator.column, f"{k.id}|{{s}}d")
+    out = []
+    for rel in RELATIONS.get(kind, ()):
+        if rel.total not in cells or not all(p in cells for p in rel.parts):
+            continue
+        total, parts = cells[rel.total], [cells[p] for p in rel.parts]
+        if len({c.split("|")[0] for c in (total, *parts)}) < 2:
+            continue
+        own = total.removesuffix("{s}d")
+        if total.endswith("{s}d") and own + "{s}n" in parts:
+            total, parts = own + "{s}m", [p for p in parts if p != own + "{s}n"]
+        if rel.known:
+            parts.append(f"known|{{s}}{rel.known}")
+        out.append((total, tuple(parts)))
+    return tuple(out)
+
+
+def families() -> dict[str, tuple[str, ...]]:
+    """Extract kind → the KPIs its :func:`links` tie together (decided together, month by month), in
+    registry order. A KPI in no link (e.g. the permanent team managers count, the reason the managers'
+    FTE is taken as known) is decided on its own."""
+    out = {}
+    for kind in RELATIONS:
+        ids = {c.split("|")[0] for total, parts in links(kind) for c in (total, *parts)} - {"known"}
+        if ids:
+            out[kind] = tuple(k for k in REGISTRY if k in ids)
+    return out
 
 
 def _scopes(mc: MonthCells) -> list[str]:
@@ -575,7 +315,7 @@ def _scopes(mc: MonthCells) -> list[str]:
 
 def linked_cells(family: str, members: Mapping[str, MonthCells]) -> MonthCells:
     """One system for the KPIs of a family in one month: every member's cells (named ``"metric|cell"``)
-    and sums, plus the cross-KPI relations of :data:`LINKS` for every scope where their cells exist."""
+    and sums, plus the cross-KPI relations of :func:`links` for every scope where their cells exist."""
     first = next(iter(members.values()))
     joint = MonthCells(family, first.month)
     for metric, mc in members.items():
@@ -584,11 +324,11 @@ def linked_cells(family: str, members: Mapping[str, MonthCells]) -> MonthCells:
         joint.groups += [Group(p + g.total, tuple(p + x for x in g.parts)) for g in mc.groups]
         joint.hidden |= {p + c for c in mc.hidden}
         joint.forced |= {p + c for c in mc.forced}
-        own = () if metric in PERCENT_KPIS else ("n",)
+        own = () if REGISTRY[metric].is_percent else ("n",)
         joint.cost.update({p + c: HEADLINE_COST.get(c, 0) + (VALUE_COST if c.rsplit(":", 1)[-1] in own else 0)
                            for c in mc.values})
     scopes = set(_scopes(first)).intersection(*(_scopes(mc) for mc in members.values()))
-    for total, parts in LINKS.get(family, ()):
+    for total, parts in links(family):
         for scope in sorted(scopes):
             t, ps = total.format(s=scope), [x.format(s=scope) for x in parts]
             if t not in joint.values or not all(x in joint.values for x in ps if not x.startswith("known|")):
@@ -611,7 +351,7 @@ def linked_cells(family: str, members: Mapping[str, MonthCells]) -> MonthCells:
 
 
 def _decide_linked(family: str, args: Mapping[str, tuple]) -> dict[str, MonthCells]:
-    """Decide a family's KPI-months together (:data:`LINKS`). ``args``: metric → (month, numerator,
+    """Decide a family's KPI-months together (:func:`links`). ``args``: metric → (month, numerator,
     denominator, breakdowns). If only tiny numbers make the whole unprotectable, the month's breakdowns
     are withheld; if even the KPIs' own cells cannot be protected together, all of them are ``c``."""
     for withhold in (False, True):
@@ -674,7 +414,7 @@ class Decisions:
         mc = self.get(metric, month)
         if mc is None:
             return True
-        return mc.shown("value") if mc.metric in PERCENT_KPIS else mc.shown("n")
+        return mc.shown("value") if REGISTRY[mc.metric].is_percent else mc.shown("n")
 
     def teams_available(self, metric: str, month: str | None) -> bool:
         mc = self.get(metric, month)
@@ -715,27 +455,27 @@ def decide(series: pd.DataFrame, secondary: pd.DataFrame | None = None,
             sec[(str(month), sid)] = (float(num), None if _missing(den) else float(den))
     args: dict[tuple[str, str], tuple] = {}
     for metric in dict.fromkeys(series["metric"]):
-        if metric in NOT_ABOUT_PEOPLE:
+        if not REGISTRY[metric].counts_people:
             continue  # shown in full (rule: plan items, not people)
+        kpi = REGISTRY[metric]
+        share = _share_of_numerator(kpi)
         teams = _by_month(breakdowns.get((metric, "team")), metric)
-        fmts = _by_month(breakdowns.get((metric, "format")), metric)
-        typs = _by_month(breakdowns.get((metric, "conference_type")), metric)
-        grds = _by_month(breakdowns.get((metric, "grade")), metric)
+        cats = {kw: (_by_month(breakdowns.get((metric, by)), metric), col)
+                for by, (kw, _, _, col) in CATEGORY_BREAKDOWNS.items()}
         rows = series[series["metric"] == metric]
         for month, num, den, source in zip(rows["month"], rows["numerator"], rows["denominator"],
                                            rows.get("source", [None] * len(rows))):
             month = str(month)
-            if _missing(num) or (metric in PERCENT_KPIS and _missing(den)):
+            if _missing(num) or (REGISTRY[metric].is_percent and _missing(den)):
                 continue
             records = source != "figures"
-            secondary_here = {sid: sec[(month, sid)] for sid in ("team_manager_permanence_pct",)
-                              if (month, sid) in sec}
-            b = dict(secondary=secondary_here, teams=teams.get(month), formats=_counts(fmts.get(month)),
-                     types=_type_counts(typs.get(month)), grades=_counts(grds.get(month))) if records else {}
+            secondary_here = {share.id: sec[(month, share.id)]} if share and (month, share.id) in sec else {}
+            b = dict(secondary=secondary_here, teams=teams.get(month),
+                     **{kw: _counts(frames.get(month), col) for kw, (frames, col) in cats.items()}) if records else {}
             args[(metric, month)] = (month, float(num), None if _missing(den) else float(den),
                                      {k: v for k, v in b.items() if v is not None and len(v)})
     out = Decisions()
-    family_of = {m: f for f, ms in FAMILIES.items() for m in ms}
+    family_of = {m: f for f, ms in families().items() for m in ms}
     linked: dict[tuple[str, str], dict[str, tuple]] = {}
     for (metric, month), a in args.items():
         if metric in family_of:
@@ -748,18 +488,11 @@ def decide(series: pd.DataFrame, secondary: pd.DataFrame | None = None,
     return out
 
 
-def _counts(frame: pd.DataFrame | None) -> dict[str, float] | None:
-    """format / grade breakdown rows → {group: count}."""
+def _counts(frame: pd.DataFrame | None, column: str) -> dict[str, float] | None:
+    """Category breakdown rows → {category: count} (``column``: see :data:`CATEGORY_BREAKDOWNS`)."""
     if frame is None or frame.empty:
         return None
-    return {str(g): float(v) for g, v in zip(frame["group"], frame["numerator"])}
-
-
-def _type_counts(frame: pd.DataFrame | None) -> dict[str, float] | None:
-    """conference_type breakdown rows (the KPI within each type) → {type: conferences of that type}."""
-    if frame is None or frame.empty:
-        return None
-    return {str(g): float(v) for g, v in zip(frame["group"], frame["denominator"])}
+    return {str(g): float(v) for g, v in zip(frame["group"], frame[column])}
 
 
 def suppress_series(series: pd.DataFrame, decisions: Decisions | None = None, *,
@@ -796,44 +529,3 @@ def suppress_series(series: pd.DataFrame, decisions: Decisions | None = None, *,
     out["suppressed"] = hidden_rows
     return out
 
-
-# --- text --------------------------------------------------------------------------------------
-
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-          r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
-#: What the public pack removes from commentary, in order: (pattern, replacement). The plain words are
-#: :data:`REDACTION_RULES` (in rule 9 of :data:`RULES` and in docs/boardpack.md).
-_R = "[removed]"
-_REDACT: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), r) for p, r in (
-    # e-mail addresses
-    (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _R),
-    # dates: 01/02/2015, 1-2-15, 1.2.2015, 2015-02-01, 1 Feb 2015, 1st February, 2015, February 1, 2015
-    (r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b", _R),
-    (r"\b\d{4}-\d{1,2}-\d{1,2}\b", _R),
-    (rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+\d{{2,4}}\b", _R),
-    (rf"\b{_MONTH}\s+{_DAY},?\s+\d{{4}}\b", _R),
-    # up to three capitalised words (a name) just before "DOB" or "born"
-    (r"(?-i:\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}),?(?=\s*\(?\s*(?:D\.?O\.?B\b|born\b))", _R),
-    # phone numbers: +44 1432 260000, (01432) 260000, 07700 900123
-    (r"(?:\+\d{1,3}[\s-]?(?:\(0\))?|(?<![\w.,])\(?0)\d{2,5}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}\b", _R),
-    # long numbers, spaced or not (NHS numbers 943 476 5919, case numbers): 9 or more digits
-    (r"(?<![\w.,])\d(?:[ -]?\d){8,}\b", _R),
-    # the code or number after a word that introduces one: child, DOB, born, NHS, ID, ref
-    (r"\b(child|d\.?o\.?b\b\.?|born|nhs|id|ref)\b((?:\s*(?:[:#(]|no\.|number|on|is)\s*)*\s*)"
-     r"(?!\[removed\])[\w/.-]*\d[\w/.-]*", rf"\1\2{_R}"),
-    # codes of letters and digits with at least 4 digits (C000123, C-000123, CHILD12345, AB/1234),
-    # except a financial year (FY2024, FY2024/25)
-    (r"\b(?!FY(?:19|20)\d\d(?:/\d\d)?\b)(?=[\w/-]*[A-Za-z])(?=(?:[\w/-]*?\d){4})"
-     r"[A-Za-z0-9]+(?:[/_-][A-Za-z0-9]+)*\b", _R),
-    # runs of 5 or more digits
-    (r"(?<![\w.,])\d{5,}\b", _R),
-))
-
-
-def redact_text(text: str) -> str:
-    """Public commentary with every match of the redaction rules (:data:`REDACTION_RULES`) replaced by
-    ``[removed]``. Names cannot be recognised in general: keep personal details out of commentary."""
-    for rule, replacement in _REDACT:
-        text = rule.sub(replacement, text)
-    return text

@@ -1,7 +1,7 @@
 """The board pack as a PowerPoint deck: 16:9, titles 28 pt and more, every other text 16 pt and more.
 
-:func:`render` lays out a :class:`reports.boardpack.PackModel` with python-pptx and returns the slide
-count. Text is measured with the DejaVu Sans metrics (:func:`reports.pdf.wrap`) before it is placed,
+:func:`render` lays out a :class:`reports.pack.model.PackModel` with python-pptx and returns the slide
+count. Text is measured with the DejaVu Sans metrics (:func:`reports.fonts.wrap`) before it is placed,
 so nothing overflows its box: what does not fit moves to a continuation slide. Every run is set in
 "DejaVu Sans"; PowerPoint substitutes a similar sans-serif font on a machine without it (python-pptx
 cannot embed fonts), which can make lines slightly longer or shorter — the boxes keep some slack.
@@ -13,7 +13,10 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from reports.pdf import check_fonts, clip, wrap  # noqa: F401  (check_fonts is part of the renderer contract)
+from metrics.forecast import month_label as short_month
+from metrics.reviews.words import RAG_COLOURS
+from reports.fonts import check_fonts, clip, text_width, wrap  # noqa: F401  (check_fonts: the renderer contract)
+from reports.pack.model import CHART_HEIGHT, CHART_WIDTH, Table
 
 FONT_NAME = "DejaVu Sans"
 TITLE_PT, HEAD_PT, BODY_PT, STATUS_PT = 28, 20, 16, 20
@@ -56,7 +59,6 @@ def _chars(text: str, limit: int) -> str:
 
 
 def _width(text: str, size: float) -> float:
-    from reports.pdf import text_width
 
     return text_width(text, size)
 
@@ -206,7 +208,6 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
     from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
     from pptx.util import Pt
 
-    from reports.boardpack import RAG_COLOURS
 
     t = _clipped(t, w, size, max_lines)
     widths = [f * w for f in t.widths]
@@ -253,7 +254,6 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
 def _clipped(t, w: float, size: float, max_lines: int):
     """Table ``t`` with every cell cut (with an ellipsis) to what its row can show: ``max_lines`` lines
     (two for the header), each "\n"-separated part of a cell counting as a line."""
-    from reports.boardpack import Table
 
     widths = [(f * w - 0.16) * 72 * SLACK for f in t.widths]
 
@@ -310,8 +310,6 @@ def _headline(rows) -> str:
 def _summary(deck: Deck) -> None:
     """One slide: the overall count as its title, then every KPI (travel and forecast share a column so
     that ten rows fit at 16 pt)."""
-    from reports.boardpack import Table
-    from reports.tables import short_month
 
     m = deck.model
     t = m.summary
@@ -336,8 +334,6 @@ def _summary(deck: Deck) -> None:
 
 
 def _status(deck: Deck, s, page, y: float) -> None:
-    from reports.boardpack import RAG_COLOURS
-    from reports.tables import short_month
 
     r = page.row
     cols = [(f"Actual, {short_month(r.actual_month)}", r.actual_text, 2.3), ("Target", r.target_text, 2.0),
@@ -359,7 +355,6 @@ def _kpi_slides(deck: Deck, page) -> None:
     """Slide 1: status, chart, last three months, latest commentary, data quality. Slide 2: definition,
     secondary measures and the team breakdown (third slide if it does not fit). Anything longer moves
     to a continuation slide: nothing is set below 16 pt."""
-    from reports.boardpack import CHART_HEIGHT, CHART_WIDTH, Table
 
     s = deck.slide(page.title if deck.title_fits(page.title, 2) else page.kpi.label)
     _status(deck, s, page, deck.below + 0.08)
@@ -427,7 +422,6 @@ def _kpi_slides(deck: Deck, page) -> None:
 
 def _slide_teams(t):
     """The team table with widths for a 16 pt slide: the team name gets the room."""
-    from reports.boardpack import Table
 
     widths = [0.52, 0.15, 0.165, 0.165] if len(t.header) == 4 else [0.7, 0.3]
     return Table(t.header, t.rows, widths, t.align, last_row_bold=t.last_row_bold)
@@ -438,7 +432,6 @@ def short_month_of(page) -> str:
 
 
 def _teams_height(t, width: float) -> float:
-    from reports.boardpack import Table
 
     probe = Table(t.header, t.rows, t.widths, t.align, last_row_bold=t.last_row_bold)
     return 0.45 + sum(_row_heights(probe, width, BODY_PT, 2, TABLE_LINE))
@@ -484,7 +477,6 @@ def _fill(paras: list[Para], width: float, height: float, *, split: bool = True
 
 def _teams(deck: Deck, page) -> None:
     """The team table on its own slide(s), as many rows per slide as fit."""
-    from reports.boardpack import Table
 
     t = _slide_teams(page.teams)
     width = SLIDE_W - 2 * MARGIN - 2.4

@@ -1,9 +1,12 @@
 """The numbers behind the board pack, as tables: one load of the store, the review table, the series
 table, their public (suppressed) variants and formula-safe CSV.
 
-* :func:`load` — everything a pack or an export needs, read once (:class:`PackData`).
-* :func:`review_rows` — the checkpoint summary, one :class:`ReviewRow` per KPI, with the public rules
-  of :mod:`reports.disclosure` applied when asked (the pack and the CSV share it, so they agree).
+* :func:`load` — everything a pack or an export needs, read once (:class:`PackData`), with the review
+  model (:class:`metrics.reviews.ReviewBoard`) of the review date and of the checkpoints up to it.
+* :func:`review_rows` — the checkpoint summary as the pack and the review CSV print it: one
+  :class:`ReviewRow` per KPI, a *formatting* of the model's rows (words from :mod:`metrics.reviews.words`).
+  Public: a judgement is withheld when any month it rests on (:attr:`metrics.reviews.ReviewRow.depends_on`)
+  is suppressed by :mod:`reports.disclosure` — nothing is re-derived here.
 * :func:`review_table` / :func:`series_table` — the same as DataFrames (``public=True`` suppressed).
 * :func:`to_csv` — CSV bytes through :func:`metrics.export.safe_csv` (cells starting ``= + - @`` are
   neutralised), optionally written to a path.
@@ -19,14 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics.kpis import REGISTRY, KPI
+from metrics.forecast import month_label as short_month
+from metrics.kpis import REGISTRY
+from metrics.reviews import ReviewBoard, words
+from metrics.reviews import ReviewRow as ModelRow
 from reports.disclosure import SUPPRESSED, Decisions, decide, is_small, suppress_series
 
-#: Breakdowns the disclosure decisions take into account (every one compute.breakdown offers).
-_BREAKDOWN_KINDS = ("team", "format", "conference_type", "grade")
-
-RAG_TEXT = {"green": "GREEN", "amber": "AMBER", "red": "RED", "no_data": "NO DATA", None: "not rated"}
-TRAVEL_TEXT = {"improving": "improving", "no_change": "no change", "worsening": "worsening", None: "–"}
 WITHHELD = SUPPRESSED  # what a withheld judgement shows in the public pack
 
 
@@ -34,34 +35,16 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def month_label(month: str | None) -> str:
-    """'2024-05' → 'May 2024'."""
-    if not month:
-        return ""
-    import calendar
-
-    return f"{calendar.month_name[int(month[5:7])]} {month[:4]}"
-
-
-def short_month(month: str | None) -> str:
-    """'2024-05' → 'May 2024' with a short month name: 'Sep 2024'."""
-    if not month:
-        return ""
-    import calendar
-
-    return f"{calendar.month_abbr[int(month[5:7])]} {month[:4]}"
-
-
 @dataclass
 class PackData:
     """Everything read from the store for one review (or for an export)."""
 
-    settings: object  # metrics.review.ReviewSettings
+    settings: object  # metrics.reviews.ReviewSettings
     series: pd.DataFrame
     secondary: pd.DataFrame
     breakdowns: dict[tuple[str, str], pd.DataFrame]
-    review: object | None = None  # metrics.review.CheckpointResult at the review date
-    history: list = field(default_factory=list)  # CheckpointResults of checkpoints up to the review
+    review: ReviewBoard | None = None  # the review model at the review date
+    history: list[ReviewBoard] = field(default_factory=list)  # the boards of the checkpoints up to the review
     _decisions: Decisions | None = None
 
     @property
@@ -83,24 +66,25 @@ class PackData:
 
 
 def load(conn: sqlite3.Connection, at: dt.date | None = None) -> PackData:
-    """Read the series, secondary measures and every breakdown; with ``at``, also the review at that
-    date and the reviews of the configured (and final) checkpoints up to it."""
+    """Read the series, secondary measures and every breakdown; with ``at``, also the review model at
+    that date and the models of the configured (and final) checkpoints up to it."""
     from metrics.compute import BREAKDOWNS, breakdown, secondary_series
-    from metrics.review import current_series, final_checkpoints, load_settings, review_at
+    from metrics.reviews import build_board, current_series, final_checkpoints, load_settings, review_at
 
     settings = load_settings(conn)
     series = current_series(conn, settings)
     secondary = secondary_series(conn)
-    breakdowns = {(m, by): breakdown(conn, m, by=by) for m, bys in BREAKDOWNS.items() for by in bys
-                  if by in _BREAKDOWN_KINDS}
+    breakdowns = {(m, by): breakdown(conn, m, by=by) for m, bys in BREAKDOWNS.items() for by in bys}
     data = PackData(settings=settings, series=series, secondary=secondary, breakdowns=breakdowns)
     if at is not None:
-        data.review = review_at(conn, at, settings=settings, series=series)
+        def board(d: dt.date) -> ReviewBoard:
+            return build_board(review_at(conn, d, settings=settings, series=series), series, settings)
+
+        data.review = board(at)
         dates = sorted({c.date for c in settings.checkpoints if c.date <= at}
                        | {dt.date.fromisoformat(f["checkpoint"]) for f in final_checkpoints(conn)
                           if dt.date.fromisoformat(f["checkpoint"]) <= at})
-        data.history = [data.review if d == at else review_at(conn, d, settings=settings, series=series)
-                        for d in dates]
+        data.history = [data.review if d == at else board(d) for d in dates]
         if at not in dates:
             data.history.append(data.review)
     return data
@@ -111,6 +95,8 @@ def load(conn: sqlite3.Connection, at: dt.date | None = None) -> PackData:
 
 @dataclass
 class ReviewRow:
+    """A model row as the pack and the review CSV print it (public: suppressed and withheld)."""
+
     metric: str
     tor: str
     label: str
@@ -129,86 +115,66 @@ class ReviewRow:
     restated: bool = False
 
 
-def _fmt(kpi: KPI, value: float | None, shown: bool = True) -> str:
-    if not shown:
-        return SUPPRESSED
-    return kpi.format(value)
+def shown(row: ModelRow, decisions: Decisions | None, what: str) -> bool:
+    """May the judgement ``what`` (a key of :attr:`ReviewRow.depends_on`) be published? True unless a
+    month it rests on is suppressed (restricted: ``decisions`` is None, always True)."""
+    return decisions is None or all(decisions.value_shown(row.metric, m) for m in row.depends_on[what])
 
 
-def _forecast_months(data: PackData, metric: str, up_to: str) -> list[str]:
-    """The months :func:`metrics.forecast.forecast` fits its trend on (the last WINDOW with a value)."""
-    from metrics.forecast import WINDOW
-
-    s = data.kpi_series(metric, up_to)
-    return sorted(s.loc[s["value"].notna(), "month"].astype(str))[-WINDOW:]
-
-
-def actual_shown(dec: Decisions, kpi: KPI, m) -> bool:
-    """May a review's actual (a MetricResult) be published? Normally the month's decision; for a final
-    review restated since, the frozen figure came from data that are no longer current and its
-    denominator is not kept, so a frozen percentage is withheld and a frozen count shown unless small."""
-    if m.actual is None:
+def actual_shown(row: ModelRow, decisions: Decisions | None) -> bool:
+    """May a rated row's actual (and with it its RAG) be published? Normally the judged month's decision;
+    for a final review restated since, the frozen figure came from data that are no longer current and
+    its denominator is not kept, so a frozen percentage is withheld and a frozen count shown unless small."""
+    if decisions is None or row.actual is None:
         return True
-    if m.restated:
-        return kpi.unit != "percent" and not is_small(m.actual)
-    return dec.value_shown(kpi.id, m.actual_month)
+    if row.restated:
+        return row.unit != "percent" and not is_small(row.actual)
+    return shown(row, decisions, "actual")
+
+
+def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
+    """One model row, formatted (public when ``decisions`` are given)."""
+    k = r.kpi
+    if not r.rated:
+        ok = shown(r, decisions, "actual")
+        return ReviewRow(r.metric, r.tor, r.label, r.unit, r.actual_month, r.actual if ok else None,
+                         k.format(r.actual) if ok else WITHHELD, None, "no target", None,
+                         words.rag_text(None, "upper"), words.NO_TRAVEL, words.forecast_text(None),
+                         suppressed=not ok)
+    ok = actual_shown(r, decisions)
+    notes = []
+    if r.restated:
+        now_ok = shown(r, decisions, "actual")
+        now = k.format(r.current_actual) if now_ok else WITHHELD
+        rag_now = (words.rag_text(r.current_rag, "upper") if r.current_rag else "") if now_ok else WITHHELD
+        notes.append(f"* {r.label}: restated after the review was made final — from re-uploaded data the "
+                     f"{short_month(r.actual_month)} figure is now {now} ({rag_now}). The final record stands.")
+    if r.actual is None and r.latest_available_month:
+        latest = k.format(r.latest_available_value) if shown(r, decisions, "latest_available") else WITHHELD
+        notes.append(f"{r.label}: no data for {short_month(r.actual_month)}; latest is "
+                     f"{short_month(r.latest_available_month)}: {latest}.")
+    return ReviewRow(
+        r.metric, r.tor, r.label, r.unit, r.actual_month, r.actual if ok else None,
+        (k.format(r.actual) if ok else WITHHELD) + ("*" if r.restated else ""),
+        r.target, k.format(r.target), r.rag if ok else None,
+        words.rag_text(r.rag, "upper") if ok else WITHHELD,
+        words.travel_text(r.direction_of_travel) if ok and shown(r, decisions, "direction_of_travel") else WITHHELD,
+        words.forecast_text(r.forecast) if ok and shown(r, decisions, "forecast") else WITHHELD,
+        suppressed=not ok, notes=notes, restated=r.restated)
 
 
 def review_rows(data: PackData, *, public: bool = False) -> list[ReviewRow]:
     """One row per KPI in registry order (KPIs without a target: actual only, "not rated")."""
-    from metrics.review import last_complete_month
-
-    result = data.review
-    if result is None:
+    if data.review is None:
         raise ValueError("review_rows needs PackData loaded with a review date")
     dec = data.decisions if public else None
-    rows = []
-    for kpi in REGISTRY.values():
-        try:
-            m = result.metric(kpi.id)
-        except KeyError:
-            m = None
-        month = m.actual_month if m else last_complete_month(result.checkpoint)
-        notes: list[str] = []
-        if m is None:
-            cur = data.value(kpi.id, month)
-            actual = None if cur is None or _missing(cur["value"]) else float(cur["value"])
-            shown = dec is None or dec.value_shown(kpi.id, month)
-            rows.append(ReviewRow(kpi.id, kpi.tor, kpi.label, kpi.unit, month, actual if shown else None,
-                                  _fmt(kpi, actual, shown), None, "no target", None, "not rated", "–", "–",
-                                  suppressed=not shown))
-            continue
-        shown = dec is None or actual_shown(dec, kpi, m)
-        actual_text = _fmt(kpi, m.actual, shown)
-        if m.restated:
-            actual_text += "*"
-            now_shown = dec is None or dec.value_shown(kpi.id, month)
-            now = _fmt(kpi, m.current_actual, now_shown)
-            rag_now = RAG_TEXT.get(m.current_rag, "") if now_shown else WITHHELD
-            notes.append(f"* {kpi.label}: restated after the review was made final — from re-uploaded data "
-                         f"the {short_month(month)} figure is now {now} ({rag_now}). The final record stands.")
-        if m.actual is None and m.latest_available_month:
-            lam = m.latest_available_month
-            latest_shown = dec is None or dec.value_shown(kpi.id, lam)
-            notes.append(f"{kpi.label}: no data for {short_month(month)}; latest is {short_month(lam)}: "
-                         f"{_fmt(kpi, m.latest_available_value, latest_shown)}.")
-        rag, rag_text = (m.rag, RAG_TEXT[m.rag]) if shown else (None, WITHHELD)
-        travel_ok = shown and (dec is None or dec.value_shown(kpi.id, m.previous_month))
-        travel_text = TRAVEL_TEXT[m.direction_of_travel] if travel_ok else WITHHELD
-        forecast_ok = shown and (dec is None or all(dec.value_shown(kpi.id, x)
-                                                    for x in _forecast_months(data, kpi.id, month)))
-        forecast_text = (m.forecast.text if m.forecast else "–") if forecast_ok else WITHHELD
-        rows.append(ReviewRow(
-            kpi.id, kpi.tor, kpi.label, kpi.unit, month, m.actual if shown else None, actual_text,
-            m.target, kpi.format(m.target), rag, rag_text, travel_text, forecast_text,
-            suppressed=not shown, notes=notes, restated=m.restated))
-    return rows
+    return [review_row(r, dec) for r in data.review.rows]
 
 
 def overall_line(rows: list[ReviewRow]) -> str:
     """'7 of 10 priorities green, 1 amber, 2 red, 0 no data' (+ how many were not shown, public)."""
     rated = [r for r in rows if r.rag is not None or r.suppressed]
-    counts = {k: sum(r.rag == k for r in rated) for k in ("green", "amber", "red", "no_data")}
+    counts = {k: sum(r.rag == k for r in rated) for k in words.RAGS}
     hidden = sum(r.suppressed for r in rated)
     line = (f"{counts['green']} of {len(rated)} priorities green, {counts['amber']} amber, {counts['red']} red, "
             f"{counts['no_data']} no data")
@@ -221,7 +187,7 @@ def review_table(conn: sqlite3.Connection | None, at: dt.date | str, *, public: 
                  data: PackData | None = None) -> pd.DataFrame:
     """The checkpoint summary as a table: one row per KPI. Public: suppressed actuals and withheld
     judgements are ``"c"``."""
-    from metrics.review import as_date
+    from metrics.reviews import as_date
 
     at = as_date(at)
     if data is None or data.review is None or data.review.checkpoint != at:

@@ -422,22 +422,22 @@ def test_every_public_decision_on_the_planted_store_is_safe(planted_db):
 @pytest.mark.slow
 def test_public_charts_leave_out_suppressed_months(planted_db):
     from metrics.store import connect
-    from reports.boardpack import _chart_inputs, _figure
-    from reports.tables import load, review_rows
+    from reports.charts import PACK, checkpoint_marks
+    from reports.pack.build import figure
+    from reports.tables import load
 
     data = load(connect(planted_db), REVIEW)
-    rows = {r.metric: r for r in review_rows(data, public=True)}
     for kpi_id in PLANTED:
-        s, _, marks, _, hidden_marks = _chart_inputs(data, REGISTRY[kpi_id], rows[kpi_id], public=True)
-        assert s.loc[s["month"] == "2025-02", "value"].isna().all()
-        assert "Mar 25" in hidden_marks
-        fig = _figure(data, REGISTRY[kpi_id], rows[kpi_id], True)
+        marks = checkpoint_marks(kpi_id, data.history, PACK, data.decisions)
+        assert "Mar 25" in [m.label for m in marks if m.withheld]
+        fig = figure(data, REGISTRY[kpi_id], True)
         actual = fig.data[0]
         ys = dict(zip(pd.to_datetime(actual.x).strftime("%Y-%m"), actual.y))
         assert ys["2025-02"] is None or math.isnan(ys["2025-02"])
         assert not any(a.text.endswith("NO DATA</b>") for a in fig.layout.annotations if "Mar 25" in a.text)
-    s, *_ = _chart_inputs(data, REGISTRY["historic_complaints_outstanding"],
-                          rows["historic_complaints_outstanding"], public=False)
+        assert any(a.text.endswith(f"'{SUPPRESSED}'</b>") for a in fig.layout.annotations if "Mar 25" in a.text)
+    fig = figure(data, REGISTRY["historic_complaints_outstanding"], False)
+    s = pd.DataFrame({"month": pd.to_datetime(fig.data[0].x).strftime("%Y-%m"), "value": fig.data[0].y})
     assert s.loc[s["month"] == "2025-02", "value"].iloc[0] == 3, "the restricted chart keeps it"
 
 

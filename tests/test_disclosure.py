@@ -302,7 +302,7 @@ def test_team_managers_share_hides_its_denominator_not_the_headline():
     mc = month_cells("permanent_team_managers", "2025-02", 13, None,
                      secondary={"team_manager_permanence_pct": (13, 16)})
     assert mc.shown("n"), "the headline count stays visible"
-    assert not mc.shown("all_tm") and not mc.shown("tm_permanent_pct"), "16 - 13 = 3 agency managers"
+    assert not mc.shown("all_tm") and not mc.shown("team_manager_permanence_pct"), "16 - 13 = 3 agency managers"
 
 
 def test_conference_formats_and_types_protect_each_other():

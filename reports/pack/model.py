@@ -1,0 +1,126 @@
+"""The board pack's model: what the PDF and the PowerPoint renderers print, already formatted (and, for a
+public pack, already suppressed). :mod:`reports.pack.build` fills it in; :mod:`reports.pdf` and
+:mod:`reports.slides` lay it out; :mod:`reports.boardpack` is the entry point. This room imports none of
+them, so the pack's modules form no cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metrics.kpis import KPI
+from reports.tables import ReviewRow
+
+#: Charts are 16:9 (each renderer sets its size in CSS pixels, CHART_SIZE, so that the chart's 20 px
+#: type comes out large enough where it is placed) and rendered at CHART_SCALE for sharpness.
+CHART_WIDTH, CHART_HEIGHT, CHART_SCALE = 16, 9, 1.5
+
+#: Names from users or data (council, review label, team, author) are cut to this many characters,
+#: with an ellipsis, in the pack; renderers also fit every line and table cell to its box.
+NAME_LIMIT = 150
+
+
+class PackError(RuntimeError):
+    """The pack could not be made (nothing was written)."""
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    widths: list[float]  # fractions of the available width
+    align: list[str] | None = None  # per column: "left" | "right" | "center"
+    last_row_bold: bool = False
+
+
+@dataclass
+class Commentary:
+    when: str  # '3 Jun 2024'
+    author: str | None  # None in a public pack
+    body: str
+    note: str = ""  # e.g. 'correction of an earlier entry'
+
+
+@dataclass
+class KpiPage:
+    kpi: KPI
+    title: str
+    row: ReviewRow
+    chart_png: bytes | None
+    chart_caption: str
+    recent: Table
+    details: list[str]  # secondary measures, in sentences
+    teams: Table | None
+    teams_note: str
+    commentary: Commentary | None
+    earlier_entries: int
+    definition: str
+    quality: list[str]
+
+
+@dataclass
+class EvidenceItem:
+    code: str
+    title: str
+    entries: list[Commentary]
+
+
+@dataclass
+class PackModel:
+    council: str
+    title: str
+    review_label: str
+    checkpoint: dt.date
+    month: str
+    public: bool
+    demo: bool
+    marking: str
+    marking_note: str
+    cover_lines: list[str]
+    summary: Table
+    summary_rags: list[str | None]  # per summary row, for the RAG cell colour
+    summary_rows: list[ReviewRow]
+    overall: str
+    summary_notes: list[str]
+    kpis: list[KpiPage]
+    overall_commentary: list[Commentary]
+    evidence: list[EvidenceItem]
+    definitions: list[tuple[str, str]]
+    sources: list[str]
+    quality_glossary: list[tuple[str, str]]
+    suppression_rules: list[str] = field(default_factory=list)
+
+    @property
+    def footer(self) -> str:
+        return f"{self.council} · {self.review_label}"
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    path: Path
+    format: str  # "pdf" | "pptx"
+    pages: int
+    review: dt.date
+    review_label: str
+    public: bool
+    include_teams: bool
+    kpis: int
+    suppressed_cells: int
+    seconds: float
+    #: seconds per stage: load (store → frames), model, figures, charts (kaleido), render
+    timings: dict = field(default_factory=dict)
+
+
+def shorten(text, limit: int = NAME_LIMIT) -> str:
+    """``text`` as a string of at most ``limit`` characters: cut at a word if one ends in the last
+    fifth, and ended with "…" when cut."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
