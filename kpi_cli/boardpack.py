@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kpi_cli.common import EXIT_OK, EXIT_REFUSED, UsageError, connect, settings_for
+from kpi_cli.common import CLI_ROLE, EXIT_OK, EXIT_REFUSED, UsageError, cli_actor, connect
 
 PACK_EXTENSIONS = (".pdf", ".pptx")
 
@@ -32,7 +32,7 @@ def cmd_boardpack(args) -> int:
     conn = connect(args)
     try:
         info = build_pack(conn, review, out, public=args.public, include_teams=not args.no_teams,
-                          by=settings_for(args).user)
+                          by=cli_actor(), role=CLI_ROLE)
     except (PackError, RuntimeError) as e:
         print(f"kpi boardpack: {e} Nothing was written.", file=sys.stderr)
         return EXIT_REFUSED

@@ -81,13 +81,13 @@ def pack_format(out: str | Path) -> str:
 
 
 def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, public: bool = False,
-               include_teams: bool = True, by: str = "cli") -> PackInfo:
+               include_teams: bool = True, by: str = "cli", role: str = "") -> PackInfo:
     """Write the board pack for the review at ``review_date`` to ``out`` (``.pdf`` or ``.pptx``).
 
     ``public=True`` applies the disclosure rules of :mod:`reports.disclosure` and leaves out who wrote
     each piece of commentary; ``include_teams=False`` leaves out team breakdowns. The file is written
     atomically (a temporary file renamed into place). Records an audit row (action ``boardpack``)
-    as ``by``. Raises ``ValueError`` for an unsupported extension, :class:`PackError` if the charts
+    as ``by`` with ``role``. Raises ``ValueError`` for an unsupported extension, :class:`PackError` if the charts
     cannot be drawn, ``RuntimeError`` if the DejaVu fonts are missing.
     """
     from metrics.audit import record_now
@@ -141,7 +141,7 @@ def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, pub
     record_now(conn, by, "boardpack", str(out), {
         "review": review_date.isoformat(), "label": model.review_label, "format": fmt, "public": public,
         "include_teams": include_teams, "pages": pages, "suppressed_cells": shown_c, "file": out.name,
-    })
+    }, role=role)
     return info
 
 

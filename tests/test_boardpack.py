@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import getpass
 import io
 import json
 import math
@@ -317,9 +318,11 @@ def test_pptx_type_is_large(restricted):
 @pytest.mark.slow
 def test_audit_records_who_made_which_pack(restricted, demo_db):
     conn = sqlite3.connect(demo_db)
-    rows = conn.execute("SELECT actor, target, details FROM audit_log WHERE action = 'boardpack'"
+    rows = conn.execute("SELECT actor, target, details, role FROM audit_log WHERE action = 'boardpack'"
                         " ORDER BY id").fetchall()
-    assert [r[0] for r in rows] == ["tester", "tester"]
+    # the CLI is an administrator's tool: it records the operating-system user and the role "cli", never
+    # KPI_USER (set to "tester" here), which anyone can set (issue 17 point 11)
+    assert [(r[0], r[3]) for r in rows] == [(getpass.getuser(), "cli")] * 2
     assert [Path(r[1]).name for r in rows] == ["pack.pdf", "pack.pptx"]
     details = json.loads(rows[0][2])
     assert details["review"] == "2025-03-01" and details["format"] == "pdf" and details["public"] is False
