@@ -56,7 +56,7 @@ def demo_settings(db: Path):
 def hostile_store(demo_template, tmp_path, monkeypatch) -> Path:
     from metrics import store
     from metrics.ingest import ingest_bytes
-    from metrics.review import load_settings, save_settings
+    from metrics.reviews import load_settings, save_settings
 
     db = tmp_path / "kpi.sqlite"
     shutil.copyfile(demo_template, db)

@@ -56,7 +56,7 @@ def _plant_payloads(db) -> None:
     from metrics import store
     from metrics.evidence import add_entry
     from metrics.ingest import ingest_bytes
-    from metrics.review import AlreadyFinal, load_settings, mark_final, save_settings
+    from metrics.reviews import AlreadyFinal, load_settings, mark_final, save_settings
 
     with contextlib.closing(store.connect(db)) as conn:
         s = load_settings(conn)
