@@ -8,7 +8,7 @@ import math
 import sys
 
 from kpi_cli.common import EXIT_OK, EXIT_REFUSED, UsageError, connect
-from metrics.forecast import month_label as short_month
+from metrics.months import short_month
 
 
 def _clean(x):

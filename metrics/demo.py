@@ -23,7 +23,6 @@ seeded from ``seed``, so the same seed always gives byte-identical files.
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime as dt
 import math
@@ -33,6 +32,7 @@ import sys
 from dataclasses import dataclass, field
 
 from metrics.contract import KINDS, PRACTITIONER_ROLES, QUALIFIED_ROLES
+from metrics.months import month_end, month_from_index, month_index, month_of
 
 DEMO_FIRST_MONTH = "2022-04"
 DEMO_LAST_MONTH = "2025-03"
@@ -78,16 +78,15 @@ def _month_label(mi: int) -> str:
 
 
 def _month_start(mi: int) -> dt.date:
-    return dt.date(mi // 12, mi % 12 + 1, 1)
+    return dt.date.fromisoformat(f"{month_from_index(mi)}-01")
 
 
 def _month_end(mi: int) -> dt.date:
-    y, m = mi // 12, mi % 12 + 1
-    return dt.date(y, m, calendar.monthrange(y, m)[1])
+    return month_end(month_from_index(mi))
 
 
 def _month_of(d: dt.date) -> int:
-    return d.year * 12 + d.month - 1
+    return month_index(month_of(d))
 
 
 def _rand_date(rng: random.Random, lo: dt.date, hi: dt.date) -> dt.date:

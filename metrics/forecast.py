@@ -23,6 +23,8 @@ from typing import Literal
 import pandas as pd
 
 from metrics.kpis import get as get_kpi
+from metrics.months import month_from_index, month_index
+from metrics.months import short_month as month_label
 
 WINDOW = 6
 MIN_POINTS = 3
@@ -64,22 +66,6 @@ class Forecast:
             return None
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
-
-
-def month_index(month: str) -> int:
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def month_from_index(i: int) -> str:
-    return f"{i // 12:04d}-{i % 12 + 1:02d}"
-
-
-def month_label(month: str | None) -> str:
-    if not month:
-        return ""
-    import calendar
-
-    return f"{calendar.month_abbr[int(month[5:7])]} {month[:4]}"
 
 
 def _values(series: pd.DataFrame, metric: str, up_to_month: str | None) -> dict[str, float]:

@@ -31,3 +31,20 @@ def month_of(d: dt.date) -> str:
 def month_label(month: str) -> str:
     """'2024-05' → 'May 2024'."""
     return f"{calendar.month_name[int(month[5:7])]} {month[:4]}"
+
+
+def short_month(month: str | None) -> str:
+    """'2024-05' → 'May 2024' with the month abbreviated ('Jun 2024'); '' for no month."""
+    if not month:
+        return ""
+    return f"{calendar.month_abbr[int(month[5:7])]} {month[:4]}"
+
+
+def month_index(month: str) -> int:
+    """A month as a count of months since year 0 (consecutive months differ by 1)."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_from_index(i: int) -> str:
+    """The inverse of :func:`month_index`."""
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"

@@ -243,7 +243,8 @@ def projection(series: pd.DataFrame, row) -> pd.DataFrame | None:
     """The fitted trend of a model row's forecast (:class:`metrics.reviews.ReviewRow`), drawn (columns
     date, value) from the last month it is fitted on to the month it meets the final target; None unless
     the forecast is on trend."""
-    from metrics.forecast import fit, month_index
+    from metrics.forecast import fit
+    from metrics.months import month_index
 
     fc = row.forecast if row is not None else None
     if fc is None or fc.status != "on_trend" or not fc.month or not row.forecast_months:

@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from metrics.forecast import month_label as short_month
+from metrics.months import short_month
 from metrics.reviews.words import RAG_COLOURS
 from reports.fonts import (FONT, FONT_BOLD, check_fonts, clip, font_files, register_fonts,  # noqa: F401
                            text_width, wrap)

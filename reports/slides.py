@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from metrics.forecast import month_label as short_month
+from metrics.months import short_month
 from metrics.reviews.words import RAG_COLOURS
 from reports.fonts import check_fonts, clip, text_width, wrap  # noqa: F401  (check_fonts: the renderer contract)
 from reports.pack.model import CHART_HEIGHT, CHART_WIDTH, Table

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics.forecast import month_label as short_month
+from metrics.months import short_month
 from metrics.kpis import REGISTRY
 from metrics.reviews import ReviewBoard, words
 from metrics.reviews import ReviewRow as ModelRow

@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from metrics.forecast import HORIZON_MONTHS, Forecast, fit, forecast, forecast_all, month_from_index, month_index
+from metrics.forecast import HORIZON_MONTHS, Forecast, fit, forecast, forecast_all
+from metrics.months import month_from_index, month_index
 
 
 def series(metric: str, values: dict[str, float | None]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pytest
 
 import review_variants as rv
 from metrics import store
-from metrics.forecast import month_label as short_month
+from metrics.months import short_month
 from metrics.kpis import REGISTRY
 from metrics.reviews import ReviewBoard, current_series, load_settings, review_board, words
 

@@ -12,7 +12,6 @@ pydantic models, the demo defaults, and the readable diff between two versions (
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from metrics.kpis import REGISTRY
-from metrics.months import month_end
+from metrics.months import month_end, month_of, short_month
 
 _MONTH = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")  # a plausible year: never year 0 (month_end fails)
 
@@ -223,7 +222,7 @@ def default_checkpoints(first: dt.date = dt.date(2023, 6, 1),
     out: list[Checkpoint] = []
     d, n = first, 1
     while d <= last:
-        mon = f"{calendar.month_abbr[d.month]} {d.year}"
+        mon = short_month(month_of(d))
         six = d == dt.date(DIRECTION_DATE.year, DIRECTION_DATE.month + 6, 1)
         out.append(Checkpoint(date=d, label=f"Six-month review – {mon}" if six else f"Review {n} – {mon}",
                               six_month=six))

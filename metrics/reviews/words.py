@@ -76,7 +76,8 @@ def forecast_text(fc, style: ForecastStyle = "sentence") -> str:
     """A :class:`metrics.forecast.Forecast` in words. ``sentence`` (review table, packs, ``kpi review``):
     'on trend to meet by Aug 2025'; ``short`` (dashboard review table): 'on trend: Aug 2025'; ``tile``
     (KPI page headline): 'on trend, met by Aug 2025'. No forecast: '–' (``tile``: '')."""
-    from metrics.forecast import STATUS_TEXT, month_label
+    from metrics.forecast import STATUS_TEXT
+    from metrics.months import short_month as month_label
 
     if fc is None:
         return "" if style == "tile" else "–"

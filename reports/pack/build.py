@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import sqlite3
 
-from metrics.forecast import month_label as short_month
+from metrics.months import short_month
 from metrics.kpis import KPI, REGISTRY
 from metrics.months import month_label
 from metrics.reviews import words
@@ -47,7 +47,7 @@ def _utc(ts: str | None) -> str:
 
 def _month_ranges(months: list[str], limit: int = 4) -> str:
     """['2022-01','2022-02','2022-03','2022-06'] → 'Jan 2022 – Mar 2022, Jun 2022'."""
-    from metrics.forecast import month_index
+    from metrics.months import month_index
 
     ms = sorted(set(months))
     runs: list[list[str]] = []
@@ -64,7 +64,7 @@ def _month_ranges(months: list[str], limit: int = 4) -> str:
 
 
 def _last_months(month: str, n: int = 3) -> list[str]:
-    from metrics.forecast import month_from_index, month_index
+    from metrics.months import month_from_index, month_index
 
     i = month_index(month)
     return [month_from_index(j) for j in range(i - n + 1, i + 1)]
