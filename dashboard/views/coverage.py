@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import render_demo_notice, render_empty_store, uk_month
+from dashboard.components.chrome import render_demo_notice, render_empty_store
+from dashboard.components.text import uk_month
 from metrics.contract import KINDS
 from metrics.months import month_range
 
