@@ -55,6 +55,14 @@ def coverage(db: str, version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def coverage_grid(db: str, version: int) -> pd.DataFrame:
+    """The coverage page's month × kind grid (``metrics.views.coverage_grid``)."""
+    from metrics.views import coverage_grid as grid
+
+    return grid(coverage(db, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def audit_trail(db: str, version: int) -> pd.DataFrame:
     from metrics.audit import audit_frame
 

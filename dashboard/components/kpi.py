@@ -37,9 +37,9 @@ def board_explanation(board) -> str:
     prev = (f"the {uk_month(board.previous_checkpoint.isoformat())} review" if board.previous_checkpoint
             else "the previous review")
     return (f"The {uk_date(board.at)} review judges {uk_month(board.month)}, the last complete month before it, "
-            "against the target trajectory in the review settings. The default review is the next one: the first checkpoint "
-            f"after the latest month with data. Direction of travel compares with {prev}, in each measure's better "
-            "direction (▲ = better).")
+            "against the target trajectory in the review settings. The default review is the next one: the first "
+            f"checkpoint after the latest month with data. Direction of travel compares with {prev}, in each "
+            "measure's better direction (▲ = better).")
 
 
 def board_notes(board) -> list[str]:

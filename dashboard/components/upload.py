@@ -15,7 +15,7 @@ from metrics.examples import column_guide, example_csv
 from metrics.export import safe_csv
 from metrics.ingest import Batch, IngestResult, Prepared, commit, prepare, restore_upload, withdraw_upload
 from metrics.issues import Refused
-from metrics.reviews.views import problems_by_rule
+from metrics.views import problems_by_rule
 from metrics.validate import sniff
 
 #: st.session_state key of the files checked so far: (file, choices, batch) → metrics.ingest.Prepared

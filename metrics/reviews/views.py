@@ -1,6 +1,6 @@
-"""View shaping for the dashboard, in pure pandas: the checkpoint choices, a KPI's breakdown and secondary
-measures as one row per group with its trend, and an upload's problems by rule. ``dashboard.loaders``
-caches calls to these; the pages only render what they return."""
+"""View shaping of the reviews for the dashboard, in pure pandas: the next checkpoint and the checkpoint
+choices, a KPI's breakdown and secondary measures as one row per group with its trend.
+``dashboard.loaders`` caches calls to these; the pages only render what they return."""
 
 from __future__ import annotations
 
@@ -106,15 +106,6 @@ def secondary_view(secondary: pd.DataFrame, metric: str) -> pd.DataFrame:
                      "month": str(have["month"].iloc[-1]) if len(have) else None,
                      "trend": list(trend) if trend else None})
     return pd.DataFrame(rows, columns=["id", "value", "month", "trend"])
-
-
-def problems_by_rule(errors: pd.DataFrame) -> pd.DataFrame:
-    """An upload's problems (``Issue.as_dict`` rows) counted by rule, with how to fix each."""
-    from metrics.contract import RULES
-
-    out = errors.groupby("rule").size().rename("problems").reset_index()
-    out["how to fix"] = out["rule"].map(RULES)
-    return out
 
 
 def iso_date(iso: str) -> dt.date:
