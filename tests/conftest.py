@@ -26,7 +26,7 @@ from metrics import store
 from metrics.pseudonym import pseudonymise
 from metrics.settings import Settings, get_settings
 
-TEST_KEY = "test-pseudonym-key-0123456789abcdef"
+from testkeys import TEST_KEY  # noqa: E402,F401 - re-exported for fixtures
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,13 @@ def test_plain_escapes_markup_and_breaks_autolinks():
     assert plain("Team 1 (North)") == "Team 1 \\(North\\)"
 
 
+def demo_settings(db: Path):
+    """The demo store takes synthetic uploads under its own public key only (issue 17 point 6)."""
+    from metrics.demo_store import DEMO_KEY
+
+    return get_settings().model_copy(update={"db_path": db, "pseudonym_key": DEMO_KEY})
+
+
 @pytest.fixture
 def hostile_store(demo_template, tmp_path, monkeypatch) -> Path:
     from metrics import store
@@ -60,7 +67,7 @@ def hostile_store(demo_template, tmp_path, monkeypatch) -> Path:
             by=PAYLOAD, role="admin")
         rows = "".join(f"W9{i:04d},case_holder,N,1.0,Front Door,2025-03-31\n" for i in range(12))
         r = ingest_bytes(conn, f"worker_id,role,agency,fte,team,snapshot_date\n{rows}".encode(), f"{PAYLOAD}.csv",
-                         uploaded_by=PAYLOAD, role="cli")
+                         uploaded_by=PAYLOAD, role="cli", settings=demo_settings(db))
         assert r.ok, r.errors
     for name in ("KPI_ROLES", "KPI_LOCAL_GROUPS", "KPI_LOCAL_ROLE"):
         monkeypatch.delenv(name, raising=False)

@@ -87,10 +87,6 @@ def test_another_seed_gives_other_data(generated, tmp_path):
     assert [p.name for p in other][0] == "figures_2022-01_2022-03.csv"
 
 
-def test_fast(generated):
-    assert generated[2] < 5.0
-
-
 def test_a_file_per_kind_and_month_in_load_order(generated):
     out, paths, _ = generated
     names = [p.name for p in paths]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_KEY
+from testkeys import TEST_KEY
 from metrics import store
 from metrics.contract import KINDS, RULES
 from metrics.ingest import Batch, IngestResult, ingest_bytes, ingest_path

@@ -27,7 +27,7 @@ from metrics.ingest import ingest_bytes, restore_upload
 from metrics.pseudonym import FINGERPRINT_META, KeyProblem, fingerprint
 from metrics.settings import get_settings
 
-from conftest import TEST_KEY
+from testkeys import TEST_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "tests" / "fixtures" / "good"

@@ -43,6 +43,14 @@ def _workforce(month_end: str, n: int, team: str, extra_header: str | None = Non
     return ("\n".join([head, *rows]) + "\n").encode()
 
 
+def demo_settings(db):
+    """The demo store takes synthetic uploads under its own public key only (issue 17 point 6)."""
+    from metrics.demo_store import DEMO_KEY
+    from metrics.settings import get_settings
+
+    return get_settings().model_copy(update={"db_path": db, "pseudonym_key": DEMO_KEY})
+
+
 def _plant_payloads(db) -> None:
     """Every user-supplied string the store keeps, set to a payload (the demo data otherwise)."""
     from metrics import store
@@ -61,7 +69,7 @@ def _plant_payloads(db) -> None:
             mark_final(conn, FINAL_AT, PAYLOAD, role="admin")
         # as `KPI_USER=<payload> kpi ingest <payload>.csv` records it
         r = ingest_bytes(conn, _workforce("2025-03-31", 40, PAYLOAD), FILE_PAYLOAD, uploaded_by=PAYLOAD,
-                         role="cli")
+                         role="cli", settings=demo_settings(db))
         assert r.ok, r.errors
 
 
