@@ -1,6 +1,7 @@
 """Ingest: bytes in → validated → pseudonymised → stored in one transaction (or refused whole).
 
-The CLI, the upload page, the demo builder and the benchmarks all come through :func:`ingest_bytes`.
+The CLI, the demo builder and the benchmarks come through :func:`ingest_bytes`; the Upload page calls its
+two halves, :func:`prepare` (validate and preview, once) and later :func:`commit` (store what was prepared).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -125,6 +126,150 @@ def repeated_events(conn: sqlite3.Connection, v: Validated, raw_keys: pd.DataFra
     return out
 
 
+@dataclass
+class Prepared:
+    """One file checked and previewed, ready to store (:func:`prepare`, then :func:`commit`).
+
+    Holds the validated frame, so the file is read and validated once: the Upload page keeps it between
+    "check" and "load". ``result`` is the preview (``status`` "preview") or the refusal.
+    """
+
+    result: IngestResult
+    validated: Validated | None = None
+    settings: Settings | None = None
+    pairs: list = field(default_factory=list)  # (scope, month) pairs the upload covers
+    raw_keys: pd.DataFrame | None = None  # the key columns as given (masked in messages)
+    pseudonymised: bool = False  # the frame's identifiers are pseudonymised (commit does it, once)
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+def prepare(
+    conn: sqlite3.Connection,
+    data: bytes,
+    file_name: str,
+    *,
+    kind: str | None = None,
+    month: str | None = None,
+    months: tuple[str, str] | None = None,
+    settings: Settings | None = None,
+    allow_empty: bool = False,
+    batch: Batch | None = None,
+    repeats: bool = True,
+) -> Prepared:
+    """Validate one file and preview what it changes, storing nothing. Never raises for bad input: see
+    ``result.status`` ("preview" or "refused").
+
+    ``allow_empty``: a file with no rows may replace months that hold data (refused otherwise).
+    ``batch``: the files uploaded with this one (a second file for the same snapshot month is refused);
+    the caller adds each result to it. ``repeats``: look for events already counted in another month
+    (needs the store's key; :func:`commit` looks again under the write lock in any case).
+    """
+    settings = settings or get_settings()
+    name = Path(file_name).name  # never keep a client's directory path
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        v = validate(data, kind=kind, month=month, months=months, window=Window.of(settings))
+    except Refused as r:
+        return Prepared(IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha))
+    pairs = store.scopes_and_months(v.kind, v.frame, v.months)
+    current = store.current_for(conn, v.kind, pairs)
+    replaces = _replaced(current)
+    problem = batch.clash(v.kind, v.months, name) if batch is not None else None
+    if problem is None and len(v.frame) == 0 and not allow_empty:
+        problem = _emptied(conn, v, name, current)
+    if problem is not None:
+        return Prepared(IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
+                                     replaces=replaces, sha256=sha))
+    result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
+                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
+    key_cols = list(KINDS[v.kind].key)
+    raw_keys = v.frame[key_cols].copy()
+    if repeats:
+        def stored_keys() -> pd.DataFrame:
+            k, spec = key_for_store(conn, settings), KINDS[v.kind]
+            return pd.DataFrame({c: pseudonymise(raw_keys[c].to_numpy(dtype=object), k, c)
+                                 if spec.column(c).pseudonymise else raw_keys[c] for c in key_cols})
+
+        try:
+            dup = repeated_events(conn, v, raw_keys, stored_keys)
+        except Refused as r:  # the key is not the store's: said at the check, before anything is loaded
+            return Prepared(IngestResult(file=name, kind=v.kind, status="refused", errors=r.errors, sha256=sha))
+        if dup:
+            return Prepared(IngestResult(file=name, kind=v.kind, status="refused", errors=dup, sha256=sha))
+    return Prepared(result, validated=v, settings=settings, pairs=pairs, raw_keys=raw_keys)
+
+
+def commit(
+    conn: sqlite3.Connection,
+    prepared: Prepared,
+    *,
+    uploaded_by: str | None = None,
+    progress: Callable[[float], None] | None = None,
+    on_commit: Callable[[sqlite3.Connection, int], None] | None = None,
+    role: str = "",
+) -> IngestResult:
+    """Store a file from :func:`prepare`, without validating it again. A refused preview is returned as it
+    is. What it replaces and repeated events are read again under the write lock (a concurrent upload
+    since the preview is named, or refuses it); identifiers are pseudonymised here. Raises
+    :class:`metrics.store.StoreProblem` (a ``Refused``, plain message) when the store cannot take it: the
+    key is not the store's, the store is damaged or the disk is full. A Prepared is stored at most once.
+    """
+    if not prepared.ok:
+        return prepared.result
+    if prepared.committed:
+        raise ValueError(f"{prepared.result.file} was already stored (upload {prepared.result.upload_id}).")
+    v, settings, sha, name = prepared.validated, prepared.settings, prepared.result.sha256, prepared.result.file
+    result = replace(prepared.result, warnings=list(prepared.result.warnings))
+    key_cols = list(KINDS[v.kind].key)
+    problem = store.quick_check_once(conn)
+    if problem:
+        raise store.StoreProblem("store_damaged", f"The store failed its integrity check ({problem}); nothing was "
+                                 "stored. Restore it from a backup, then run `kpi check`.")
+    key = key_for_store(conn, settings)
+    if not prepared.pseudonymised:  # once, even when a failed write is tried again
+        pseudonymise_frame(v, key)
+        prepared.pseudonymised = True
+    actor = uploaded_by or settings.user
+
+    def audit_and_commit(c: sqlite3.Connection, upload_id: int) -> None:
+        # checked inside the write transaction, so a concurrent upload cannot slip the same event in
+        dup = repeated_events(c, v, prepared.raw_keys, lambda: v.frame[key_cols])
+        if dup:
+            raise Refused(dup, v.kind)
+        audit.record(c, actor, "upload", f"upload {upload_id}",
+                     {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
+                      "replaces": [u["id"] for u in result.replaces]}, role=role)
+        if on_commit:
+            on_commit(c, upload_id)
+
+    # What this upload replaces is read again under the write lock, in the transaction that writes it: a
+    # concurrent upload that committed since the preview is then named, and the audit row tells the truth.
+    try:
+        with store.transaction(conn):
+            bind_key(conn, key)
+            result.replaces = _replaced(store.current_for(conn, v.kind, prepared.pairs))
+            result.warnings = _warnings(v, result.replaces, sha)
+            result.upload_id = store.write_upload(
+                conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
+                uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
+                on_commit=audit_and_commit,
+            )
+    except store.StoreProblem:
+        raise
+    except Refused as r:  # a repeated event found under the write lock: rolled back, nothing was stored
+        return IngestResult(file=name, kind=v.kind, status="refused", errors=r.errors, sha256=sha)
+    prepared.committed = True
+    result.status = "accepted"
+    return result
+
+
+_commit = commit  # ingest_bytes' ``commit`` flag shadows the name
+
+
 def ingest_bytes(
     conn: sqlite3.Connection,
     data: bytes,
@@ -142,84 +287,18 @@ def ingest_bytes(
     allow_empty: bool = False,
     batch: Batch | None = None,
 ) -> IngestResult:
-    """Validate and (if ``commit``) store one file. Never raises for bad input: see ``status``. Raises
-    :class:`metrics.store.StoreProblem` (a ``Refused``, plain message) when the store cannot take it: the
-    key is not the store's, the store is damaged or the disk is full.
+    """Validate and (if ``commit``) store one file: :func:`prepare`, then :func:`commit`. Never raises for
+    bad input: see ``status``. Raises :class:`metrics.store.StoreProblem` when the store cannot take it.
 
     ``allow_empty``: a file with no rows may replace months that hold data (refused otherwise).
     ``batch``: the files uploaded with this one (a second file for the same snapshot month is refused);
     the caller adds each result to it.
     """
-    settings = settings or get_settings()
-    name = Path(file_name).name  # never keep a client's directory path
-    sha = hashlib.sha256(data).hexdigest()
-    try:
-        v = validate(data, kind=kind, month=month, months=months, window=Window.of(settings))
-    except Refused as r:
-        return IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha)
-    pairs = store.scopes_and_months(v.kind, v.frame, v.months)
-    current = store.current_for(conn, v.kind, pairs)
-    replaces = _replaced(current)
-    problem = batch.clash(v.kind, v.months, name) if batch is not None else None
-    if problem is None and len(v.frame) == 0 and not allow_empty:
-        problem = _emptied(conn, v, name, current)
-    if problem is not None:
-        return IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
-                            replaces=replaces, sha256=sha)
-    result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
-                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
-    key_cols = list(KINDS[v.kind].key)
-    raw_keys = v.frame[key_cols].copy()
+    prepared = prepare(conn, data, file_name, kind=kind, month=month, months=months, settings=settings,
+                       allow_empty=allow_empty, batch=batch, repeats=not commit)
     if not commit:
-        def stored_keys() -> pd.DataFrame:
-            k, spec = key_for_store(conn, settings), KINDS[v.kind]
-            return pd.DataFrame({c: pseudonymise(raw_keys[c].to_numpy(dtype=object), k, c)
-                                 if spec.column(c).pseudonymise else raw_keys[c] for c in key_cols})
-
-        try:
-            dup = repeated_events(conn, v, raw_keys, stored_keys)
-        except Refused as r:  # the key is not the store's: said at the check, before anything is loaded
-            return IngestResult(file=name, kind=v.kind, status="refused", errors=r.errors, sha256=sha)
-        if dup:
-            return IngestResult(file=name, kind=v.kind, status="refused", errors=dup, sha256=sha)
-        return result
-    problem = store.quick_check_once(conn)
-    if problem:
-        raise store.StoreProblem("store_damaged", f"The store failed its integrity check ({problem}); nothing was "
-                                 "stored. Restore it from a backup, then run `kpi check`.")
-    key = key_for_store(conn, settings)
-    pseudonymise_frame(v, key)
-    actor = uploaded_by or settings.user
-
-    def audit_and_commit(c: sqlite3.Connection, upload_id: int) -> None:
-        # checked inside the write transaction, so a concurrent upload cannot slip the same event in
-        dup = repeated_events(c, v, raw_keys, lambda: v.frame[key_cols])
-        if dup:
-            raise Refused(dup, v.kind)
-        audit.record(c, actor, "upload", f"upload {upload_id}",
-                     {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
-                      "replaces": [u["id"] for u in result.replaces]}, role=role)
-        if on_commit:
-            on_commit(c, upload_id)
-
-    # What this upload replaces is read again under the write lock, in the transaction that writes it: a
-    # concurrent upload that committed since the preview is then named, and the audit row tells the truth.
-    try:
-        with store.transaction(conn):
-            bind_key(conn, key)
-            result.replaces = _replaced(store.current_for(conn, v.kind, pairs))
-            result.warnings = _warnings(v, result.replaces, sha)
-            result.upload_id = store.write_upload(
-                conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
-                uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
-                on_commit=audit_and_commit,
-            )
-    except store.StoreProblem:
-        raise
-    except Refused as r:  # a repeated event found under the write lock: rolled back, nothing was stored
-        return IngestResult(file=name, kind=v.kind, status="refused", errors=r.errors, sha256=sha)
-    result.status = "accepted"
-    return result
+        return prepared.result
+    return _commit(conn, prepared, uploaded_by=uploaded_by, progress=progress, on_commit=on_commit, role=role)
 
 
 def _replaced(current: dict) -> list[dict]:

@@ -415,3 +415,27 @@ def test_upload_page_refuses_a_second_file_for_the_same_snapshot_month(upload_st
     load[0].click()
     at.run()
     assert _workforce_rows(path) == 2
+
+
+def test_upload_page_validates_a_file_once_between_check_and_load(upload_store, monkeypatch):
+    """Work done once: the check's prepared file is kept in the session and the load stores it."""
+    from metrics import ingest as ingest_module
+    from metrics.months import month_end
+
+    path, month = upload_store
+    calls = []
+    real = ingest_module.validate
+    monkeypatch.setattr(ingest_module, "validate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = open_page("views/upload.py")
+    at.get("file_uploader")[0].set_value(
+        ("again.csv", workforce_csv(month_end(month).isoformat(), [("case_holder", "N", "1.0")] * 3), "text/csv"))
+    at.run()
+    at.run()  # a rerun (any widget) does not check again
+    assert not at.exception
+    load = [b for b in at.button if b.label.startswith("Load ")]
+    assert [b.label for b in load] == ["Load 3 rows"] and calls == [1]
+    load[0].click()
+    at.run()
+    assert not at.exception
+    assert any("Loaded as upload 2" in s.value for s in at.success)
+    assert calls == [1] and _workforce_rows(path) == 3

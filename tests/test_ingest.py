@@ -897,3 +897,57 @@ def test_an_event_moving_month_within_the_months_it_replaces_is_accepted(fresh_d
 def test_dotenv_is_git_ignored():
     lines = (Path(__file__).resolve().parent.parent / ".gitignore").read_text().split()
     assert ".env" in lines
+
+
+# --- work done once: prepare (validate + preview), then commit what was prepared ------------------------
+
+
+def test_prepare_validates_once_and_commit_stores_it_without_validating_again(fresh_db, settings, digest,
+                                                                              monkeypatch):
+    from metrics import ingest as ingest_module
+
+    calls = []
+    real = ingest_module.validate
+    monkeypatch.setattr(ingest_module, "validate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    before = digest(fresh_db)
+    with contextlib.closing(store.connect(fresh_db)) as conn:
+        prepared = ingest_module.prepare(conn, _assessments(("A1", "2023-04"), ("A2", "2023-04")), "apr.csv",
+                                         settings=settings)
+        assert prepared.ok and prepared.result.status == "preview" and prepared.result.rows == 2
+        assert digest(fresh_db) == before  # prepare stores nothing
+        done = ingest_module.commit(conn, prepared, uploaded_by="tester")
+        assert done.status == "accepted" and done.upload_id == 1 and done.months == ["2023-04"]
+        with pytest.raises(ValueError, match="already stored"):  # a Prepared is stored at most once
+            ingest_module.commit(conn, prepared)
+    assert calls == [1]
+    assert [r["assessment_id"] for r in current(fresh_db, "assessments")] != ["A1", "A2"]  # pseudonymised
+
+
+def test_prepare_then_commit_reads_replaces_and_repeated_events_again_under_the_lock(fresh_db, settings):
+    from metrics.ingest import commit, prepare
+
+    with contextlib.closing(store.connect(fresh_db)) as conn:
+        may = prepare(conn, _assessments(("A1", "2023-05")), "may.csv", settings=settings)
+        later = prepare(conn, _assessments(("A2", "2023-05")), "may-again.csv", settings=settings)
+        assert may.result.replaces == [] and later.result.replaces == []
+        assert commit(conn, may).status == "accepted"  # meanwhile: upload 1 takes May
+        again = commit(conn, later)
+        assert again.status == "accepted" and [u["id"] for u in again.replaces] == [1]
+        # an event counted in another month since the check is refused at the load, nothing stored
+        apr = prepare(conn, _assessments(("A9", "2023-04")), "apr.csv", settings=settings)
+        assert apr.ok
+        assert commit(conn, prepare(conn, _assessments(("A9", "2023-06")), "jun.csv", settings=settings)).ok
+        r = commit(conn, apr)
+    assert error_triples(r) == [("duplicate_event", 2, "assessment_id")]
+    assert {x["month"] for x in current(fresh_db, "assessments")} == {"2023-05", "2023-06"}
+
+
+def test_prepare_of_a_refused_file_commits_nothing(fresh_db, settings, digest):
+    from metrics.ingest import commit, prepare
+
+    before = digest(fresh_db)
+    with contextlib.closing(store.connect(fresh_db)) as conn:
+        bad = prepare(conn, (A_HEADER + "A1,C1,2023-05-01,not a date,N,\n").encode(), "bad.csv", settings=settings)
+        assert not bad.ok and bad.result.status == "refused"
+        assert commit(conn, bad) is bad.result
+    assert digest(fresh_db) == before

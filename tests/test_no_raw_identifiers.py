@@ -140,15 +140,15 @@ def test_no_raw_identifier_anywhere(fresh_db, settings, monkeypatch, caplog, cap
     refused_file.unlink()
 
     # 3. exports: review table, series, breakdowns, secondary measures, audit trail, refused-file report
-    from dashboard.components import review_export_frame
+    from dashboard.components.review import review_export_frame
     from metrics.audit import audit_frame
     from metrics.compute import BREAKDOWNS, breakdown, compute_series, secondary_series
-    from metrics.reviews import review_at
+    from metrics.reviews import review_board
 
     exports: dict[str, bytes] = {}
     with contextlib.closing(store.connect(fresh_db)) as conn:
         for at in ("2023-05-01", "2023-06-01"):
-            exports[f"review {at}"] = safe_csv(review_export_frame(review_at(conn, at)))
+            exports[f"review {at}"] = safe_csv(review_export_frame(review_board(conn, at)))
         exports["series"] = safe_csv(compute_series(conn))
         exports["secondary"] = safe_csv(secondary_series(conn))
         for metric, bys in BREAKDOWNS.items():

@@ -1,5 +1,6 @@
-"""metrics/reviews/words.py says every word each surface says today: the copies in dashboard/ and
-reports/ (deleted in phase 2, when those surfaces read words.py) agree with it word for word."""
+"""metrics/reviews/words.py says every word each surface said before phase 2 of issue 10, word for word
+(written out here), and the copies that used to live in dashboard/ and reports/ are gone (the dashboard's
+tables still say the same words: the golden test in tests/test_dashboard_layout.py)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,26 @@ import pytest
 
 from metrics.compute import FLAGS
 from metrics.forecast import Forecast
+from metrics.months import short_month
 from metrics.reviews import words
+
+ICON = {"green": "● Green", "amber": "◆ Amber", "red": "✖ Red", "no_data": "○ No data"}  # the dashboard's
+UPPER = {"green": "GREEN", "amber": "AMBER", "red": "RED", "no_data": "NO DATA"}  # the packs' and charts'
 
 
 def test_rag_words_every_style():
-    from dashboard import components
     from reports import charts, tables
 
     for rag in words.RAGS:
-        assert words.rag_text(rag, "icon") == components.RAG_TEXT[rag] == components.rag_text(rag)
-        assert words.rag_text(rag, "upper") == charts.RAG_STYLE[rag]["word"]
+        assert words.rag_text(rag, "icon") == ICON[rag]
+        assert words.rag_text(rag, "upper") == UPPER[rag] == charts.RAG_STYLE[rag]["word"]
         assert words.rag_text(rag) == rag.replace("_", " ")  # kpi review's table
         assert words.RAG_MARKERS[rag] == charts.RAG_STYLE[rag]["symbol"]
         assert words.RAG_COLOURS[rag] == charts.RAG_STYLE[rag]["colour"]
-        assert words.RAG_TINTS[rag] == components.RAG_TINT[rag]
+    assert words.RAG_TINTS == {"green": "#d4ecdc", "amber": "#fbe6c6", "red": "#f6d5d8", "no_data": "#e8eaeb"}
+    assert words.rag_text(None, "upper") == "not rated"
+    assert words.rag_text(None, "icon") == "— No target set"
     assert not hasattr(tables, "RAG_TEXT"), "reports read metrics.reviews.words"
-    assert words.rag_text(None, "icon") == components.rag_text(None)
 
 
 def test_rag_colours_of_the_pack():
@@ -33,21 +38,36 @@ def test_rag_colours_of_the_pack():
 
 
 def test_travel_words_every_style():
-    from dashboard import components
     from reports import tables
 
+    plain = {"improving": "improving", "no_change": "no change", "worsening": "worsening", None: "–"}
+    icon = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_change": "▶ No change", None: "– Not known"}
     for travel in (*words.TRAVELS, None):
-        assert not hasattr(tables, "TRAVEL_TEXT")
-        assert words.travel_text(travel, "icon") == components.travel_text(travel)
+        assert words.travel_text(travel) == plain[travel]
+        assert words.travel_text(travel, "icon") == icon[travel]
+    assert not hasattr(tables, "TRAVEL_TEXT")
 
 
 def test_flag_words_every_style():
-    from dashboard import components
     from reports import boardpack, charts
 
+    short = {"month_missing": "no data for the month", "zero_denominator": "none in the month",
+             "small_denominator": "small numbers", "figures_sourced": "from monthly totals",
+             "snapshot_stale": "snapshot taken before month end"}  # the dashboard's
+    hover = {"month_missing": "no data for this month", "zero_denominator": "none in the month, so no percentage",
+             "small_denominator": "small numbers (fewer than 10): one case moves the percentage a lot",
+             "figures_sourced": "from monthly totals, not record-level data",
+             "snapshot_stale": "snapshot taken before the month ended"}  # the charts'
+    sentence = {"month_missing": "No data (no extract and no totals uploaded)",
+                "zero_denominator": "Nothing to count that month (zero denominator), so no value",
+                "small_denominator": "Fewer than 10 in the denominator: one case moves the percentage a lot",
+                "figures_sourced": "From monthly totals (a figures upload), not record-level data",
+                "snapshot_stale": "Snapshot taken before the month ended"}  # the packs'
     assert set(words.FLAG_WORDS) == set(FLAGS)
     for code in FLAGS:
-        assert words.flag_text(code) == components.FLAG_WORDS[code]
+        assert words.flag_text(code) == short[code]
+        assert words.flag_text(code, "hover") == hover[code]
+        assert words.flag_text(code, "sentence") == sentence[code]
     assert not hasattr(charts, "FLAG_WORDS") and not hasattr(boardpack, "FLAG_WORDS")
     assert words.flag_text("new_flag") == "new flag"
 
@@ -57,9 +77,10 @@ def test_flag_words_every_style():
     Forecast("insufficient_data"),
 ])
 def test_forecast_words_every_style(fc):
-    from dashboard import components
-
+    short = {"already_met": "already met", "not_on_trend": "not on current trend",
+             "insufficient_data": "insufficient data"}  # the dashboard's review table
     assert words.forecast_text(fc) == (fc.text if fc else "–")
-    assert words.forecast_text(fc, "short") == components.forecast_text(fc)
+    assert words.forecast_text(fc, "short") == ("–" if fc is None else f"on trend: {short_month(fc.month)}"
+                                                if fc.status == "on_trend" else short[fc.status])
     assert words.forecast_text(fc, "tile") == ((fc.text if fc else "") or "").replace("on trend to meet by",
                                                                                       "on trend, met by")

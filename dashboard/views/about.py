@@ -3,7 +3,8 @@
 import streamlit as st
 
 from dashboard import access
-from dashboard.components import plain, render_demo_notice
+from dashboard.components.chrome import render_demo_notice
+from dashboard.components.text import plain
 from metrics.benchmarks import BENCHMARKED_METRICS
 from metrics.kpis import REGISTRY
 from metrics.settings import get_settings

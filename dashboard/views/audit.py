@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import export_button
+from dashboard.components.chrome import export_button
 from metrics.export import safe_csv
 
 access.page("audit")

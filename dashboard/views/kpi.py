@@ -3,19 +3,9 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (
-                                  export_button,
-                                  kpi_picker,
-                                  render_benchmark_note,
-                                  render_breakdowns,
-                                  render_demo_notice,
-                                  render_flag_notes,
-                                  render_kpi_headline,
-                                  render_monthly_table,
-                                  render_secondary,
-                                  stop_unless_kpi_data,
-)
-from metrics.compute import FORMULAS
+from dashboard.components.chrome import export_button, render_demo_notice, stop_unless_kpi_data
+from dashboard.components.kpi import (kpi_picker, render_benchmark_note, render_breakdowns, render_flag_notes,
+                                      render_kpi_headline, render_monthly_table, render_secondary)
 from metrics.kpis import REGISTRY
 
 access.page("kpi")
@@ -35,7 +25,7 @@ render_breakdowns(db, version, metric)
 render_secondary(db, version, metric)
 st.header("Definition", anchor=False)
 st.write(kpi.definition)
-st.caption(f"Rule as computed: {FORMULAS[metric]}")
+st.caption(f"Rule as computed: {kpi.rule}")
 render_monthly_table(db, version, metric)
 
 public = st.toggle("Public version of the download (small numbers suppressed)", key="series-public")

@@ -3,18 +3,11 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (
-    board_explanation,
-    board_headline,
-    board_status,
-    checkpoint_picker,
-    open_kpi,
-    plain,
-    render_board,
-    render_board_notes,
-    render_demo_notice,
-    stop_unless_kpi_data,
-)
+from dashboard.components.chrome import render_demo_notice, stop_unless_kpi_data
+from dashboard.components.kpi import (board_explanation, board_headline, board_status, open_kpi, render_board,
+                                      render_board_notes)
+from dashboard.components.review import checkpoint_picker
+from dashboard.components.text import plain
 from metrics.kpis import REGISTRY
 
 access.page("overview")

@@ -3,13 +3,9 @@
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components import (
-    checkpoint_picker,
-    present_position,
-    render_demo_notice,
-    render_slide,
-    stop_unless_kpi_data,
-)
+from dashboard.components.chrome import render_demo_notice, stop_unless_kpi_data
+from dashboard.components.present import present_position, render_slide
+from dashboard.components.review import checkpoint_picker
 from metrics.kpis import REGISTRY
 
 access.page("present")

@@ -1,0 +1,301 @@
+"""The overview table and the KPI detail page's pieces, formatting the review model's rows (RAG is a word
+with a shape, never colour alone; ▲ always means better, in each KPI's declared direction)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import loaders
+from dashboard.components.text import fmt, month_list, plain, uk_date, uk_month
+from metrics.reviews import TREND_MONTHS, words
+
+
+BREAKDOWN_TITLES = {"team": "By team", "format": "By conference format",
+                    "conference_type": "Initial and review conferences", "grade": "By audit grade"}
+
+
+def board_headline(board) -> str:
+    """'At the Sep 2024 review: 6 green, 2 amber, 1 red, 1 no data' (fits one h2 line at 1366 px)."""
+    s = board.shown_summary
+    return (f"At the {uk_month(board.at[:7])} review: {s['green']} green, {s['amber']} amber, {s['red']} red, "
+            f"{s['no_data']} no data")
+
+
+def board_status(board) -> str | None:
+    """The one line that must sit under the headline: provisional or final."""
+    if board.provisional:
+        latest = uk_month(board.latest_month) if board.latest_month else "none"
+        return (f"**Provisional** — the {uk_date(board.at)} review judges {uk_month(board.month)}, which has no data "
+                f"yet: each priority's latest value (newest data: {latest}) is rated against the {uk_date(board.at)} "
+                "target.")
+    if board.final:
+        return "**Final** — this review was marked final: its ratings are frozen as presented."
+    return None
+
+
+def board_explanation(board) -> str:
+    prev = (f"the {uk_month(board.previous_checkpoint.isoformat())} review" if board.previous_checkpoint
+            else "the previous review")
+    return (f"The {uk_date(board.at)} review judges {uk_month(board.month)}, the last complete month before it, "
+            "against the target trajectory in the review settings. The default review is the next one: the first "
+            f"checkpoint after the latest month with data. Direction of travel compares with {prev}, in each "
+            "measure's better direction (▲ = better).")
+
+
+def board_notes(board) -> list[str]:
+    """Data notes per priority, in plain words (flags of the month shown, stale data, restatements)."""
+    out = []
+    for r in board.rows:
+        notes = [words.flag_text(f) for f in r.flags if f != "month_missing"]
+        if not r.latest_month:
+            notes.append("no data yet")
+        elif r.latest_month != r.shown_month:
+            notes.append(f"latest data {uk_month(r.latest_month)}")
+        elif board.provisional and board.latest_month and r.latest_month < board.latest_month:
+            notes.append(f"no {uk_month(board.latest_month)} data yet")
+        if r.restated:
+            notes.append(f"restated since final: now {fmt(r.metric, r.current_actual)}")
+        out.append("; ".join(notes))
+    return out
+
+
+def board_frame(board):
+    """The overview table: one row per ToR priority, every value already in UK display form."""
+    import pandas as pd
+
+    from metrics.kpis import REGISTRY
+
+    rows = []
+    for r, notes in zip(board.rows, board_notes(board)):
+        kpi = REGISTRY[r.metric]
+        rows.append({
+            "ToR": kpi.tor, "Priority": kpi.label, "Value": fmt(r.metric, r.shown_value),
+            "Month": uk_month(r.shown_month), "Target": fmt(r.metric, r.target) if r.shown_rag else "—",
+            "RAG": words.rag_text(r.shown_rag, "icon"), "Since last review": words.travel_text(r.shown_travel, "icon"),
+            "Trend": list(r.trend) if r.trend else None,
+            "Data notes": notes or "✓ none",
+        })
+    return pd.DataFrame(rows)
+
+
+def render_board(board, *, key: str = "board") -> str | None:
+    """The overview table (RAG as word, icon and cell tint); returns the KPI id of a row the user
+    selected, to open its detail."""
+    from metrics.kpis import REGISTRY
+
+    frame = board_frame(board)
+    tints = {words.rag_text(k, "icon"): v for k, v in words.RAG_TINTS.items()}
+    styled = frame.style.map(lambda v: f"background-color: {tints[v]}; color: #0b0c0c" if v in tints else "",
+                             subset=["RAG"])
+    event = st.dataframe(
+        styled, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
+        column_config={
+            "ToR": st.column_config.TextColumn("ToR", width=50, help="Terms of Reference paragraph"),
+            "Priority": st.column_config.TextColumn("Priority", width=292),
+            "Value": st.column_config.TextColumn("Value", width=72, help="The value judged at this review (if "
+                                                 "provisional: the latest value)"),
+            "Month": st.column_config.TextColumn("Month", width=74, help="The month the value is for"),
+            "Target": st.column_config.TextColumn("Target", width=80,
+                                                  help=f"The trajectory target at the {uk_date(board.at)} review"),
+            "RAG": st.column_config.TextColumn("RAG", width=84, help="Green: meets the target; amber: misses it "
+                                               "by no more than the tolerance; red: misses it by more; no data."),
+            "Since last review": st.column_config.TextColumn("Since last review", width=112, help="▲ better, "
+                                                             "▼ worse, ▶ no change, in each measure's better "
+                                                             "direction"),
+            "Trend": st.column_config.LineChartColumn(f"Last {TREND_MONTHS} months", width=100),
+            "Data notes": st.column_config.TextColumn("Data notes", width="medium", help="Small numbers: fewer "
+                                                      "than 10 in the denominator. From monthly totals: no "
+                                                      "record-level data for the month."),
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    return list(REGISTRY)[rows[0]] if rows else None
+
+
+def render_board_notes(board) -> None:
+    """The data notes under the table too, so a narrow screen never hides them."""
+    from metrics.kpis import REGISTRY
+
+    notes = [f"{REGISTRY[r.metric].label}: {n}" for r, n in zip(board.rows, board_notes(board)) if n]
+    st.caption("Data notes — " + (" · ".join(notes) if notes else "none: every value shown comes from "
+                                  "record-level extracts with enough cases."))
+
+
+def open_kpi(metric: str) -> None:
+    """Go to the KPI detail page for ``metric`` (also kept in session state and the URL)."""
+    st.session_state["kpi"] = metric
+    st.switch_page("views/kpi.py", query_params={"kpi": metric})
+
+
+def kpi_picker(key: str = "kpi_pick") -> str:
+    """KPI selectbox; the default comes from ?kpi= (or the last KPI opened), and the choice is written
+    back to the URL so the page can be bookmarked and shared."""
+    from metrics.kpis import REGISTRY
+
+    ids = list(REGISTRY)
+    wanted = st.query_params.get("kpi") or st.session_state.get("kpi")
+    choice = st.selectbox("Priority", ids, index=ids.index(wanted) if wanted in ids else 0, key=key, width=480,
+                          format_func=lambda k: f"{REGISTRY[k].tor} — {REGISTRY[k].label}")
+    if st.query_params.get("kpi") != choice:
+        st.query_params["kpi"] = choice
+    st.session_state["kpi"] = choice
+    return choice
+
+
+def _delta(metric: str, now, before) -> tuple[str | None, bool]:
+    """("+1.2 pts", is_zero) — the change shown under st.metric, in the KPI's unit, rounded for display."""
+    from metrics.kpis import REGISTRY
+
+    if now is None or before is None:
+        return None, False
+    unit = REGISTRY[metric].unit
+    digits = 0 if unit == "count" else 1
+    d = round(float(now) - float(before), digits)
+    suffix = {"percent": " pts", "fte": " FTE", "count": ""}[unit]
+    return ("-" if d < 0 else "+") + f"{abs(d):,.{digits}f}{suffix}", d == 0
+
+
+def render_kpi_headline(board, metric: str) -> None:
+    """Four tiles: latest value (delta vs the month before, coloured by the KPI's direction), the
+    target at the review, its RAG with the direction of travel, and the final target's outlook."""
+    from metrics.kpis import REGISTRY
+
+    kpi = REGISTRY[metric]
+    r = board.row(metric)
+    when = uk_month(board.at[:7])
+    c1, c2, c3, c4 = st.columns(4)
+    delta, unchanged = _delta(metric, r.shown_value, r.prev_value)
+    if delta and unchanged:
+        delta = "no change"
+    c1.metric(f"Value, {uk_month(r.shown_month)}", fmt(metric, r.shown_value),
+              delta=f"{delta} vs {uk_month(r.prev_month)}" if delta else None,
+              delta_color="off" if unchanged else "normal" if kpi.higher_is_better else "inverse",
+              delta_arrow="off" if unchanged else "auto",
+              help=f"{'Higher' if kpi.higher_is_better else 'Lower'} is better.", border=True)
+    c2.metric(f"Target, {when} review", fmt(metric, r.target) if r.shown_rag else "No target set",
+              help=f"The trajectory target on {uk_date(board.at)} (review settings).", border=True)
+    travel = r.shown_travel
+    c3.metric(f"RAG, {when} review", words.rag_text(r.shown_rag, "icon"),
+              help=(f"Provisional: {uk_month(board.month)} has no data yet, so the latest value is rated against "
+                    "the target." if board.provisional else f"The {uk_month(board.month)} value against the target.")
+              + (f" Direction of travel: since the {uk_month(board.previous_checkpoint.isoformat())} review."
+                 if board.previous_checkpoint else ""),
+              delta=words.travel_text(travel, "icon") if travel else None, delta_arrow="off",
+              delta_color={"improving": "normal", "worsening": "inverse"}.get(travel, "off"), border=True)
+    if r.final_target is not None:
+        c4.metric(f"Final target, {uk_month(r.final_date[:7])}", fmt(metric, r.final_target),
+                  delta=words.forecast_text(r.forecast, "tile") or None,
+                  delta_arrow="off", border=True,
+                  delta_color={"on_trend": "normal", "already_met": "normal", "not_on_trend": "inverse"}.get(
+                      r.outlook_status, "off"),
+                  help="Projection: a straight line through the last 6 monthly values.")
+
+
+def render_flag_notes(db: str, v: int, metric: str) -> None:
+    """Months with data-quality flags, in plain words."""
+    from metrics.compute import FLAGS
+
+    series = loaders.one_kpi_series(db, v, metric)
+    found = False
+    for code, meaning in FLAGS.items():
+        months = [m for m, f in zip(series["month"], series["flags"]) if code in tuple(f)]
+        if months:
+            found = True
+            st.caption(f"**{words.flag_text(code).capitalize()}** — {month_list(months)}. {meaning}")
+    if not found:
+        st.caption("No data-quality notes: every month comes from record-level extracts with enough cases.")
+
+
+def render_benchmark_note(metric: str, la_code: str) -> None:
+    from metrics.benchmarks import BENCHMARKED_METRICS
+
+    frame, problem = loaders.published_benchmarks(metric, la_code)
+    if problem:
+        st.caption(f"No published benchmarks shown: {plain(problem)}")
+        return
+    src = BENCHMARKED_METRICS.get(metric)
+    if src is None or frame.empty:
+        st.caption("No published national benchmark exists for this measure.")
+        return
+    series = ", ".join(dict.fromkeys(frame["series"]))
+    st.caption(f"Published benchmarks ({src.publisher}, {src.licence}), measured at {src.measured_at}: "
+               f"{plain(series)}. {src.caveat}")
+
+
+def render_breakdowns(db: str, v: int, metric: str) -> None:
+    from metrics.compute import BREAKDOWNS
+
+    bys = BREAKDOWNS.get(metric, ())
+    if not bys:
+        return
+    st.header("Breakdowns", anchor=False)
+    for col, by in zip(st.columns(len(bys)), bys):
+        with col:
+            month, frame = loaders.breakdown_view(db, v, metric, by)
+            st.markdown(f"**{BREAKDOWN_TITLES.get(by, by)}**" + (f" — {uk_month(month)}" if month else ""))
+            if frame.empty:
+                st.caption("No record-level data to break down.")
+                continue
+            st.dataframe(_breakdown_display(metric, by, frame), hide_index=True, width="stretch",
+                         column_config={"Trend": st.column_config.LineChartColumn(
+                             f"Last {TREND_MONTHS} months", width="small")})
+
+
+def _breakdown_display(metric: str, by: str, frame):
+    import pandas as pd
+
+    from metrics.kpis import REGISTRY
+
+    kpi = REGISTRY[metric]
+    rows = []
+    for r in frame.itertuples(index=False):
+        name = str(r.group).replace("_", " ").capitalize() if by != "team" else str(r.group)
+        if by in ("format", "grade"):  # a count of the month's conferences/audits in that group
+            share = "" if not r.denominator else f" ({100 * r.numerator / r.denominator:.1f}%)"
+            value, of = f"{r.value:,.0f}{share}" if r.value == r.value and r.value is not None else "no data", \
+                f"{r.denominator:,.0f}" if r.denominator == r.denominator and r.denominator is not None else ""
+            rows.append({"Group": name, "Number (share)": value, "Of": of, "Trend": r.trend})
+        else:
+            value = kpi.format(None if r.value is None or r.value != r.value else float(r.value))
+            detail = ""
+            if kpi.unit == "percent" and r.denominator == r.denominator and r.denominator:
+                detail = f"{r.numerator:,.1f} of {r.denominator:,.1f}".replace(".0 ", " ").removesuffix(".0")
+            rows.append({"Group": name, "Value": value, "Numbers": detail, "Trend": r.trend})
+    return pd.DataFrame(rows)
+
+
+def render_secondary(db: str, v: int, metric: str) -> None:
+    import pandas as pd
+
+    from metrics.kpis import SECONDARY
+
+    frame = loaders.secondary_view(db, v, metric)
+    if frame.empty:
+        return
+    st.header("Shown beside it", anchor=False)
+    rows = [{"Measure": SECONDARY[r.id].label, "Value": SECONDARY[r.id].format(r.value),
+             "Month": uk_month(r.month) if r.month else "—", "Trend": r.trend}
+            for r in frame.itertuples(index=False)]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"Trend": st.column_config.LineChartColumn(f"Last {TREND_MONTHS} months")})
+    st.caption(" ".join(f"{SECONDARY[i].label}: {SECONDARY[i].definition}" for i in frame["id"]))
+
+
+def render_monthly_table(db: str, v: int, metric: str) -> None:
+    import pandas as pd
+
+    from metrics.kpis import REGISTRY
+
+    kpi = REGISTRY[metric]
+    s = loaders.one_kpi_series(db, v, metric)
+
+    def num(x) -> str:
+        return "" if x is None or x != x else f"{x:,.1f}".removesuffix(".0")
+
+    rows = [{"Month": uk_month(r.month), "Value": kpi.format(None if r.value != r.value else r.value),
+             "Numerator": num(r.numerator), "Denominator": num(r.denominator),
+             "Source": {"records": "record-level extract", "figures": "monthly totals"}.get(r.source, "—"),
+             "Notes": "; ".join(words.flag_text(f) for f in r.flags)}
+            for r in s.iloc[::-1].itertuples(index=False)]
+    with st.expander(f"Monthly figures ({len(rows)} months)"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
