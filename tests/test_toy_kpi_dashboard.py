@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import kpis
+from metrics import kpi_registry
 from metrics.settings import get_settings
 from test_kpi_registry import TOY
 
@@ -36,7 +36,7 @@ def toy_store(demo_copy_of, tmp_path, monkeypatch):
     from metrics.reviews.settings import KpiTarget
 
     db = demo_copy_of(tmp_path / "kpi.sqlite")
-    with kpis.registered(TOY):
+    with kpi_registry.registered(TOY):
         with contextlib.closing(store.connect(db)) as conn:
             s = load_settings(conn)
             save_settings(conn, s.model_copy(update={"targets": {**s.targets, TOY.id: KpiTarget(
