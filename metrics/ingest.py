@@ -89,10 +89,14 @@ def _emptied(conn: sqlite3.Connection, v: Validated, name: str, current: dict) -
                                       f"{'; '.join(parts)}.")
 
 
+def pseudonymised(kind: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """``frame``'s columns as stored: each identifier column of ``kind`` replaced by its keyed hash."""
+    return frame.assign(**{col.name: pseudonymise(frame[col.name].to_numpy(dtype=object), key, col.name)
+                           for col in KINDS[kind].columns if col.pseudonymise and col.name in frame.columns})
+
+
 def pseudonymise_frame(v: Validated, key: bytes) -> None:
-    for col in KINDS[v.kind].columns:
-        if col.pseudonymise:
-            v.frame[col.name] = pseudonymise(v.frame[col.name].to_numpy(dtype=object), key, col.name)
+    v.frame = pseudonymised(v.kind, v.frame, key)
 
 
 def repeated_events(conn: sqlite3.Connection, v: Validated, raw_keys: pd.DataFrame,
@@ -190,9 +194,7 @@ def prepare(
     raw_keys = v.frame[key_cols].copy()
     if repeats:
         def stored_keys() -> pd.DataFrame:
-            k, spec = key_for_store(conn, settings), KINDS[v.kind]
-            return pd.DataFrame({c: pseudonymise(raw_keys[c].to_numpy(dtype=object), k, c)
-                                 if spec.column(c).pseudonymise else raw_keys[c] for c in key_cols})
+            return pseudonymised(v.kind, raw_keys, key_for_store(conn, settings))
 
         try:
             dup = repeated_events(conn, v, raw_keys, stored_keys)
