@@ -177,8 +177,9 @@ def quick_check(conn: sqlite3.Connection) -> str | None:
 
 
 def quick_check_once(conn: sqlite3.Connection) -> str | None:
-    """:func:`quick_check`, run once per connection from :func:`connect` (it reads the whole file: a
-    command loading many files, or the demo build, pays for it once)."""
+    """:func:`quick_check`, run once per connection, before its first upload is written (it reads the whole
+    file: a command loading many files, or the demo build, pays for it once; each Upload page load opens a
+    connection of its own and pays for it each time)."""
     if getattr(conn, "quick_checked", False):
         return None
     problem = quick_check(conn)
