@@ -179,7 +179,8 @@ def prepare(
     name = Path(file_name).name  # never keep a client's directory path
     sha = hashlib.sha256(data).hexdigest()
     try:
-        v = validate(data if table is None else table, kind=kind, month=month, months=months, window=Window.of(settings))
+        v = validate(data if table is None else table, kind=kind, month=month, months=months,
+                     window=Window.of(settings))
     except Refused as r:
         return Prepared(IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha))
     pairs = store.scopes_and_months(v.kind, v.frame, v.months)
@@ -295,19 +296,27 @@ def prepare_all(conn: sqlite3.Connection, data: bytes, file_name: str, *, kind: 
     batch = batch if batch is not None else Batch()
     out = []
     for sheet in book.sheets:
-        label = f"{name}#{sheet.sheet}"
-        if sheet.errors:
-            p = Prepared(IngestResult(file=label, kind=sheet.kind, status="refused", errors=sheet.errors,
-                                      sha256=hashlib.sha256(data).hexdigest()))
-        else:
-            p = prepare(conn, data, label, kind=sheet.kind, batch=batch, table=sheet.table, **options)
-            p.result.errors = workbook.explain(p.result.errors)
-            if p.validated is not None:
-                p.validated.warnings.extend(book.notes)
-        p.result.warnings = [*p.result.warnings, *(n for n in book.notes if n not in p.result.warnings)]
+        p = prepare_sheet(conn, data, name, sheet, notes=book.notes, batch=batch, **options)
         batch.add(p.result)
         out.append(p)
     return out
+
+
+def prepare_sheet(conn: sqlite3.Connection, data: bytes, file_name: str, sheet: workbook.SheetTable, *,
+                  notes: list[str] = (), **options) -> Prepared:
+    """One sheet of a workbook (``data``, read by :func:`metrics.workbook.read_workbook`) as :func:`prepare`
+    does a CSV file, labelled ``book.xlsx#Sheet``; ``notes`` (sheets skipped) join its warnings."""
+    label = f"{Path(file_name).name}#{sheet.sheet}"
+    if sheet.errors:
+        p = Prepared(IngestResult(file=label, kind=sheet.kind, status="refused", errors=sheet.errors,
+                                  sha256=hashlib.sha256(data).hexdigest()))
+    else:
+        p = prepare(conn, data, label, kind=sheet.kind, table=sheet.table, **options)
+        p.result.errors = workbook.explain(p.result.errors)
+        if p.validated is not None:
+            p.validated.warnings.extend(notes)
+    p.result.warnings = [*p.result.warnings, *(n for n in notes if n not in p.result.warnings)]
+    return p
 
 
 def ingest_all(conn: sqlite3.Connection, data: bytes, file_name: str, *, commit: bool = True,
@@ -385,15 +394,26 @@ def _warnings(v: Validated, replaces: list[dict], sha: str) -> list[str]:
     return warnings
 
 
+def _read_path(p: Path, kind: str | None) -> bytes | IngestResult:
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        return IngestResult(file=p.name, kind=kind, status="refused",
+                            errors=[Issue.file("unreadable_file", f"The file could not be read ({e.strerror}).")])
+
+
 def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestResult:
     """:func:`ingest_bytes` of a file on disk (a refused result if it cannot be read)."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        return IngestResult(file=p.name, kind=kwargs.get("kind"), status="refused",
-                            errors=[Issue.file("unreadable_file", f"The file could not be read ({e.strerror}).")])
-    return ingest_bytes(conn, data, p.name, **kwargs)
+    data = _read_path(p, kwargs.get("kind"))
+    return data if isinstance(data, IngestResult) else ingest_bytes(conn, data, p.name, **kwargs)
+
+
+def ingest_path_all(conn: sqlite3.Connection, path: str | Path, **kwargs) -> list[IngestResult]:
+    """:func:`ingest_all` of a file on disk: one result per extract (a workbook's sheets)."""
+    p = Path(path)
+    data = _read_path(p, kwargs.get("kind"))
+    return [data] if isinstance(data, IngestResult) else ingest_all(conn, data, p.name, **kwargs)
 
 
 def restore_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "",

@@ -69,9 +69,11 @@ _OTHER_MAGIC = {
 
 
 def is_workbook(data: bytes, file_name: str = "") -> bool:
-    """Is this upload for the workbook reader (a zip or OLE file, or named like a spreadsheet)? Everything
-    else goes to the CSV reader."""
+    """Is this upload for the workbook reader: named like a spreadsheet, or (not named .csv) a zip or OLE file?
+    Everything else goes to the CSV reader, which refuses a binary file named .csv as not CSV text."""
     suffix = PurePosixPath(file_name).suffix.lower().lstrip(".")
+    if suffix in CSV_TYPES:
+        return False
     return data[:4] in (_ZIP, _EMPTY_ZIP) or data[:8] == _CFB or suffix in (*WORKBOOK_TYPES, "xls", "xlsb", "ods")
 
 
@@ -225,7 +227,8 @@ def _open_zip(data: bytes, file_name: str) -> tuple[zipfile.ZipFile, list[zipfil
     for i in infos:
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
             raise _refuse("workbook_too_large",
-                          f"{name} holds a part ({i.filename}) that unpacks {i.file_size / max(i.compress_size, 1):,.0f}"
+                          f"{name} holds a part ({i.filename}) that unpacks "
+                          f"{i.file_size / max(i.compress_size, 1):,.0f}"
                           f" times over (more than {MAX_RATIO}×, as a zip bomb does). Nothing was read.")
     return z, infos
 
@@ -323,15 +326,13 @@ def cell_text(v) -> str:
     return str(v)  # times of day, durations: refused by the validator as not dates
 
 
-def _to_arrow(values) -> pa.Array:
-    """A column of cells (a tuple from calamine) as an Arrow string array."""
+def _to_arrow(values: np.ndarray) -> pa.Array:
+    """A column of cells (an object array of calamine's values) as an Arrow string array."""
     try:
         return pa.array(values, type=pa.string())  # all text: the common case, no Python per cell
     except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
         pass
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
     kinds = {type(u) for u in uniques}
     if bool in kinds and kinds & {int, float}:  # True == 1.0 to a hash: convert exactly, cell by cell
         return pa.array([cell_text(v) for v in values], type=pa.string())
@@ -477,8 +478,10 @@ def _read_sheet(sheet, name: str, kind: str | None, recognise: Recogniser,
         if not chunk:
             break
         n += len(chunk)
-        for j, col in enumerate(zip(*chunk)):
-            columns[j].append(_to_arrow(col))
+        block = np.empty((len(chunk), width), dtype=object)  # rows → columns without a Python loop per cell
+        block[:] = chunk
+        for j in range(width):
+            columns[j].append(_to_arrow(block[:, j]))
     first_row = end_row - (at + n) + 1  # the rows run up to the sheet's last row (at + 1 + n of them)
     header_row = first_row + at
     rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
