@@ -83,7 +83,7 @@ def wrong_type(file_name: str) -> str | None:
     if suffix in UPLOAD_TYPES:
         return None
     what = f"a .{suffix} file" if suffix else "a file with no type in its name"
-    return (f"{file_name} is {what}: this takes CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). {ADVICE}")
+    return f"{file_name} is {what}: uploads take CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). {ADVICE}"
 
 
 @dataclass
