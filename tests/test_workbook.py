@@ -514,3 +514,17 @@ def test_upload_page_refuses_an_encrypted_workbook_plainly(page, digest):
     assert not at.exception
     assert "password-protected" in _shown(at)
     assert digest(page) == before
+
+
+def test_ingest_bytes_gives_one_result_for_a_workbook_summing_its_sheets(fresh_db, settings):
+    audits = [["audit_id", "audit_date", "grade"], ["AU1", dt.datetime(2023, 4, 1), "good"]]
+    bad = [["audit_id", "audit_date", "grade"], ["AU2", dt.datetime(2023, 5, 1), "awful"]]
+    conn = store.connect(fresh_db)
+    try:
+        one = ingest_bytes(conn, workbook(("A", audits)), "one.xlsx", settings=settings)
+        both = ingest_bytes(conn, workbook(("B", bad), ("C", audits)), "two.xlsx", settings=settings)
+    finally:
+        conn.close()
+    assert (one.file, one.status, one.rows) == ("one.xlsx#A", "accepted", 1)
+    assert (both.file, both.status, both.kind) == ("two.xlsx", "refused", None)
+    assert [(e.rule, e.row) for e in both.errors] == [("enum", 2)] and both.errors[0].message.startswith("two.xlsx#B: ")
