@@ -528,3 +528,19 @@ def test_ingest_bytes_gives_one_result_for_a_workbook_summing_its_sheets(fresh_d
     assert (one.file, one.status, one.rows) == ("one.xlsx#A", "accepted", 1)
     assert (both.file, both.status, both.kind) == ("two.xlsx", "refused", None)
     assert [(e.rule, e.row) for e in both.errors] == [("enum", 2)] and both.errors[0].message.startswith("two.xlsx#B: ")
+
+
+def test_a_table_starting_at_c4_keeps_the_sheets_row_numbers_and_merged_data_cells_are_refused(fresh_db, settings):
+    rows = [[], [], [], [None, None, "audit_id", "audit_date", "grade", "team"],
+            [None, None, "AU1", dt.datetime(2023, 4, 1), "good", "East"],
+            [None, None, "AU2", "31/02/2023", "good", "East"]]
+    r = load(fresh_db, workbook(("S", rows)), "a.xlsx", settings)[0]
+    assert [(e.rule, e.row, e.column) for e in r.errors] == [("date_impossible", 6, "audit_date")]
+
+    def merge_team(wb, ws, name):
+        ws.merge_range(4, 5, 5, 5, "East")
+
+    r = load(fresh_db, workbook(("S", rows[:5] + [[None, None, "AU2", dt.datetime(2023, 4, 2), "good"]]),
+                                setup=merge_team), "a.xlsx", settings)[0]
+    assert [(e.rule, e.row, e.column) for e in r.errors] == [("merged_cells", 5, "team")]
+    assert "F5:F6 are merged" in r.errors[0].message
