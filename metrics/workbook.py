@@ -242,14 +242,16 @@ def _scan_parts(data: bytes, infos: list[zipfile.ZipInfo], file_name: str) -> di
             continue
         is_sheet = info.filename.startswith("xl/worksheets/")
         found: list[tuple[str, int, str]] = []
-        tail, first = b"", True
+        tail, edge = b"", b""
         for chunk in _unpack(data, info, file_name):
-            if first and _DTD.search(chunk[:65536]):
-                raise _refuse("workbook_unsafe",
-                              f"{file_name or 'The workbook'} holds a document type declaration (<!DOCTYPE or "
-                              f"<!ENTITY) in {info.filename}. Excel never writes one; it is how XML bombs and "
-                              "external-entity attacks work, so nothing in it was read.")
-            first = False
+            # "<!" never appears in what Excel writes (no DTD, no CDATA): look closer only when it does
+            if b"<!" in edge + chunk[:16] or b"<!" in chunk:
+                if _DTD.search(edge + chunk):
+                    raise _refuse("workbook_unsafe",
+                                  f"{file_name or 'The workbook'} holds a document type declaration (<!DOCTYPE or "
+                                  f"<!ENTITY) in {info.filename}. Excel never writes one; it is how XML bombs and "
+                                  "external-entity attacks work, so nothing in it was read.")
+            edge = chunk[-16:]
             if not is_sheet:
                 continue
             buf = tail + chunk

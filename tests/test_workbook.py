@@ -544,3 +544,15 @@ def test_a_table_starting_at_c4_keeps_the_sheets_row_numbers_and_merged_data_cel
                                 setup=merge_team), "a.xlsx", settings)[0]
     assert [(e.rule, e.row, e.column) for e in r.errors] == [("merged_cells", 5, "team")]
     assert "F5:F6 are merged" in r.errors[0].message
+
+
+def test_a_dtd_after_a_long_comment_is_still_found(fresh_db, settings, digest):
+    import base64
+    import random
+
+    noise = base64.b64encode(random.Random(1).randbytes(4 << 20))  # incompressible: no zip-bomb ratio
+    padded = _XML_BOMB.replace(b"<!DOCTYPE", b"<!--" + noise + b"-->" + b"<!DOCTYPE", 1)
+    before = digest(fresh_db)
+    r = load(fresh_db, _replace_part(_good_book(), "xl/worksheets/sheet1.xml", padded), "late.xlsx", settings)[0]
+    assert [e.rule for e in r.errors] == ["workbook_unsafe"]  # found past the first unpacked chunk
+    assert digest(fresh_db) == before
