@@ -154,6 +154,7 @@ _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*\bt="e"[^>]*)>(.*?)</(?:\w+:)?c>'
 _REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_ROOT = re.compile(rb"<(\w+:)?worksheet[\s>]")
 
 
 def _unpack(data: bytes, info: zipfile.ZipInfo, file_name: str):
@@ -242,7 +243,7 @@ def _scan_parts(data: bytes, infos: list[zipfile.ZipInfo], file_name: str) -> di
             continue
         is_sheet = info.filename.startswith("xl/worksheets/")
         found: list[tuple[str, int, str]] = []
-        tail, edge = b"", b""
+        tail, edge, cell = b"", b"", None
         for chunk in _unpack(data, info, file_name):
             # "<!" never appears in what Excel writes (no DTD, no CDATA): look closer only when it does
             if b"<!" in edge + chunk[:16] or b"<!" in chunk:
@@ -255,10 +256,12 @@ def _scan_parts(data: bytes, infos: list[zipfile.ZipInfo], file_name: str) -> di
             if not is_sheet:
                 continue
             buf = tail + chunk
-            cut = buf.rfind(b"<c ")
-            cut = max(cut, buf.rfind(b":c "))
-            if cut < 0:
-                cut = len(buf)
+            if cell is None:  # a cell's start tag, with the namespace prefix the sheet uses (<c or <x:c)
+                root = _ROOT.search(buf)
+                cell = None if root is None else b"<" + (root.group(1) or b"") + b"c "
+            cut = -1 if cell is None else buf.rfind(cell)  # cells do not nest: those before the last one opened
+            if cut < 0:                                    # are complete
+                cut = len(buf) if cell is not None else 0
             head, tail = buf[:cut], buf[cut:]
             if b't="e"' in head:
                 found += _error_cells(head)

@@ -556,3 +556,33 @@ def test_a_dtd_after_a_long_comment_is_still_found(fresh_db, settings, digest):
     r = load(fresh_db, _replace_part(_good_book(), "xl/worksheets/sheet1.xml", padded), "late.xlsx", settings)[0]
     assert [e.rule for e in r.errors] == ["workbook_unsafe"]  # found past the first unpacked chunk
     assert digest(fresh_db) == before
+
+
+def _prefixed(sheet_xml: bytes) -> bytes:
+    """The same sheet XML with a namespace prefix on every element (as some non-Excel writers do)."""
+    import re
+
+    xml = re.sub(rb"<(/?)([A-Za-z]\w*)([\s/>])", rb"<\1x:\2\3", sheet_xml)
+    return xml.replace(b'xmlns="', b'xmlns:x="')
+
+
+@pytest.mark.parametrize("prefixed", [False, True], ids=["plain", "x-prefixed"])
+def test_error_cells_are_found_across_every_unpacking_boundary(prefixed, monkeypatch):
+    import metrics.workbook as wbmod
+
+    rows = [ASSESS] + [[f"A{i}", "C1", dt.datetime(2023, 4, 3), dt.datetime(2023, 4, 20),
+                        ("=#REF!", "#REF!") if i % 3 == 0 else "N", "T"] for i in range(12)]
+    data = workbook(("Data", rows))
+    if prefixed:
+        part = "xl/worksheets/sheet1.xml"
+        data = _replace_part(data, part, _prefixed(zipfile.ZipFile(io.BytesIO(data)).read(part)))
+
+    def errors() -> list[tuple]:
+        sheet = read_workbook(data, "b.xlsx").sheets[0]
+        return [(e.rule, e.row, e.column, e.value) for e in sheet.table.errors]
+
+    whole = errors()
+    assert whole == [("cell_error", r, "nfa", "#REF!") for r in (2, 5, 8, 11)]
+    for size in (37, 64, 101):
+        monkeypatch.setattr(wbmod, "_UNPACK_CHUNK", size)
+        assert errors() == whole, size
