@@ -390,11 +390,12 @@ def _no_header(sheet: str, rows: list[list[str]], kind: str | None) -> Issue:
             if len(present) > best[0]:
                 best = (len(present), spec.name, [c for c in spec.required if c not in present], i)
     hint = ""
-    if best[0]:
-        hint = (f" The closest is row {{row{best[3]}}}, which looks like '{best[1]}' but lacks: "
-                f"{', '.join(best[2]) or 'nothing (it fits more than one kind: choose the kind)'}.")
-    return Issue.file("no_header", f"Sheet '{sheet}' has no header row of "
-                                   f"{'a ' + kind if kind else 'an extract kind'} in its first {HEADER_SCAN_ROWS} "
+    if best[0] and best[2]:
+        hint = f" The closest is row {{row{best[3]}}}, which looks like '{best[1]}' but lacks: {', '.join(best[2])}."
+    elif best[0]:
+        hint = f" Row {{row{best[3]}}} fits more than one kind: choose the kind."
+    what = f"kind '{kind}'" if kind else "any extract kind"
+    return Issue.file("no_header", f"Sheet '{sheet}' has no header row of {what} in its first {HEADER_SCAN_ROWS} "
                                    f"rows.{hint}")
 
 

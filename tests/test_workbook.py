@@ -586,3 +586,12 @@ def test_error_cells_are_found_across_every_unpacking_boundary(prefixed, monkeyp
     for size in (37, 64, 101):
         monkeypatch.setattr(wbmod, "_UNPACK_CHUNK", size)
         assert errors() == whole, size
+
+
+def test_a_sheet_without_a_header_says_which_row_came_closest(fresh_db, settings):
+    rows = [["Audits"], ["audit_id", "audit_date", "outcome"], ["AU1", dt.datetime(2023, 4, 1), "good"]]
+    r = load(fresh_db, workbook(("Audits", rows)), "a.xlsx", settings)[0]
+    assert [e.rule for e in r.errors] == ["no_header"]
+    assert "The closest is row 2, which looks like 'audits' but lacks: grade." in r.errors[0].message
+    r = load(fresh_db, workbook(("Audits", rows)), "a.xlsx", settings, kind="workforce")[0]
+    assert "has no header row of kind 'workforce'" in r.errors[0].message
