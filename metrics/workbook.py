@@ -51,6 +51,7 @@ ADVICE = "Save as CSV UTF-8 or Excel workbook (.xlsx)."
 MAX_UNPACKED = 1 << 30  # all parts together, bytes (a 1,000,000-row extract unpacks to ~250 MB)
 MAX_RATIO = 100  # unpacked ÷ packed, for any part over RATIO_FLOOR bytes (real sheets: 5–20)
 RATIO_FLOOR = 1 << 20
+MAX_CELLS = 60_000_000  # a sheet's used range (rows × columns): 1,048,576 rows of 57 columns
 HEADER_SCAN_ROWS = 50  # title rows above the header: the header is searched for in this many rows
 _CHUNK_ROWS = 65_536
 _UNPACK_CHUNK = 1 << 22
@@ -455,6 +456,12 @@ def read_workbook(data: bytes, file_name: str = "", *, kind: str | None = None, 
 
 def _read_sheet(sheet, name: str, kind: str | None, recognise: Recogniser,
                 errors_xml: list[tuple[str, int, str]]) -> SheetTable:
+    (r0, c0), (r1, c1) = sheet.start, sheet.end
+    if (r1 + 1) * (c1 - c0 + 1) > MAX_CELLS:  # a used range stretched by a stray cell far below or right
+        return SheetTable(name, kind, errors=[Issue.file(
+            "workbook_too_large", f"Sheet '{name}' spans {r1 + 1:,} rows by {c1 - c0 + 1:,} columns (cells up to "
+                                  f"{_letters(c1)}{r1 + 1}), over {MAX_CELLS:,} cells. Delete the rows and columns "
+                                  "below and to the right of the table, or save the sheet as CSV.")])
     rows_iter = sheet.iter_rows()
     head = list(itertools.islice(rows_iter, HEADER_SCAN_ROWS))
     head_text = [[cell_text(c).strip() for c in r] for r in head]

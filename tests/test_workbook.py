@@ -4,7 +4,6 @@ upload page and ``kpi ingest`` take workbooks. Every workbook is built here with
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -595,3 +594,17 @@ def test_a_sheet_without_a_header_says_which_row_came_closest(fresh_db, settings
     assert "The closest is row 2, which looks like 'audits' but lacks: grade." in r.errors[0].message
     r = load(fresh_db, workbook(("Audits", rows)), "a.xlsx", settings, kind="workforce")[0]
     assert "has no header row of kind 'workforce'" in r.errors[0].message
+
+
+def test_a_sheet_stretched_by_a_stray_far_cell_is_refused_before_it_is_read(fresh_db, settings, monkeypatch):
+    import metrics.workbook as wbmod
+
+    monkeypatch.setattr(wbmod, "MAX_CELLS", 10_000)
+    rows = [["audit_id", "audit_date", "grade"], ["AU1", dt.datetime(2023, 4, 1), "good"]]
+
+    def stray(wb, ws, name):
+        ws.write_string(5000, 30, "x")
+
+    r = load(fresh_db, workbook(("Audits", rows), setup=stray), "a.xlsx", settings)[0]
+    assert [e.rule for e in r.errors] == ["workbook_too_large"]
+    assert "spans 5,001 rows by 31 columns (cells up to AE5001)" in r.errors[0].message
