@@ -608,3 +608,10 @@ def test_a_sheet_stretched_by_a_stray_far_cell_is_refused_before_it_is_read(fres
     r = load(fresh_db, workbook(("Audits", rows), setup=stray), "a.xlsx", settings)[0]
     assert [e.rule for e in r.errors] == ["workbook_too_large"]
     assert "spans 5,001 rows by 31 columns (cells up to AE5001)" in r.errors[0].message
+
+
+def test_an_xlsm_workbook_is_read_as_an_xlsx_is(fresh_db, settings):
+    rows = [["audit_id", "audit_date", "grade"], ["AU1", dt.datetime(2023, 4, 1), "good"]]
+    results = load(fresh_db, workbook(("Audits", rows)), "macros.xlsm", settings)
+    accepted(results)
+    assert [r.file for r in results] == ["macros.xlsm#Audits"]
