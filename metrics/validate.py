@@ -425,7 +425,7 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
 
 
 def validate(
-    data: bytes,
+    data: bytes | RawTable,
     *,
     kind: str | None = None,
     month: str | None = None,
@@ -434,10 +434,11 @@ def validate(
 ) -> Validated:
     """Validate an upload. Returns the typed table or raises Refused with every error found.
 
-    ``window``: the plausible dates (default: from the settings, as of today).
+    ``window``: the plausible dates (default: from the settings, as of today). ``data``: a CSV file's bytes,
+    or a table already read (a workbook's sheet, :mod:`metrics.workbook`).
     """
     window = window or Window.of()
-    table = read_table(data)
+    table = data if isinstance(data, RawTable) else read_table(data)
     if kind is None:
         kind = detect_kind(table.headers)
     elif kind not in KINDS:
