@@ -349,6 +349,12 @@ RULES: dict[str, str] = {
     "empty_upload": "A file with no rows would replace data already stored. Check the export; if those months "
                     "really had none, load it with --allow-empty (kpi ingest) or tick the confirmation on the "
                     "Upload page.",
+    # files a council already has (metrics.sources)
+    "not_used": "This file was recognised, but no KPI reads it. Upload the list or table a KPI uses (see "
+                "'Files a council already has' in the column guide).",
+    "xml_declaration": "Export the census XML again without a DOCTYPE or ENTITY declaration (the census needs "
+                       "neither).",
+    "xml_malformed": "The XML is damaged or incomplete. Export the census file again.",
     "duplicate_snapshot": "Two files in one upload describe the same snapshot month; only the first is taken. "
                           "Keep one file per month, or upload the replacement on its own.",
 }

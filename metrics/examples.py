@@ -139,6 +139,9 @@ def render_extracts_md() -> str:
         for _, r in guide.iterrows():
             out.append("| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |")
         out.append("")
+    from metrics.sources import render_sources_md
+
+    out += render_sources_md()
     out += ["## Error rules", "", "| rule | how to fix |", "|---|---|"]
     out += [f"| `{r}` | {fix} |" for r, fix in RULES.items()]
     return "\n".join(out) + "\n"

@@ -34,6 +34,7 @@ class IngestResult:
     errors: list[Issue] = field(default_factory=list)
     replaces: list[dict] = field(default_factory=list)  # uploads this one supersedes (wholly or partly)
     sha256: str = ""
+    source: str = ""  # where the rows came from, e.g. "Annex A List 4 (CSV)" (metrics.sources)
 
     @property
     def ok(self) -> bool:
@@ -189,7 +190,7 @@ def prepare(
         return Prepared(IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
                                      replaces=replaces, sha256=sha))
     result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
-                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
+                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha, source=v.source)
     key_cols = list(KINDS[v.kind].key)
     raw_keys = v.frame[key_cols].copy()
     if repeats:
@@ -244,7 +245,7 @@ def commit(
             raise Refused(dup, v.kind)
         audit.record(c, actor, "upload", f"upload {upload_id}",
                      {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
-                      "replaces": [u["id"] for u in result.replaces]}, role=role)
+                      "source": v.source, "replaces": [u["id"] for u in result.replaces]}, role=role)
         if on_commit:
             on_commit(c, upload_id)
 
@@ -258,7 +259,7 @@ def commit(
             result.upload_id = store.write_upload(
                 conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
                 uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
-                on_commit=audit_and_commit,
+                on_commit=audit_and_commit, source=v.source,
             )
     except store.StoreProblem:
         raise
