@@ -18,7 +18,7 @@ from kpi_cli.common import (
 
 
 def cmd_ingest(args) -> int:
-    from metrics.ingest import Batch, ingest_path
+    from metrics.ingest import Batch, ingest_path_all
     from metrics.validate import parse_month, parse_months
 
     month = parse_month(args.month, "--month", upload=True) if args.month else None
@@ -29,9 +29,10 @@ def cmd_ingest(args) -> int:
     settings = settings_for(args)
     results = []
     batch = Batch()
-    for f in args.files:
-        r = ingest_path(conn, f, kind=args.kind, month=month, months=months, settings=settings,
-                        allow_empty=args.allow_empty, batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)
+    # a workbook gives one result per sheet-extract, each its own transaction ("file": "book.xlsx#Sheet1")
+    for r in (r for f in args.files for r in ingest_path_all(
+            conn, f, kind=args.kind, month=month, months=months, settings=settings, allow_empty=args.allow_empty,
+            batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)):
         batch.add(r)
         results.append(r)
         if r.ok:
@@ -108,7 +109,8 @@ def cmd_withdraw(args) -> int:
 def register(sub, common) -> None:
     from metrics.contract import KINDS
 
-    s = sub.add_parser("ingest", parents=[common], help="validate and load extracts")
+    s = sub.add_parser("ingest", parents=[common],
+                       help="validate and load extracts (CSV files; .xlsx/.xlsm workbooks, one extract per sheet)")
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--kind", choices=list(KINDS), help="extract kind (default: detected from the headers)")
     s.add_argument("--month", help="snapshot month YYYY-MM")

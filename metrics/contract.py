@@ -357,4 +357,19 @@ RULES: dict[str, str] = {
     "xml_malformed": "The XML is damaged or incomplete. Export the census file again.",
     "duplicate_snapshot": "Two files in one upload describe the same snapshot month; only the first is taken. "
                           "Keep one file per month, or upload the replacement on its own.",
+    # Excel workbooks (issue 12)
+    "workbook_format": "The upload takes CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). Save as CSV UTF-8 or "
+                       "Excel workbook (.xlsx).",
+    "workbook_encrypted": "Remove the password (Excel: File > Info > Protect Workbook > Encrypt with Password, "
+                          "clear it), save, and upload again.",
+    "workbook_corrupt": "The workbook is damaged. Open it in Excel and save it again, or export it again.",
+    "workbook_too_large": "The workbook unpacks to far more than its size (or over the limit). Save it again from "
+                          "Excel, split it, or save it as CSV UTF-8.",
+    "workbook_unsafe": "Save the workbook again from Excel (which never writes a document type declaration), or "
+                       "save it as CSV UTF-8.",
+    "no_header": "Each sheet needs one row of column headers (any accepted alias) in its first 50 rows, with only "
+                 "title rows above it. Delete or hide sheets that are not extracts.",
+    "merged_cells": "Unmerge the cells (Home > Merge & Center > Unmerge Cells) and give each its own value.",
+    "cell_error": "The cell holds a formula error such as #REF! or #N/A. Fix the formula, or paste the column as "
+                  "values, before uploading.",
 }

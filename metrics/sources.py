@@ -316,6 +316,52 @@ def hinted(sheet_name: str | None) -> Source | None:
     return next((s for s in SOURCES if s.name == f"Annex A List {int(m.group(1))}"), None)
 
 
+# --- workbooks: which sheet is which ----------------------------------------------------------------------
+
+NOT_USED = "not used: "  # a sheet's "kind" when it is a list no KPI reads, followed by the source's name
+
+
+def sheet_kind(cells: list[str], kind: str | None = None) -> str | None:
+    """The workbook reader's recogniser (:func:`metrics.workbook.read_workbook`): the kind a row of header cells
+    announces — a source's kind, ``NOT_USED + name`` for a list no KPI reads, or the contract's own columns."""
+    from metrics.workbook import contract_kind
+
+    src = recognise(cells)
+    if src is not None and src.kind is None:
+        return NOT_USED + src.name
+    if src is not None and kind in (None, src.kind):
+        return src.kind
+    return contract_kind(cells, kind)
+
+
+def set_aside(book) -> None:
+    """Take the sheets that are lists no KPI reads out of ``book`` (a :class:`metrics.workbook.Workbook`), naming
+    each in its notes. Refused (``not_used``) when no other sheet is left: nothing would be stored."""
+    kept = []
+    for sheet in book.sheets:
+        if sheet.kind and sheet.kind.startswith(NOT_USED):
+            src = next(s for s in SOURCES if s.name == sheet.kind[len(NOT_USED):])
+            book.notes.append(f"Sheet '{sheet.sheet}' is {src.label}: not used by any KPI, so nothing from it was "
+                              "stored.")
+        else:
+            kept.append(sheet)
+    if not kept:
+        raise Refused([Issue.file("not_used", " ".join(book.notes))])
+    book.sheets = kept
+
+
+def explain_sheet(sheet: str, errors: list[Issue]) -> list[Issue]:
+    """A sheet with no header row the reader knows, named like an Annex A list ("List 4 - Assessments"): say
+    which of that list's headers it lacks (the name is only a hint, so the headers decide)."""
+    hint = hinted(sheet)
+    if hint is None or hint.kind is None:
+        return errors
+    need = ", ".join(f"'{hint.field(t).headers[0]}'" for t in hint.signature)
+    return [replace(e, message=f"{e.message} Its name suggests {hint.label}, whose header row has {need} (or "
+                                f"their other spellings: see 'Files a council already has').")
+            if e.rule == "no_header" else e for e in errors]
+
+
 # --- applying a source ----------------------------------------------------------------------------------
 
 
@@ -371,7 +417,10 @@ def adapt(table: RawTable, kind: str | None = None, *, container: str = "CSV",
     src = recognise(table.headers)
     if src is None:
         hint = hinted(sheet)
-        if hint is not None and hint.kind is not None and kind in (None, hint.kind):
+        hmap = KINDS[hint.kind].header_map() if hint is not None and hint.kind else {}
+        product = {hmap.get(normalise_header(str(h))) for h in table.headers}
+        if hint is not None and hint.kind is not None and kind in (None, hint.kind) and \
+                not all(c in product for c in KINDS[hint.kind].required):
             found = hint.locate(table.headers)
             lacking = [f"'{hint.field(t).headers[0]}'" for t in hint.signature if t not in found]
             raise Refused([Issue.file("unknown_kind", f"{where} is named like {hint.label}, but its headers lack "
@@ -450,20 +499,21 @@ def _map_values(col: pa.Array, f: Field) -> pa.Array:
     return pa.array(out, type=pa.string()).take(enc.indices)
 
 
+_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+
+
 def _joined(parts: list[pa.Array], rows: np.ndarray) -> pa.Array:
     """An identifier made of several cells (a child and a date): dates written one way (ISO), so the same
     assessment has the same identifier from CSV and from Excel. Where a part is blank (refused by its own
     column's rule) the row number stands in, so the blank is reported once."""
-    from metrics.validate import _parse_date  # the contract's own date reading
-
     texts = []
     for col in parts:
         enc = col.dictionary_encode()
         norm = []
         for v in enc.dictionary.to_pylist():
             s = (v or "").strip()
-            iso, err = _parse_date(s) if s else (None, None)
-            norm.append(iso if iso and err is None else s)
+            uk = _UK_DATE.fullmatch(s)  # the contract's day-first form; anything else is left for its own rule
+            norm.append(f"{uk.group(3)}-{int(uk.group(2)):02d}-{int(uk.group(1)):02d}" if uk else s)
         texts.append(pa.array(norm, type=pa.string()).take(enc.indices))
     blank = None
     for t in texts:

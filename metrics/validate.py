@@ -432,20 +432,26 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
 
 
 def validate(
-    data: bytes,
+    data: bytes | RawTable,
     *,
     kind: str | None = None,
     month: str | None = None,
     months: tuple[str, str] | None = None,
     window: Window | None = None,
+    sheet: str | None = None,
 ) -> Validated:
     """Validate an upload. Returns the typed table or raises Refused with every error found.
 
-    ``window``: the plausible dates (default: from the settings, as of today).
+    ``window``: the plausible dates (default: from the settings, as of today). ``data``: a CSV file's bytes
+    (or the workforce census's XML), or a table already read (a workbook's sheet, :mod:`metrics.workbook`;
+    ``sheet``: its name).
     """
     from metrics import sources
 
     window = window or Window.of()
+    if isinstance(data, RawTable):  # a workbook's sheet
+        return validate_table(data, kind=kind, month=month, months=months, window=window, container="Excel",
+                              sheet=sheet)
     if sources.looks_like_xml(data):  # the workforce census's XML
         return validate_table(sources.census_xml_table(data), kind=kind, month=month, months=months, window=window,
                               container="XML")
