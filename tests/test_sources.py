@@ -606,3 +606,23 @@ def test_an_older_store_records_its_uploads_as_product_csv(tmp_path):
         c.executescript((Path(__file__).parent / "fixtures" / "schema_versions" / "v6.sql").read_text())
     with contextlib.closing(store.connect(path)) as c:
         assert [(u["id"], u["source"]) for u in store.list_uploads(c)] == [(1, "product format (CSV)")]
+
+
+def test_the_kpi_page_shows_the_source_line(run_kpi, fresh_db, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from metrics.settings import get_settings
+
+    accepted(ingest(run_kpi, write(tmp_path, "annex.csv", annex_a_list_4())))
+    monkeypatch.setenv("KPI_AUTH_MODE", "local")
+    monkeypatch.delenv("KPI_ROLES", raising=False)
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/kpi.py")
+    at.query_params.update(kpi="assessment_nfa_rate")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    from dashboard.components.text import plain  # captions are shown as plain text (markdown escaped)
+
+    assert plain("Source: Annex A List 4 (CSV), 2024-02 to 2024-03") in [c.value for c in at.caption]
