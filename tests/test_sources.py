@@ -626,3 +626,26 @@ def test_the_kpi_page_shows_the_source_line(run_kpi, fresh_db, tmp_path, monkeyp
     from dashboard.components.text import plain  # captions are shown as plain text (markdown escaped)
 
     assert plain("Source: Annex A List 4 (CSV), 2024-02 to 2024-03") in [c.value for c in at.caption]
+
+
+def test_the_upload_page_reads_an_annex_a_workbook_by_its_headers(fresh_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.components.text import plain
+    from metrics.settings import get_settings
+
+    monkeypatch.setenv("KPI_AUTH_MODE", "local")
+    monkeypatch.delenv("KPI_ROLES", raising=False)
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/upload.py")
+    at.run()
+    at.get("file_uploader")[0].set_value(("annex_a.xlsx", annex_a_workbook(), "application/vnd.ms-excel"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c.value for c in at.caption]
+    assert plain("Sheet 'List 6' is Annex A List 6 — children in need: not used by any KPI, so nothing from it was "
+                 "stored.") in captions
+    assert [s.value for s in at.selectbox if s.label == "Extract kind"] == ["assessments"]
+    assert any("Ready: 5 rows of **assessments**" in s.value for s in at.success)
