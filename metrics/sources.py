@@ -472,7 +472,8 @@ def _apply(src: Source, table: RawTable, container: str) -> Adapted:
         target, parts = src.derived_id
         if all(p in found for p in parts):
             headers.append(target)
-            columns.append(_joined([columns[found[p]] for p in parts], rows))
+            dates = [KINDS[src.kind].column(p).type == "date" for p in parts]
+            columns.append(_joined([columns[found[p]] for p in parts], dates, rows))
             shown[target] = f"{target} (made from {' + '.join(shown[p].split(' → ')[0] for p in parts)})"
     out = RawTable(headers=headers, header_row=table.header_row, columns=columns, rows=rows,
                    encoding=table.encoding, errors=table.errors, plain_ascii=table.plain_ascii)
@@ -502,25 +503,27 @@ def _map_values(col: pa.Array, f: Field) -> pa.Array:
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 
 
-def _joined(parts: list[pa.Array], rows: np.ndarray) -> pa.Array:
-    """An identifier made of several cells (a child and a date): dates written one way (ISO), so the same
+def _joined(parts: list[pa.Array], dates: list[bool], rows: np.ndarray) -> pa.Array:
+    """An identifier made of several cells (a child and a date): a date written one way (ISO), so the same
     assessment has the same identifier from CSV and from Excel. Where a part is blank (refused by its own
     column's rule) the row number stands in, so the blank is reported once."""
     texts = []
-    for col in parts:
-        enc = col.dictionary_encode()
-        norm = []
-        for v in enc.dictionary.to_pylist():
-            s = (v or "").strip()
-            uk = _UK_DATE.fullmatch(s)  # the contract's day-first form; anything else is left for its own rule
-            norm.append(f"{uk.group(3)}-{int(uk.group(2)):02d}-{int(uk.group(1)):02d}" if uk else s)
-        texts.append(pa.array(norm, type=pa.string()).take(enc.indices))
+    for col, is_date in zip(parts, dates):
+        col = pc.utf8_trim_whitespace(col)
+        if is_date:  # each distinct date once
+            enc = col.dictionary_encode()
+            norm = []
+            for v in enc.dictionary.to_pylist():
+                uk = _UK_DATE.fullmatch(v or "")  # the contract's day-first form; anything else is left as written
+                norm.append(f"{uk.group(3)}-{int(uk.group(2)):02d}-{int(uk.group(1)):02d}" if uk else v)
+            col = pa.array(norm, type=pa.string()).take(enc.indices)
+        texts.append(col)
+    joined = pc.binary_join_element_wise(*texts, "/")
     blank = None
     for t in texts:
         b = pc.equal(t, "")
         blank = b if blank is None else pc.or_(blank, b)
-    joined = pc.binary_join_element_wise(*texts, "/")
-    if not len(joined):
+    if not len(joined) or not pc.any(blank).as_py():
         return joined
     return pc.if_else(blank, pa.array([f"row {r}" for r in rows], type=pa.string()), joined)
 
