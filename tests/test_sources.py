@@ -649,3 +649,56 @@ def test_the_upload_page_reads_an_annex_a_workbook_by_its_headers(fresh_db, monk
                  "stored.") in captions
     assert [s.value for s in at.selectbox if s.label == "Extract kind"] == ["assessments"]
     assert any("Ready: 5 rows of **assessments**" in s.value for s in at.success)
+
+
+def workbook_of(sheet: str, header: list[str], rows: list[list]) -> bytes:
+    """One sheet: numbers as numbers, datetime values as real Excel dates."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    when = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    ws = book.add_worksheet(sheet)
+    ws.write_row(0, 0, header)
+    for i, row in enumerate(rows, start=1):
+        for j, v in enumerate(row):
+            if isinstance(v, dt.datetime):
+                ws.write_datetime(i, j, v, when)
+            elif v != "":
+                ws.write(i, j, v)
+    book.close()
+    return buf.getvalue()
+
+
+def test_csww_census_as_an_excel_workbook(run_kpi, fresh_db, other_db, tmp_path):
+    rows = [[w, int(a), int(r), float(f), dt.datetime.fromisoformat(s), dt.datetime.fromisoformat(e) if e else ""]
+            for w, a, r, f, s, e, _ in WORKERS]
+    data = workbook_of("CSWW 2024", ["SWENo", "AgencyWorker", "OrgRole", "FTE", "RoleStartDate", "RoleEndDate"], rows)
+    r = accepted(ingest(run_kpi, write(tmp_path, "csww.xlsx", data), "--month", "2024-03"))
+    assert r["file"] == "csww.xlsx#CSWW 2024"
+    accepted(ingest(run_kpi, write(tmp_path, "workforce.csv", product_workforce(
+        [(w, a, r, f, s, e, "") for w, a, r, f, s, e, _ in WORKERS])), "--month", "2024-03", db=other_db))
+    same_kpis(run_kpi, fresh_db, other_db, *WORKFORCE_KPIS)
+    assert uploads(fresh_db)[0]["source"] == "CSWW census (Excel)"
+
+
+def test_an_ssd_export_as_an_excel_workbook_with_date_times(run_kpi, fresh_db, other_db, tmp_path):
+    rows = [[f"A{i:04d}", c, dt.datetime.fromisoformat(s).replace(hour=9, minute=30),
+             dt.datetime.fromisoformat(e).replace(hour=16), "Y" if sup == "No" else "N", t]
+            for i, (c, s, e, sup, t) in enumerate(ASSESSMENTS)]
+    data = workbook_of("ssd_cin_assessments", ["cina_assessment_id", "cina_person_id", "cina_assessment_start_date",
+                                               "cina_assessment_auth_date", "cina_assessment_outcome_nfa",
+                                               "cina_assessment_team"], rows)
+    accepted(ingest(run_kpi, write(tmp_path, "ssd.xlsx", data)))
+    accepted(ingest(run_kpi, write(tmp_path, "assessments.csv", product_assessments()), db=other_db))
+    same_kpis(run_kpi, fresh_db, other_db, "assessment_nfa_rate")
+    assert uploads(fresh_db)[0]["source"] == "SSD ssd_cin_assessments (Excel)"
+
+
+def test_a_product_format_sheet_named_list_4_is_read_as_it_is(fresh_db, settings, tmp_path):
+    """The sheet name is only a hint: headers of the product's own format win."""
+    rows = [[f"A{i}", c, s, e, "Y" if sup == "No" else "N"] for i, (c, s, e, sup, _) in enumerate(ASSESSMENTS)]
+    data = workbook_of("List 4", ["assessment_id", "child_id", "start_date", "completed_date", "nfa"], rows)
+    with contextlib.closing(store.connect(fresh_db)) as conn:
+        (r,) = ingest_path_all(conn, write(tmp_path, "b.xlsx", data), settings=settings)
+    assert r.status == "accepted" and r.source == "product format (Excel)"
