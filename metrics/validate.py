@@ -183,8 +183,12 @@ def sniff(data: bytes) -> tuple[str | None, list[str], str]:
     from metrics import sources
     from metrics.csvread import decode
 
-    if sources.looks_like_xml(data):
-        return "workforce", [], "The children's social work workforce census (XML)."
+    if sources.looks_like_xml(data):  # the census XML: its headers are its workers' elements
+        try:
+            headers = sources.census_xml_table(data).headers
+        except Refused as r:
+            return None, [], r.errors[0].message
+        return "workforce", headers, "The children's social work workforce census (XML)."
     try:
         text, _ = decode(data[:65536])
     except Refused as r:

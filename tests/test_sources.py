@@ -281,7 +281,9 @@ def test_the_upload_page_sniff_names_the_source():
     assert sniff(annex_a_list_4())[0] == "assessments"
     kind, _, said = sniff(csv_bytes(["Child Unique ID", "CIN Start Date"], [["C1", "01/01/2024"]]))
     assert kind is None and said == "Annex A List 6 — children in need: not used by any KPI."
-    assert sniff(csww_xml())[0] == "workforce"
+    kind, headers, _ = sniff(csww_xml())
+    assert kind == "workforce" and "snapshot_date" in headers  # the page need not ask for the month
+    assert sniff(BOMB)[0] is None
 
 
 # --- Annex A as a workbook ----------------------------------------------------------------------------------
