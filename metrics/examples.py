@@ -85,7 +85,7 @@ def example_xlsx(kind: str) -> bytes:
 def render_extracts_md() -> str:
     """docs/extracts.md, generated from the contract (a test fails if the file drifts)."""
     from metrics.contract import FTE_KPI_IDS, MAX_CELL_CHARS, MAX_ID_CHARS, MAX_NUMBER, RULES
-    from metrics.workbook import HEADER_SCAN_ROWS, MAX_RATIO, MAX_UNPACKED
+    from metrics.workbook import HEADER_SCAN_ROWS, MAX_CELLS, MAX_RATIO, MAX_UNPACKED
 
     out = [
         "# Monthly extracts: the upload contract (v1)",
@@ -170,7 +170,9 @@ def render_extracts_md() -> str:
         "report says what the file really is (`workbook_format`); a damaged zip (`workbook_corrupt`); a workbook "
         f"that unpacks to over {MAX_UNPACKED // (1 << 20):,} MB, a part that unpacks more than {MAX_RATIO} times "
         "its packed size or to more than its header declares (zip bombs, `workbook_too_large`); any XML part "
-        "with a document type declaration (XML bombs and external entities, `workbook_unsafe`).",
+        "with a document type declaration (XML bombs and external entities, `workbook_unsafe`). A sheet whose "
+        f"used range is over {MAX_CELLS:,} cells (a stray cell far below or right of the table) is refused "
+        "(`workbook_too_large`): delete those rows and columns.",
         "",
         "## How a file is read",
         "",

@@ -51,6 +51,7 @@ ADVICE = "Save as CSV UTF-8 or Excel workbook (.xlsx)."
 MAX_UNPACKED = 1 << 30  # all parts together, bytes (a 1,000,000-row extract unpacks to ~250 MB)
 MAX_RATIO = 100  # unpacked ÷ packed, for any part over RATIO_FLOOR bytes (real sheets: 5–20)
 RATIO_FLOOR = 1 << 20
+MAX_CELLS = 60_000_000  # a sheet's used range (rows × columns): 1,048,576 rows of 57 columns
 HEADER_SCAN_ROWS = 50  # title rows above the header: the header is searched for in this many rows
 _CHUNK_ROWS = 65_536
 _UNPACK_CHUNK = 1 << 22
@@ -83,7 +84,7 @@ def wrong_type(file_name: str) -> str | None:
     if suffix in UPLOAD_TYPES:
         return None
     what = f"a .{suffix} file" if suffix else "a file with no type in its name"
-    return (f"{file_name} is {what}: this takes CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). {ADVICE}")
+    return f"{file_name} is {what}: uploads take CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). {ADVICE}"
 
 
 @dataclass
@@ -154,6 +155,7 @@ _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*\bt="e"[^>]*)>(.*?)</(?:\w+:)?c>'
 _REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_ROOT = re.compile(rb"<(\w+:)?worksheet[\s>]")
 
 
 def _unpack(data: bytes, info: zipfile.ZipInfo, file_name: str):
@@ -242,21 +244,25 @@ def _scan_parts(data: bytes, infos: list[zipfile.ZipInfo], file_name: str) -> di
             continue
         is_sheet = info.filename.startswith("xl/worksheets/")
         found: list[tuple[str, int, str]] = []
-        tail, first = b"", True
+        tail, edge, cell = b"", b"", None
         for chunk in _unpack(data, info, file_name):
-            if first and _DTD.search(chunk[:65536]):
-                raise _refuse("workbook_unsafe",
-                              f"{file_name or 'The workbook'} holds a document type declaration (<!DOCTYPE or "
-                              f"<!ENTITY) in {info.filename}. Excel never writes one; it is how XML bombs and "
-                              "external-entity attacks work, so nothing in it was read.")
-            first = False
+            # "<!" never appears in what Excel writes (no DTD, no CDATA): look closer only when it does
+            if b"<!" in edge + chunk[:16] or b"<!" in chunk:
+                if _DTD.search(edge + chunk):
+                    raise _refuse("workbook_unsafe",
+                                  f"{file_name or 'The workbook'} holds a document type declaration (<!DOCTYPE or "
+                                  f"<!ENTITY) in {info.filename}. Excel never writes one; it is how XML bombs and "
+                                  "external-entity attacks work, so nothing in it was read.")
+            edge = chunk[-16:]
             if not is_sheet:
                 continue
             buf = tail + chunk
-            cut = buf.rfind(b"<c ")
-            cut = max(cut, buf.rfind(b":c "))
-            if cut < 0:
-                cut = len(buf)
+            if cell is None:  # a cell's start tag, with the namespace prefix the sheet uses (<c or <x:c)
+                root = _ROOT.search(buf)
+                cell = None if root is None else b"<" + (root.group(1) or b"") + b"c "
+            cut = -1 if cell is None else buf.rfind(cell)  # cells do not nest: those before the last one opened
+            if cut < 0:                                    # are complete
+                cut = len(buf) if cell is not None else 0
             head, tail = buf[:cut], buf[cut:]
             if b't="e"' in head:
                 found += _error_cells(head)
@@ -385,11 +391,12 @@ def _no_header(sheet: str, rows: list[list[str]], kind: str | None) -> Issue:
             if len(present) > best[0]:
                 best = (len(present), spec.name, [c for c in spec.required if c not in present], i)
     hint = ""
-    if best[0]:
-        hint = (f" The closest is row {{row{best[3]}}}, which looks like '{best[1]}' but lacks: "
-                f"{', '.join(best[2]) or 'nothing (it fits more than one kind: choose the kind)'}.")
-    return Issue.file("no_header", f"Sheet '{sheet}' has no header row of "
-                                   f"{'a ' + kind if kind else 'an extract kind'} in its first {HEADER_SCAN_ROWS} "
+    if best[0] and best[2]:
+        hint = f" The closest is row {{row{best[3]}}}, which looks like '{best[1]}' but lacks: {', '.join(best[2])}."
+    elif best[0]:
+        hint = f" Row {{row{best[3]}}} fits more than one kind: choose the kind."
+    what = f"kind '{kind}'" if kind else "any extract kind"
+    return Issue.file("no_header", f"Sheet '{sheet}' has no header row of {what} in its first {HEADER_SCAN_ROWS} "
                                    f"rows.{hint}")
 
 
@@ -449,6 +456,12 @@ def read_workbook(data: bytes, file_name: str = "", *, kind: str | None = None, 
 
 def _read_sheet(sheet, name: str, kind: str | None, recognise: Recogniser,
                 errors_xml: list[tuple[str, int, str]]) -> SheetTable:
+    (r0, c0), (r1, c1) = sheet.start, sheet.end
+    if (r1 + 1) * (c1 - c0 + 1) > MAX_CELLS:  # a used range stretched by a stray cell far below or right
+        return SheetTable(name, kind, errors=[Issue.file(
+            "workbook_too_large", f"Sheet '{name}' spans {r1 + 1:,} rows by {c1 - c0 + 1:,} columns (cells up to "
+                                  f"{_letters(c1)}{r1 + 1}), over {MAX_CELLS:,} cells. Delete the rows and columns "
+                                  "below and to the right of the table, or save the sheet as CSV.")])
     rows_iter = sheet.iter_rows()
     head = list(itertools.islice(rows_iter, HEADER_SCAN_ROWS))
     head_text = [[cell_text(c).strip() for c in r] for r in head]

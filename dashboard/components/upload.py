@@ -163,6 +163,7 @@ def _load(key: str, prepared: Prepared) -> None:
         return
     finally:  # what was checked is stored (or refused): the next look checks afresh
         st.session_state.pop(CHECKED, None)
+        st.session_state.pop(BOOKS, None)
     bar.empty()
     if done.ok:
         st.success(f"Loaded as upload {done.upload_id}.", icon=":material/task_alt:")
