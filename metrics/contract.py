@@ -205,13 +205,13 @@ KINDS: dict[str, Kind] = {
                 "the 12 months ending on the snapshot month's last day."
             ),
             columns=(
-                _id("child_id", ("invo_person_id",), pseudo=True, example="C000123"),
-                _id("worker_id", ("invo_professional_id",), pseudo=True, example="W000123"),
-                Column("start_date", "date", required=True, aliases=("invo_involvement_start_date",),
+                _id("child_id", ("invo_person_id", "CHILD"), pseudo=True, example="C000123"),
+                _id("worker_id", ("invo_professional_id", "SW_ID"), pseudo=True, example="W000123"),
+                Column("start_date", "date", required=True, aliases=("invo_involvement_start_date", "SW_DECOM"),
                        example="2022-11-14"),
-                Column("end_date", "date", aliases=("invo_involvement_end_date",),
+                Column("end_date", "date", aliases=("invo_involvement_end_date", "SW_DEC"),
                        notes="blank if still open, ≥ start_date", example=""),
-                Column("change_reason", "text", aliases=("invo_worker_change_reason",),
+                Column("change_reason", "text", aliases=("invo_worker_change_reason", "SW_REASON"),
                        notes="RIIA codes e.g. LEFTRL, ORGRST", example=""),
             ),
             key=("child_id", "worker_id", "start_date"),
