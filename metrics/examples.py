@@ -138,8 +138,9 @@ def render_extracts_md() -> str:
         "",
         "## Excel workbooks",
         "",
-        "The upload page and `kpi ingest` take Excel workbooks (`.xlsx`, `.xlsm`) as well as CSV files; for "
-        "anything else: save as CSV UTF-8 or Excel workbook (.xlsx). A workbook meets the same contract, with the "
+        "The upload page and `kpi ingest` take Excel workbooks (`.xlsx`, `.xlsm`) as well as CSV files (and the "
+        "workforce census XML: see 'Files a council already has'); for anything else: save as CSV UTF-8 or Excel "
+        "workbook (.xlsx). A workbook meets the same contract, with the "
         "same all-or-nothing checks and the same error report, naming the sheet and the sheet's own row numbers.",
         "",
         "- **One extract per sheet.** Every visible worksheet is read; each is recognised by its header row (the "

@@ -704,3 +704,23 @@ def test_a_product_format_sheet_named_list_4_is_read_as_it_is(fresh_db, settings
     with contextlib.closing(store.connect(fresh_db)) as conn:
         (r,) = ingest_path_all(conn, write(tmp_path, "b.xlsx", data), settings=settings)
     assert r.status == "accepted" and r.source == "product format (Excel)"
+
+
+def test_the_upload_page_takes_the_census_xml_and_its_month(fresh_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from metrics.settings import get_settings
+
+    monkeypatch.setenv("KPI_AUTH_MODE", "local")
+    monkeypatch.delenv("KPI_ROLES", raising=False)
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/upload.py")
+    at.run()
+    at.get("file_uploader")[0].set_value(("csww_2024.xml", csww_xml(), "text/xml"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert not [s for s in at.selectbox if s.label.startswith("Month this snapshot")]  # the file gives it
+    assert any(f"Ready: {len(WORKERS)} rows of **workforce**" in s.value for s in at.success)

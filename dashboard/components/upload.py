@@ -35,7 +35,8 @@ CHECKED = "checked"
 BOOKS = "books"
 #: Said in the page, above the drop zone (not in a tooltip): what it takes, and what to do with anything else.
 TYPES_SENTENCE = ("This page takes CSV files (.csv) and Excel workbooks (.xlsx, .xlsm), in which each sheet is read "
-                  "as its own extract. For any other file: Save as CSV UTF-8 or Excel workbook (.xlsx).")
+                  "as its own extract, and the workforce census XML (.xml). For any other file: Save as CSV UTF-8 or "
+                  "Excel workbook (.xlsx).")
 
 
 def render_uploader():
