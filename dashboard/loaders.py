@@ -48,6 +48,16 @@ def uploads(db: str, version: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpi_sources(db: str, version: int, metric: str) -> str:
+    """"Source: Annex A List 4 (CSV), 2024-01 to 2024-06; …": where the KPI's current values came from."""
+    from metrics.kpis import REGISTRY
+    from metrics.sources import current_sources, describe_sources
+
+    with connect(db) as conn:
+        return describe_sources(current_sources(conn, REGISTRY[metric].source_kind, metric))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage(db: str, version: int) -> pd.DataFrame:
     with connect(db) as conn:

@@ -37,7 +37,8 @@ def cmd_ingest(args) -> int:
         results.append(r)
         if r.ok:
             replaced = "".join(f"; replaces upload {u['id']}" for u in r.replaces)
-            err(f"accepted {r.file}: {r.kind} {', '.join(r.months)} — {r.rows} rows (upload {r.upload_id}{replaced})")
+            err(f"accepted {r.file}: {r.kind} {', '.join(r.months)} — {r.rows} rows (upload {r.upload_id}{replaced})"
+                f"; source: {r.source}")
             for w in r.warnings:
                 err(f"  warning: {w}")
         else:
@@ -56,19 +57,20 @@ def cmd_uploads(args) -> int:
     from metrics.store import list_uploads
 
     ups = list_uploads(connect(args))
-    keys = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"]
+    keys = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status", "source"]
     if args.json:
         print(json.dumps([{k: u[k] for k in keys} for u in ups], indent=2))
         return EXIT_OK
     if not ups:
         err("No uploads yet.")
         return EXIT_OK
-    print(f"{'id':>5}  {'kind':<12} {'months':<17} {'rows':>8}  {'status':<10} {'uploaded at (UTC)':<20} {'by':<12} file")
+    print(f"{'id':>5}  {'kind':<12} {'months':<17} {'rows':>8}  {'status':<10} {'uploaded at (UTC)':<20} {'by':<12} "
+          f"{'source':<36} file")
     for u in ups:
         m = u["months"]
         span = m[0] if len(m) == 1 else f"{m[0]}..{m[-1]}" if m else ""
         print(f"{u['id']:>5}  {u['kind']:<12} {span:<17} {u['rows']:>8}  {u['status']:<10} {u['uploaded_at']:<20} "
-              f"{u['uploaded_by'][:12]:<12} {u['file_name']}")
+              f"{u['uploaded_by'][:12]:<12} {u['source'][:36]:<36} {u['file_name']}")
     return EXIT_OK
 
 

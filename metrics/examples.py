@@ -138,8 +138,9 @@ def render_extracts_md() -> str:
         "",
         "## Excel workbooks",
         "",
-        "The upload page and `kpi ingest` take Excel workbooks (`.xlsx`, `.xlsm`) as well as CSV files; for "
-        "anything else: save as CSV UTF-8 or Excel workbook (.xlsx). A workbook meets the same contract, with the "
+        "The upload page and `kpi ingest` take Excel workbooks (`.xlsx`, `.xlsm`) as well as CSV files (and the "
+        "workforce census XML: see 'Files a council already has'); for anything else: save as CSV UTF-8 or Excel "
+        "workbook (.xlsx). A workbook meets the same contract, with the "
         "same all-or-nothing checks and the same error report, naming the sheet and the sheet's own row numbers.",
         "",
         "- **One extract per sheet.** Every visible worksheet is read; each is recognised by its header row (the "
@@ -213,6 +214,9 @@ def render_extracts_md() -> str:
         for _, r in guide.iterrows():
             out.append("| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |")
         out.append("")
+    from metrics.sources import render_sources_md
+
+    out += render_sources_md()
     out += ["## Error rules", "", "| rule | how to fix |", "|---|---|"]
     out += [f"| `{r}` | {fix} |" for r, fix in RULES.items()]
     return "\n".join(out) + "\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import audit, store, workbook
+from metrics import audit, sources, store, workbook
 from metrics.contract import KINDS
 from metrics.csvread import RawTable
 from metrics.issues import Issue, Refused, mask
@@ -35,6 +35,7 @@ class IngestResult:
     errors: list[Issue] = field(default_factory=list)
     replaces: list[dict] = field(default_factory=list)  # uploads this one supersedes (wholly or partly)
     sha256: str = ""
+    source: str = ""  # where the rows came from, e.g. "Annex A List 4 (CSV)" (metrics.sources)
 
     @property
     def ok(self) -> bool:
@@ -165,6 +166,7 @@ def prepare(
     batch: Batch | None = None,
     repeats: bool = True,
     table: RawTable | None = None,
+    sheet: str | None = None,
 ) -> Prepared:
     """Validate one file and preview what it changes, storing nothing. Never raises for bad input: see
     ``result.status`` ("preview" or "refused").
@@ -180,7 +182,7 @@ def prepare(
     sha = hashlib.sha256(data).hexdigest()
     try:
         v = validate(data if table is None else table, kind=kind, month=month, months=months,
-                     window=Window.of(settings))
+                     window=Window.of(settings), sheet=sheet)
     except Refused as r:
         return Prepared(IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha))
     pairs = store.scopes_and_months(v.kind, v.frame, v.months)
@@ -193,7 +195,7 @@ def prepare(
         return Prepared(IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
                                      replaces=replaces, sha256=sha))
     result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
-                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
+                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha, source=v.source)
     key_cols = list(KINDS[v.kind].key)
     raw_keys = v.frame[key_cols].copy()
     if repeats:
@@ -248,7 +250,7 @@ def commit(
             raise Refused(dup, v.kind)
         audit.record(c, actor, "upload", f"upload {upload_id}",
                      {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
-                      "replaces": [u["id"] for u in result.replaces]}, role=role)
+                      "source": v.source, "replaces": [u["id"] for u in result.replaces]}, role=role)
         if on_commit:
             on_commit(c, upload_id)
 
@@ -262,7 +264,7 @@ def commit(
             result.upload_id = store.write_upload(
                 conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
                 uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
-                on_commit=audit_and_commit,
+                on_commit=audit_and_commit, source=v.source,
             )
     except store.StoreProblem:
         raise
@@ -289,7 +291,8 @@ def prepare_all(conn: sqlite3.Connection, data: bytes, file_name: str, *, kind: 
         return [prepare(conn, data, file_name, kind=kind, batch=batch, **options)]
     name = Path(file_name).name
     try:
-        book = workbook.read_workbook(data, name, kind=kind)
+        book = workbook.read_workbook(data, name, kind=kind, recognise=sources.sheet_kind)
+        sources.set_aside(book)  # lists no KPI reads (Annex A's others): named in the notes, never stored
     except Refused as r:
         return [Prepared(IngestResult(file=name, kind=kind, status="refused", errors=r.errors,
                                       sha256=hashlib.sha256(data).hexdigest()))]
@@ -308,10 +311,11 @@ def prepare_sheet(conn: sqlite3.Connection, data: bytes, file_name: str, sheet: 
     does a CSV file, labelled ``book.xlsx#Sheet``; ``notes`` (sheets skipped) join its warnings."""
     label = f"{Path(file_name).name}#{sheet.sheet}"
     if sheet.errors:
-        p = Prepared(IngestResult(file=label, kind=sheet.kind, status="refused", errors=sheet.errors,
+        p = Prepared(IngestResult(file=label, kind=sheet.kind, status="refused",
+                                  errors=sources.explain_sheet(sheet.sheet, sheet.errors),
                                   sha256=hashlib.sha256(data).hexdigest()))
     else:
-        p = prepare(conn, data, label, kind=sheet.kind, table=sheet.table, **options)
+        p = prepare(conn, data, label, kind=sheet.kind, table=sheet.table, sheet=sheet.sheet, **options)
         p.result.errors = workbook.explain(p.result.errors)
         if p.validated is not None:
             p.validated.warnings.extend(notes)

@@ -44,7 +44,7 @@ from metrics.issues import Issue, Refused
 #: File types the upload takes (suffixes without the dot), and the advice for anything else.
 CSV_TYPES = ("csv",)
 WORKBOOK_TYPES = ("xlsx", "xlsm")
-UPLOAD_TYPES = CSV_TYPES + WORKBOOK_TYPES
+UPLOAD_TYPES = CSV_TYPES + WORKBOOK_TYPES + ("xml",)  # .xml: the workforce census (metrics.sources)
 ADVICE = "Save as CSV UTF-8 or Excel workbook (.xlsx)."
 
 # Limits checked on the zip's directory and while unpacking, before any XML is parsed.
@@ -84,7 +84,8 @@ def wrong_type(file_name: str) -> str | None:
     if suffix in UPLOAD_TYPES:
         return None
     what = f"a .{suffix} file" if suffix else "a file with no type in its name"
-    return f"{file_name} is {what}: uploads take CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). {ADVICE}"
+    return (f"{file_name} is {what}: uploads take CSV files (.csv), Excel workbooks (.xlsx, .xlsm) and the "
+            f"workforce census XML (.xml). {ADVICE}")
 
 
 @dataclass

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import access, loaders
 from dashboard.components.text import plain, uk_date, uk_month
+from metrics import sources
 from metrics.contract import KINDS, normalise_header
 from metrics.examples import column_guide, example_csv, example_xlsx
 from metrics.export import safe_csv
@@ -34,7 +35,8 @@ CHECKED = "checked"
 BOOKS = "books"
 #: Said in the page, above the drop zone (not in a tooltip): what it takes, and what to do with anything else.
 TYPES_SENTENCE = ("This page takes CSV files (.csv) and Excel workbooks (.xlsx, .xlsm), in which each sheet is read "
-                  "as its own extract. For any other file: Save as CSV UTF-8 or Excel workbook (.xlsx).")
+                  "as its own extract, and the workforce census XML (.xml). For any other file: Save as CSV UTF-8 or "
+                  "Excel workbook (.xlsx).")
 
 
 def render_uploader():
@@ -121,7 +123,10 @@ def _book(data: bytes, name: str, kind: str | None = None, sheet: str | None = N
     k = (name, len(data), hash(data), kind, sheet)
     if k not in cache:
         try:
-            cache[k] = read_workbook(data, name, kind=kind, sheets=None if sheet is None else [sheet])
+            book = read_workbook(data, name, kind=kind, sheets=None if sheet is None else [sheet],
+                                 recognise=sources.sheet_kind)  # Annex A and the other sources by their headers
+            sources.set_aside(book)  # lists no KPI reads: named in the notes, never offered
+            cache[k] = book
         except Refused as r:
             cache[k] = r
     return cache[k]
