@@ -8,7 +8,7 @@ package NHSRplotthedots 0.2.2), in plain Python so each step can be read against
   first ``fix_after``), moving ranges only between consecutive baseline points; **screening** drops
   every moving range ≥ 3.267 × AMR and recomputes AMR once (0 when every one is dropped);
   process limits mean ± 2.66 × AMR, near limits mean ± (2/3)·2.66 × AMR ("2σ", 1.7733 rounded);
-  a segment with fewer than :data:`MIN_POINTS_FOR_VERDICT` baseline points has *trial* limits;
+  a segment with fewer than :data:`MIN_POINTS_FOR_VERDICT` points has *trial* limits;
 - **rules** per point, labelled by the first of :data:`RULES` that flags it;
 - **variation** = the type of the judged month's point; **assurance** = where the target lies against
   the judged segment's process limits (strict comparisons).
@@ -27,7 +27,7 @@ RULES = ("outside_limits", "trend", "two_of_three", "shift")  # label precedence
 VARIATIONS = ("improvement", "concern", "common_cause", "not_enough_data")
 ASSURANCES = ("consistent_pass", "consistent_fail", "hit_or_miss", "not_enough_data")
 POINT_TYPES = ("special_cause_improvement", "special_cause_concern", "common_cause")
-MIN_POINTS_FOR_VERDICT = 13  # a segment with fewer (baseline) points has trial limits
+MIN_POINTS_FOR_VERDICT = 13  # a segment with fewer points has trial limits (fix_after is >= 12 anyway)
 DIRECTIONS = ("up", "down")
 
 LIMIT = 2.66  # process limits: mean ± LIMIT × AMR ("3σ")
@@ -169,7 +169,7 @@ def limits(values: Sequence[float], *, screening: bool = True, fix_after: int | 
         upl, lpl = mean + LIMIT * amr, mean - LIMIT * amr
         near_upl, near_lpl = mean + NEAR * amr, mean - NEAR * amr
     return Segment(start, end, len(values), mean, amr, upl, lpl, near_upl, near_lpl,
-                   trial=len(baseline) < MIN_POINTS_FOR_VERDICT)
+                   trial=len(values) < MIN_POINTS_FOR_VERDICT)
 
 
 # --- rules ------------------------------------------------------------------------------------------
@@ -220,12 +220,13 @@ def _flags(values: Sequence[float], seg: Segment, s: SpcSettings) -> list[dict[s
                 for k in beyond:
                     flags[k]["two_of_three"] = sd
 
-    # a trend of run_length points has run_length - 1 steps, each strictly up (or each strictly down)
+    # a trend of run_length points has run_length - 1 steps, each strictly up (or each strictly down);
+    # the turning point of a rise then a fall belongs to both and keeps the earlier run's sense
     steps = [_sign(b - a) for a, b in zip(values, values[1:])]
-    step_runs = _runs(steps, s.run_length - 1)
-    for i, d in enumerate(step_runs):
+    for i, d in enumerate(_runs(steps, s.run_length - 1)):
         if d:
-            flags[i]["trend"] = flags[i + 1]["trend"] = d
+            flags[i].setdefault("trend", d)
+            flags[i + 1].setdefault("trend", d)
 
     for i, d in enumerate(_runs(side, s.run_length)):
         if d:
