@@ -43,6 +43,16 @@ STATUS_TEXT = {
 }
 
 
+def _finite(v: object, what: str) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        x = math.nan
+    if isinstance(v, bool) or not math.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, got {v!r}")
+    return x
+
+
 def _num(x: float) -> str:
     """A number for a sentence: at most one decimal, no trailing '.0'."""
     return f"{round(x, 1):g}" if abs(x) < 1e6 else f"{x:,.0f}"
@@ -147,10 +157,12 @@ def forecast(points: Sequence[tuple[str, float]], target: float | None, *, direc
     order) against the final ``target``; ``judged_value`` and ``assurance`` decide "already met"."""
     if direction not in ("up", "down"):
         raise ValueError(f"direction must be 'up' or 'down', got {direction!r}")
-    window = list(points)[-WINDOW:]
+    window = [(m, _finite(v, "every point's value")) for m, v in list(points)[-WINDOW:]]
     months = [m for m, _ in window]
     if any(b <= a for a, b in zip(months, months[1:])):
         raise ValueError("points must be in month order with one value per month")
+    target = None if target is None else _finite(target, "the target")
+    judged_value = None if judged_value is None else _finite(judged_value, "the judged value")
     n = len(window)
     if target is None:
         return Forecast("not_enough_data", points=n)
@@ -160,7 +172,7 @@ def forecast(points: Sequence[tuple[str, float]], target: float | None, *, direc
         return Forecast("not_enough_data", points=n, target=target)
 
     xs = [month_index(m) for m in months]
-    f = fit(xs, [float(v) for _, v in window])
+    f = fit(xs, [v for _, v in window])
     lo, hi = f.slope_interval()
     common = dict(slope_per_month=f.slope, slope_interval=(lo, hi), points=n, fitted_months=tuple(months),
                   target=target)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 RULES = ("outside_limits", "trend", "two_of_three", "shift")  # label precedence, first wins
 VARIATIONS = ("improvement", "concern", "common_cause", "not_enough_data")
@@ -38,6 +39,16 @@ VARIATION_TRAVEL = {"improvement": "improving", "concern": "worsening",
                     "common_cause": "no_significant_change", "not_enough_data": "not_enough_data"}
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _finite(v: object, what: str = "every point's value") -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        x = math.nan
+    if isinstance(v, bool) or not math.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, got {v!r} (leave months without a value out)")
+    return x
 
 
 def _check_month(month: object, what: str) -> str:
@@ -127,10 +138,10 @@ class Spc:
     variation: str
     assurance: str | None
     target: float | None
-    _by_month: dict = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_month", {p.month: p for p in self.points})
+    @cached_property
+    def _by_month(self) -> dict[str, SpcPoint]:
+        return {p.month: p for p in self.points}
 
     def point(self, month: str) -> SpcPoint | None:
         return self._by_month.get(month)
@@ -253,17 +264,13 @@ def spc(points: Sequence[tuple[str, float]], *, direction: str, settings: SpcSet
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be 'up' or 'down', got {direction!r}")
     months = [_check_month(m, "a point's month") for m, _ in points]
-    values = [float(v) for _, v in points]
     if any(b <= a for a, b in zip(months, months[1:])):
         raise ValueError("points must be in month order with one value per month")
-    if any(not math.isfinite(v) for v in values):
-        raise ValueError("every point needs a finite value (leave months without a value out)")
+    values = [_finite(v) for _, v in points]
     if judged_month is not None:
         _check_month(judged_month, "the judged month")
     if target is not None:
-        target = float(target)
-        if not math.isfinite(target):
-            raise ValueError(f"the target must be a finite number, got {target!r}")
+        target = _finite(target, "the target")
 
     better = 1 if direction == "up" else -1
     segments: list[Segment] = []

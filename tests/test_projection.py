@@ -168,6 +168,10 @@ def test_bad_input():
         forecast(pts([1, 2, 3, 4, 5, 6]), 10.0, direction="higher")
     with pytest.raises(ValueError, match="month order"):
         forecast([("2023-02", 1.0), ("2023-01", 2.0)], 10.0, direction="up")
+    with pytest.raises(ValueError, match="every point's value must be a finite number"):
+        forecast([("2023-01", None)], 10.0, direction="up")
+    with pytest.raises(ValueError, match="the target must be a finite number"):
+        forecast(pts([1, 2, 3, 4, 5, 6]), float("nan"), direction="up")
 
 
 # --- json -----------------------------------------------------------------------------------------

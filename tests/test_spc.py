@@ -432,7 +432,10 @@ def test_rebase_month_is_checked():
 @pytest.mark.parametrize(("points", "kwargs", "message"), [
     ([("2023-02", 1.0), ("2023-01", 2.0)], {}, "month order"),
     ([("2023-01", 1.0), ("2023-01", 2.0)], {}, "month order"),
-    ([("2023-01", float("nan"))], {}, "finite value"),
+    ([("2023-01", float("nan"))], {}, "finite number"),
+    ([("2023-01", None)], {}, "finite number"),
+    ([("2023-01", "12%")], {}, "finite number"),
+    ([("2023-01", 1.0)], {"target": float("inf")}, "the target must be a finite number"),
     ([("2023-1", 1.0)], {}, "YYYY-MM"),
     ([("2023-01", 1.0)], {"direction": "sideways"}, "direction"),
     ([("2023-01", 1.0)], {"judged_month": "soon"}, "YYYY-MM"),
@@ -516,3 +519,19 @@ def test_run_length_6_flags_everything_run_length_7_does(values):
     six = chart(values, settings=SpcSettings(run_length=6))
     seven = chart(values, settings=SpcSettings(run_length=7))
     assert {p.month for p in seven.points if p.rule} <= {p.month for p in six.points if p.rule}
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.integers(-20, 20), min_size=2, max_size=40),
+       cuts=st.sets(st.integers(1, 39), max_size=3), s=settings_st)
+def test_a_rebase_splits_the_chart_into_independent_charts(values, cuts, s):
+    ms = months(len(values))
+    cuts = sorted(c for c in cuts if c < len(values))
+    rebased = SpcSettings(s.run_length, s.screening, s.two_of_three_counts_beyond_limits, s.fix_after,
+                          tuple(Rebase(ms[c], "test") for c in cuts))
+    r = chart(values, settings=rebased)
+    parts = [chart(values[a:b], first=ms[a], settings=s) for a, b in zip([0, *cuts], [*cuts, len(values)])]
+    assert [seg for seg in r.segments] == [p.segments[0] for p in parts]
+    assert [(p.rule, p.sense, p.type) for p in r.points] == \
+        [(p.rule, p.sense, p.type) for part in parts for p in part.points]
+    assert [p.segment for p in r.points] == [k for k, part in enumerate(parts) for _ in part.points]
