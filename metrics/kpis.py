@@ -33,6 +33,7 @@ Unit = Literal["percent", "fte", "count"]
 Direction = Literal["up", "down"]
 SecondaryUnit = Literal["percent", "count", "mean"]
 PartsUnit = Literal["count", "fte"]
+JudgeOn = Literal["month", "rolling_3_months"]
 
 T = TypeVar("T")
 
@@ -90,6 +91,10 @@ class KPI:
     breakdowns: tuple[str, ...] = ()  # groupings its source kind's aggregator allows (team, format, …)
     secondary: tuple[SecondaryMeasure, ...] = ()
     benchmark: str | None = None  # a key of metrics.benchmarks.SOURCES (published DfE equivalent)
+    #: What a review judges by default (shared/spec/judgement.md section 2): the month's value, or three
+    #: months pooled (percentages with small monthly samples only; metrics.kpi_registry.problems checks
+    #: it). The review settings may override it.
+    judge_on: JudgeOn = "month"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "secondary", tuple(replace(s, parent=self.id) for s in self.secondary))
@@ -224,7 +229,7 @@ _DECLARED = (
         denominator=Part("conferences", "All conferences", "conferences"),
         rule="Conferences with conference_date in M and format face_to_face or hybrid ÷ all conferences with "
              "conference_date in M, × 100.",
-        counts_people=True, breakdowns=("format", "conference_type"),
+        counts_people=True, breakdowns=("format", "conference_type"), judge_on="rolling_3_months",
         secondary=(
             SecondaryMeasure(
                 id="conference_format_face_to_face", label="Conferences held face to face", unit="count",
@@ -302,7 +307,7 @@ _DECLARED = (
         numerator=Part("good_or_better", "Good or outstanding", "audits"),
         denominator=Part("audits", "All audits", "audits"),
         rule="Audits with audit_date in M graded good or outstanding ÷ all audits with audit_date in M, × 100.",
-        counts_people=True, breakdowns=("team", "grade"),
+        counts_people=True, breakdowns=("team", "grade"), judge_on="rolling_3_months",
         secondary=(
             SecondaryMeasure(
                 id="audits_inadequate_pct", label="Audits graded inadequate (%)", unit="percent",

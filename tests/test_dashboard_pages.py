@@ -148,16 +148,24 @@ def test_empty_store_says_no_data_yet(use_db, tmp_path, page):
 # --- overview ----------------------------------------------------------------------------------
 
 
-def test_overview_lists_every_priority_with_the_latest_values_of_kpi_metrics(use_db, demo_db):
+def test_overview_lists_every_priority_with_the_judged_values_of_kpi_review(use_db, demo_db):
+    # judgement.md section 1: one verdict per checkpoint on every surface — the overview shows the values
+    # `kpi review` judges (the judged month, pooled where a KPI is judged on 3 months), not the latest month
+    from kpi_cli import main as cli
+
     use_db(demo_db)
     at = open_page("views/overview.py")
     table = board(at)
     assert list(table.index) == LABELS
-    latest = latest_from_cli(demo_db)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["review", "--at", "2025-03-01", "--json", "--db", str(demo_db)]) == 0
+    judged = {m["metric"]: m for m in json.loads(out.getvalue())["metrics"]}
+    assert latest_from_cli(demo_db)["agency_rate"]["month"] == "2025-03"  # the newest data
     for metric, kpi in REGISTRY.items():
         row = table.loc[kpi.label]
-        assert row["Value"] == kpi.format(latest[metric]["value"]), metric
-        assert row["Month"] == uk_month(latest[metric]["month"]) == "Mar 2025"
+        assert row["Value"] == kpi.format(judged[metric]["actual"]), metric
+        assert row["Month"] == uk_month(judged[metric]["actual_month"]) == "Jan 2025"  # 1 Mar 2025 − 14 days
         assert row["ToR"] == kpi.tor
 
 
@@ -167,14 +175,18 @@ def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
     table = board(at)
     words = {"● Green", "◆ Amber", "✖ Red", "○ No data"}
     assert set(table["RAG"]) <= words and len(set(table["RAG"])) >= 2
-    assert set(table["Since last review"]) <= {"▲ Improving", "▼ Worsening", "▶ No change", "– Not known"}
+    # judgement.md section 4: travel is the SPC verdict
+    assert set(table["Since last review"]) <= {"▲ Improving", "▼ Worsening", "▶ No significant change",
+                                               "… Not enough data", "– Not known"}
     headline = at.header[0].value
     counts = {w: int(headline.split(f" {w}")[0].split()[-1]) for w in ("green", "amber", "red")}
-    assert headline.startswith("At the Jun 2025 review: ")  # the next checkpoint after Mar 2025 …
-    assert any(c.value.startswith("**Provisional** — the 1 Jun 2025 review judges May 2025") for c in at.caption)
+    # judgement.md section 1: the default is the latest review whose judged month has data (data to Mar
+    # 2025: the 1 Jun 2025 review judges April 2025, which has none), provisional = not yet final
+    assert headline.startswith("At the Mar 2025 review: ")
+    assert any(c.value.startswith("**Provisional** — the 1 Mar 2025 review judges Jan 2025") for c in at.caption)
     for word, n in counts.items():
         assert sum(table["RAG"].str.lower().str.endswith(word)) == n
-    assert any("the first checkpoint after the latest month with data" in c.value for c in at.caption)
+    assert any("the latest one whose judged month has data" in c.value for c in at.caption)
 
 
 def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
@@ -194,7 +206,7 @@ def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
     table = board(at)
     for m in expected.metrics:
         assert table.loc[m.label, "Value"] == REGISTRY[m.metric].format(m.actual)
-        assert table.loc[m.label, "Month"] == "Aug 2024"
+        assert table.loc[m.label, "Month"] == "Jul 2024"  # judgement.md section 1: 1 Sep 2024 − 14 days
         assert m.rag.replace("_", " ") in table.loc[m.label, "RAG"].lower()
 
 
@@ -278,7 +290,15 @@ def test_kpi_detail_chart_has_actuals_trajectory_and_benchmarks(use_db, demo_db,
         england = values(traces["England (published)"]["y"])
         assert len(england) >= 5 and all(0 < v < 100 for v in england)
     tiles = {m.label: m.value for m in at.metric}
-    assert tiles["Value, Mar 2025"] == REGISTRY[metric].format(series["value"].iloc[-1])
+    # judgement.md section 1: the headline is the default review's judgement (1 Mar 2025 judges January)
+    from metrics.reviews import review_board
+
+    conn = store.connect(demo_db)
+    try:
+        row = review_board(conn, "2025-03-01").row(metric)
+    finally:
+        conn.close()
+    assert tiles["Value, Jan 2025"] == REGISTRY[metric].format(row.actual)
     assert any(v.endswith(("Green", "Amber", "Red", "No data")) for v in tiles.values())
 
 
@@ -286,7 +306,8 @@ def test_kpi_detail_delta_colour_follows_the_kpi_direction(use_db, demo_db):
     use_db(demo_db)
     down = open_page("views/kpi.py", kpi="agency_rate").metric[0]
     up = open_page("views/kpi.py", kpi="permanent_practitioners_fte").metric[0]
-    # In the demo both improved from Feb to Mar 2025: agency went down, permanent FTE up. Both deltas
+    # In the demo both improved from Dec 2024 to Jan 2025 (the default review's judged month): agency went
+    # down, permanent FTE up. Both deltas
     # must show in the same ("good") colour, though their arrows point opposite ways.
     assert down.proto.delta.startswith("-") and up.proto.delta.startswith("+")
     assert down.proto.direction != up.proto.direction

@@ -30,7 +30,8 @@ LOCAL_USER = "demo.admin@example.org"
 # as markdown gets it: escaped, with an invisible word joiner before "@" (never a mailto link)
 LOCAL_USER_MD = "demo\\.admin\u2060\\@example\\.org"
 RAG_WORD = {"green": "Green", "amber": "Amber", "red": "Red", "no_data": "No data"}
-TRAVEL_WORD = {"improving": "Improving", "no_change": "No change", "worsening": "Worsening", None: "Not known"}
+TRAVEL_WORD = {"improving": "Improving", "worsening": "Worsening", "no_significant_change": "No significant change",
+               "not_enough_data": "Not enough data", None: "Not known"}  # judgement.md section 4
 PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
 # element types whose text Streamlit renders as markdown
 MARKDOWN_TYPES = {"markdown", "caption", "title", "header", "subheader", "success", "info", "warning", "error",

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from metrics.compute import FLAGS
-from metrics.forecast import Forecast
-from metrics.months import short_month
+from metrics.projection import Forecast
 from metrics.reviews import words
 
 ICON = {"green": "● Green", "amber": "◆ Amber", "red": "✖ Red", "no_data": "○ No data"}  # the dashboard's
@@ -40,9 +39,13 @@ def test_rag_colours_of_the_pack():
 def test_travel_words_every_style():
     from reports import tables
 
-    plain = {"improving": "improving", "no_change": "no change", "worsening": "worsening", None: "–"}
-    icon = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_change": "▶ No change", None: "– Not known"}
-    for travel in (*words.TRAVELS, None):
+    # judgement.md section 4: travel is the SPC verdict (no_change: v1 finals only)
+    plain = {"improving": "improving", "worsening": "worsening", "no_significant_change": "no significant change",
+             "not_enough_data": "not enough data", "no_change": "no change", None: "–"}
+    icon = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_significant_change": "▶ No significant change",
+            "not_enough_data": "… Not enough data", "no_change": "▶ No change", None: "– Not known"}
+    assert words.TRAVELS == ("improving", "worsening", "no_significant_change", "not_enough_data")
+    for travel in (*words.TRAVELS, "no_change", None):
         assert words.travel_text(travel) == plain[travel]
         assert words.travel_text(travel, "icon") == icon[travel]
     assert not hasattr(tables, "TRAVEL_TEXT")
@@ -72,15 +75,25 @@ def test_flag_words_every_style():
     assert words.flag_text("new_flag") == "new flag"
 
 
-@pytest.mark.parametrize("fc", [
-    None, Forecast("on_trend", "2025-08"), Forecast("already_met", "2024-05"), Forecast("not_on_trend"),
-    Forecast("insufficient_data"),
+@pytest.mark.parametrize(("fc", "sentence", "short_", "tile"), [
+    (None, "–", "–", ""),
+    (Forecast("reaches_target", "2025-08", (55.0, 65.0)), "on trend to meet by Aug 2025", "on trend: Aug 2025",
+     "on trend, met by Aug 2025"),
+    (Forecast("already_met"), "already met", "already met", "already met"),
+    (Forecast("trend_not_established"), "trend not established", "trend not established", "trend not established"),
+    (Forecast("not_enough_data"), "not enough data for a trend", "not enough data for a trend",
+     "not enough data for a trend"),
+    (Forecast("moving_away"), "moving away from the target", "moving away from the target",
+     "moving away from the target"),
+    # a v1 final's forecast reads as v2 (metrics.projection.Forecast.from_json)
+    (Forecast.from_json({"status": "on_trend", "month": "2025-08", "slope_per_month": -1.0, "points": 6,
+                         "target": 20.0}), "on trend to meet by Aug 2025", "on trend: Aug 2025",
+     "on trend, met by Aug 2025"),
+    (Forecast.from_json({"status": "not_on_trend"}), "trend not established", "trend not established",
+     "trend not established"),
 ])
-def test_forecast_words_every_style(fc):
-    short = {"already_met": "already met", "not_on_trend": "not on current trend",
-             "insufficient_data": "insufficient data"}  # the dashboard's review table
-    assert words.forecast_text(fc) == (fc.text if fc else "–")
-    assert words.forecast_text(fc, "short") == ("–" if fc is None else f"on trend: {short_month(fc.month)}"
-                                                if fc.status == "on_trend" else short[fc.status])
-    assert words.forecast_text(fc, "tile") == ((fc.text if fc else "") or "").replace("on trend to meet by",
-                                                                                      "on trend, met by")
+def test_forecast_words_every_style(fc, sentence, short_, tile):
+    # judgement.md section 5: the forecast v2 statuses
+    assert words.forecast_text(fc) == sentence
+    assert words.forecast_text(fc, "short") == short_
+    assert words.forecast_text(fc, "tile") == tile

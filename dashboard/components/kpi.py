@@ -24,10 +24,8 @@ def board_headline(board) -> str:
 def board_status(board) -> str | None:
     """The one line that must sit under the headline: provisional or final."""
     if board.provisional:
-        latest = uk_month(board.latest_month) if board.latest_month else "none"
-        return (f"**Provisional** — the {uk_date(board.at)} review judges {uk_month(board.month)}, which has no data "
-                f"yet: each priority's latest value (newest data: {latest}) is rated against the {uk_date(board.at)} "
-                "target.")
+        return (f"**Provisional** — the {uk_date(board.at)} review judges {uk_month(board.month)}; it is not yet "
+                "marked final.")
     if board.final:
         return "**Final** — this review was marked final: its ratings are frozen as presented."
     return None
@@ -36,10 +34,12 @@ def board_status(board) -> str | None:
 def board_explanation(board) -> str:
     prev = (f"the {uk_month(board.previous_checkpoint.isoformat())} review" if board.previous_checkpoint
             else "the previous review")
-    return (f"The {uk_date(board.at)} review judges {uk_month(board.month)}, the last complete month before it, "
-            "against the target trajectory in the review settings. The default review is the next one: the first "
-            f"checkpoint after the latest month with data. Direction of travel compares with {prev}, in each "
-            "measure's better direction (▲ = better).")
+    lag = board.reporting_lag_days
+    return (f"The {uk_date(board.at)} review judges {uk_month(board.month)}"
+            + (f", the latest month complete {lag} days before it," if lag is not None else "")
+            + " against the target trajectory in the review settings. The default review is the latest one whose "
+            f"judged month has data. The change shown is since {prev}, in each measure's better direction "
+            "(▲ = better).")
 
 
 def board_notes(board) -> list[str]:

@@ -47,6 +47,5 @@ def render_slide(board, metric: str) -> None:
     for col, (label, big) in zip(st.columns([1, 1, 1, 1.15]), tiles):
         col.markdown(f"**{label}**")
         col.markdown(f"## {big}")
-    st.caption(f"At the {uk_date(board.at)} review" + (f" — provisional: {uk_month(board.month)} has no data yet, so "
-               "the latest value is rated against this review's target" if board.provisional else "")
+    st.caption(f"At the {uk_date(board.at)} review"
                + f". {'Higher' if kpi.higher_is_better else 'Lower'} is better; ▲ means better.")

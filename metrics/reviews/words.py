@@ -25,7 +25,7 @@ from typing import Literal
 Style = Literal["plain", "upper", "icon"]
 
 RAGS = ("green", "amber", "red", "no_data")
-TRAVELS = ("improving", "no_change", "worsening")
+TRAVELS = ("improving", "worsening", "no_significant_change", "not_enough_data")  # v2 (judgement.md)
 
 RAG_WORDS = {"green": "Green", "amber": "Amber", "red": "Red", "no_data": "No data"}
 #: Glyphs every system font has (emoji-free), one shape per rating.
@@ -40,8 +40,12 @@ RAG_TINTS = {"green": "#d4ecdc", "amber": "#fbe6c6", "red": "#f6d5d8", "no_data"
 NOT_RATED = "not rated"
 NO_TARGET = "— No target set"
 
-TRAVEL_WORDS = {"improving": "Improving", "no_change": "No change", "worsening": "Worsening"}
-TRAVEL_SHAPES = {"improving": "▲", "worsening": "▼", "no_change": "▶"}  # ▲ always means better
+TRAVEL_WORDS = {"improving": "Improving", "worsening": "Worsening",
+                "no_significant_change": "No significant change", "not_enough_data": "Not enough data",
+                "no_change": "No change"}  # no_change: v1 finals only
+#: ▲ always means better.
+TRAVEL_SHAPES = {"improving": "▲", "worsening": "▼", "no_significant_change": "▶", "not_enough_data": "…",
+                 "no_change": "▶"}
 #: No direction of travel (no previous checkpoint, or a missing actual).
 NO_TRAVEL = "–"
 NOT_KNOWN = "– Not known"
@@ -73,15 +77,15 @@ ForecastStyle = Literal["sentence", "short", "tile"]
 
 
 def forecast_text(fc, style: ForecastStyle = "sentence") -> str:
-    """A :class:`metrics.forecast.Forecast` in words. ``sentence`` (review table, packs, ``kpi review``):
+    """A :class:`metrics.projection.Forecast` in words. ``sentence`` (review table, packs, ``kpi review``):
     'on trend to meet by Aug 2025'; ``short`` (dashboard review table): 'on trend: Aug 2025'; ``tile``
     (KPI page headline): 'on trend, met by Aug 2025'. No forecast: '–' (``tile``: '')."""
-    from metrics.forecast import STATUS_TEXT
     from metrics.months import short_month as month_label
+    from metrics.projection import STATUS_TEXT
 
     if fc is None:
         return "" if style == "tile" else "–"
-    if fc.status == "on_trend" and fc.month:
+    if fc.status == "reaches_target" and fc.month:
         label = month_label(fc.month)
         return {"sentence": f"on trend to meet by {label}", "short": f"on trend: {label}",
                 "tile": f"on trend, met by {label}"}[style]
