@@ -86,6 +86,23 @@ CANNOT_TELL = "cannot be told apart from the target at 95%"
 BASIS_WORDS = {"month": "the month", "rolling_3_months": "3 months pooled"}
 
 
+#: Why a point is special cause (judgement.md section 4's rules), for chart hovers and the SPC table.
+def rule_text(rule: str | None, sense: str | None = None, run_length: int = 7) -> str:
+    """'outside the process limits', '7 points in a row above the mean', '7 points each higher than the
+    one before', '2 of 3 points beyond the near limit above the mean'; '' for no rule."""
+    if rule is None:
+        return ""
+    side = {"high": "above", "low": "below"}.get(sense or "", "on one side of")
+    return {
+        "outside_limits": f"{'above the upper' if sense == 'high' else 'below the lower' if sense == 'low' else 'outside the'}"
+                          " process limit" + ("" if sense else "s"),
+        "trend": f"{run_length} points each {'higher' if sense == 'high' else 'lower' if sense == 'low' else 'higher (or lower)'}"
+                 " than the one before",
+        "two_of_three": f"2 of 3 points beyond the near limit {side} the mean",
+        "shift": f"{run_length} points in a row {side} the mean",
+    }.get(rule, rule.replace("_", " "))
+
+
 def sense_of(variation: str | None, direction: str) -> str | None:
     """'high' or 'low' for a special-cause verdict on a KPI whose better ``direction`` is 'up'/'down':
     improvement runs the better way, concern the other; None for the rest."""
