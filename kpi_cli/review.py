@@ -1,5 +1,5 @@
-"""``kpi review --at YYYY-MM-DD [--json]`` (shared/spec/cli.md): a formatting of the review model
-(:func:`metrics.reviews.review_board`)."""
+"""``kpi review --at YYYY-MM-DD [--json]`` (shared/spec/cli.md; the judgement fields of
+shared/spec/judgement.md section 6): a formatting of the review model (:func:`metrics.reviews.review_board`)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,23 @@ def _clean(x):
 METRIC_FIELDS = ("metric", "actual", "actual_month", "target", "rag", "direction_of_travel", "label", "unit",
                  "direction", "tolerance", "shortfall", "previous_actual", "previous_month",
                  "latest_available_month", "latest_available_value", "final_target", "forecast", "restated",
-                 "current_actual", "current_rag")
+                 "current_actual", "current_rag",
+                 # judgement.md section 6
+                 "basis", "months_pooled", "interval", "target_within_interval", "variation", "assurance",
+                 "change_since_previous")
+
+
+def forecast_json(fc) -> dict | None:
+    """judgement.md section 6: ``{"status", "month", "interval"}``."""
+    if fc is None:
+        return None
+    return {"status": fc.status, "month": fc.month, "interval": list(fc.interval) if fc.interval else None}
 
 
 def _metric_json(row) -> dict:
     d = {k: getattr(row, k) for k in METRIC_FIELDS}
-    d["forecast"] = row.forecast.to_json() if row.forecast else None
+    d["forecast"] = forecast_json(row.forecast)
+    d["interval"] = list(row.interval) if row.interval else None
     return d
 
 
@@ -46,7 +57,22 @@ def review_json(board) -> dict:
         "final": board.final, "finalised_at": board.finalised_at, "finalised_by": board.finalised_by,
         "settings_version_id": board.settings_version_id, "data_as_of": board.data_as_of,
         "restated": board.restated,
+        "judged_month": board.judged_month, "reporting_lag_days": board.reporting_lag_days,
     })
+
+
+#: Short words for the table's SPC columns.
+VARIATION_SHORT = {"improvement": "improvement", "concern": "concern", "common_cause": "common cause",
+                   "not_enough_data": "too few points"}
+ASSURANCE_SHORT = {"consistent_pass": "will pass", "consistent_fail": "will fail", "hit_or_miss": "hit or miss",
+                   "not_enough_data": "too few points"}
+
+
+def _interval_text(r) -> str:
+    if not r.interval:
+        return ""
+    lo, hi = r.interval
+    return f"{lo:.1f}–{hi:.1f}"
 
 
 def render_table(board) -> str:
@@ -56,14 +82,17 @@ def render_table(board) -> str:
 
     lines = []
     title = board.label or "Review (not a configured checkpoint)"
-    lines.append(f"{title} — checkpoint {board.checkpoint.isoformat()}; actuals for {month_label(board.month)}")
+    lag = "" if board.reporting_lag_days is None else f" (reporting lag {board.reporting_lag_days} days)"
+    lines.append(f"{title} — checkpoint {board.checkpoint.isoformat()}; judged month "
+                 f"{month_label(board.month)}{lag}")
     if board.final:
         lines.append(f"FINAL: marked by {board.finalised_by} at {board.finalised_at}; "
                      f"data as of {board.data_as_of or 'n/a'}; settings version {board.settings_version_id}")
     lines.append("")
     rows = board.rated
     w = max([len(r.label) for r in rows] + [3])
-    lines.append(f"{'KPI':<{w}}  {'actual':>10}  {'target':>10}  {'RAG':<7}  {'travel':<10}  forecast")
+    lines.append(f"{'KPI':<{w}}  {'actual':>10}  {'basis':<5}  {'95% interval':<12}  {'target':>10}  {'RAG':<7}  "
+                 f"{'variation':<14}  {'assurance':<14}  {'travel':<21}  forecast")
     notes = []
     for r in rows:
         k = r.kpi
@@ -71,13 +100,19 @@ def render_table(board) -> str:
         if r.actual is None and r.latest_available_month:
             notes.append(f"{r.label}: no data for {month_label(r.actual_month)}; latest "
                          f"{short_month(r.latest_available_month)} {k.format(r.latest_available_value)}")
+        if r.target_within_interval:
+            notes.append(f"{r.label}: the target lies inside the 95% interval — the figure cannot be told "
+                         "apart from the target")
         mark = "*" if r.restated else ""
         if r.restated:
             notes.append(f"* {r.label}: restated — now {k.format(r.current_actual)} "
                          f"({rag_text(r.current_rag) if r.current_rag else ''}) from re-uploaded data")
-        fc = r.forecast.text if r.forecast else ""
-        lines.append(f"{r.label:<{w}}  {actual + mark:>10}  {k.format(r.target):>10}  "
-                     f"{rag_text(r.rag):<7}  {travel_text(r.direction_of_travel):<10}  {fc}")
+        basis = "3 mo" if r.basis == "rolling_3_months" else "month"
+        fc = forecast_text(r.forecast) if r.forecast else ""
+        lines.append(f"{r.label:<{w}}  {actual + mark:>10}  {basis:<5}  {_interval_text(r):<12}  "
+                     f"{k.format(r.target):>10}  {rag_text(r.rag):<7}  "
+                     f"{VARIATION_SHORT.get(r.variation, '–'):<14}  {ASSURANCE_SHORT.get(r.assurance, '–'):<14}  "
+                     f"{travel_text(r.direction_of_travel):<21}  {fc}")
     s = board.summary
     lines.append("")
     lines.append(f"Summary: {s['green']} green, {s['amber']} amber, {s['red']} red, {s['no_data']} no data")

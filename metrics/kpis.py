@@ -33,6 +33,7 @@ Unit = Literal["percent", "fte", "count"]
 Direction = Literal["up", "down"]
 SecondaryUnit = Literal["percent", "count", "mean"]
 PartsUnit = Literal["count", "fte"]
+JudgeOn = Literal["month", "rolling_3_months"]
 
 T = TypeVar("T")
 
@@ -90,8 +91,15 @@ class KPI:
     breakdowns: tuple[str, ...] = ()  # groupings its source kind's aggregator allows (team, format, …)
     secondary: tuple[SecondaryMeasure, ...] = ()
     benchmark: str | None = None  # a key of metrics.benchmarks.SOURCES (published DfE equivalent)
+    #: What a review judges by default (shared/spec/judgement.md section 2): the month's value, or three
+    #: months pooled (percentages with small monthly samples only). The review settings may override it.
+    judge_on: JudgeOn = "month"
 
     def __post_init__(self) -> None:
+        if self.judge_on not in ("month", "rolling_3_months"):
+            raise ValueError(f"{self.id}: judge_on must be 'month' or 'rolling_3_months' (got '{self.judge_on}')")
+        if self.judge_on != "month" and self.unit != "percent":
+            raise ValueError(f"{self.id}: judge_on '{self.judge_on}' needs a percentage KPI (unit is {self.unit})")
         object.__setattr__(self, "secondary", tuple(replace(s, parent=self.id) for s in self.secondary))
 
     @property
@@ -224,7 +232,7 @@ _DECLARED = (
         denominator=Part("conferences", "All conferences", "conferences"),
         rule="Conferences with conference_date in M and format face_to_face or hybrid ÷ all conferences with "
              "conference_date in M, × 100.",
-        counts_people=True, breakdowns=("format", "conference_type"),
+        counts_people=True, breakdowns=("format", "conference_type"), judge_on="rolling_3_months",
         secondary=(
             SecondaryMeasure(
                 id="conference_format_face_to_face", label="Conferences held face to face", unit="count",
@@ -302,7 +310,7 @@ _DECLARED = (
         numerator=Part("good_or_better", "Good or outstanding", "audits"),
         denominator=Part("audits", "All audits", "audits"),
         rule="Audits with audit_date in M graded good or outstanding ÷ all audits with audit_date in M, × 100.",
-        counts_people=True, breakdowns=("team", "grade"),
+        counts_people=True, breakdowns=("team", "grade"), judge_on="rolling_3_months",
         secondary=(
             SecondaryMeasure(
                 id="audits_inadequate_pct", label="Audits graded inadequate (%)", unit="percent",

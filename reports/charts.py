@@ -206,10 +206,9 @@ class ChartStyle:
     height: int | None = None  # CSS pixels (None: 420, large 560)
     width: int | None = None  # CSS pixels (None: the container's width)
     date_format: str = "%b %Y"  # a checkpoint mark's label ("Jun 2025"; the packs: "Jun 25")
-    #: The dashboard: a mark says " final" or " (prov.)", and a provisional checkpoint (its judged month has
-    #: no data yet) shows the overview's provisional rating without a point. The packs print the review's
-    #: judgement as the summary table does (no suffix; a provisional checkpoint is NO DATA) and draw the
-    #: months up to the review's judged month only.
+    #: The dashboard: a mark says " final" or " (prov.)" (not yet final). The packs print the review's
+    #: judgement as the summary table does (no suffix) and draw the months up to the review's judged
+    #: month only.
     dashboard: bool = True
     projection: bool = True  # draw the projection of the current trend when it meets the final target
     #: Benchmarks from a year before the first month to the end of the trajectory only (a static image
@@ -243,18 +242,17 @@ def projection(series: pd.DataFrame, row) -> pd.DataFrame | None:
     """The fitted trend of a model row's forecast (:class:`metrics.reviews.ReviewRow`), drawn (columns
     date, value) from the last month it is fitted on to the month it meets the final target; None unless
     the forecast is on trend."""
-    from metrics.forecast import fit
     from metrics.months import month_index
+    from metrics.projection import fit
 
     fc = row.forecast if row is not None else None
-    if fc is None or fc.status != "on_trend" or not fc.month or not row.forecast_months:
+    if fc is None or fc.status != "reaches_target" or not fc.month or not row.forecast_months:
         return None
     s = series[(series["metric"] == row.metric) & series["month"].isin(row.forecast_months)]
-    pts = [(month_index(m), float(v)) for m, v in zip(s["month"], s["value"])]
-    slope, intercept = fit(pts)
-    x0, x1 = pts[-1][0], month_index(fc.month)
+    f = fit([month_index(m) for m in s["month"]], [float(v) for v in s["value"]])
+    x0, x1 = month_index(row.forecast_months[-1]), month_index(fc.month)
     return pd.DataFrame({"date": [months.month_end(m) for m in (row.forecast_months[-1], fc.month)],
-                         "value": [intercept + slope * x for x in (x0, x1)]})
+                         "value": [f.at(x) for x in (x0, x1)]})
 
 
 def checkpoint_marks(metric: str, boards: Sequence[ReviewBoard], style: ChartStyle = DASHBOARD,
@@ -271,8 +269,7 @@ def checkpoint_marks(metric: str, boards: Sequence[ReviewBoard], style: ChartSty
         label = f"{b.checkpoint:{style.date_format}}"
         if style.dashboard:
             label += " final" if b.final else " (prov.)" if b.provisional else ""
-            out.append(CheckpointMark(b.checkpoint, label, r.shown_rag,
-                                      None if b.provisional else r.shown_value, r.target))
+            out.append(CheckpointMark(b.checkpoint, label, r.shown_rag, r.shown_value, r.target))
         elif actual_shown(r, decisions):
             out.append(CheckpointMark(b.checkpoint, label, r.rag, r.actual, r.target))
         else:

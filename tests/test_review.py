@@ -39,6 +39,9 @@ from metrics.store import connect
 
 D = dt.date
 JUN, SEP, DEC = D(2023, 6, 1), D(2023, 9, 1), D(2023, 12, 1)
+#: The last days of the months JUN and SEP judge with no reporting lag (judgement.md section 1: the target
+#: is the trajectory at the judged month's last day, so explicit targets sit there).
+MAY31, AUG31 = D(2023, 5, 31), D(2023, 8, 31)
 
 
 @pytest.fixture
@@ -49,15 +52,22 @@ def fresh_db(tmp_path):
 
 
 def frame(values: dict[str, dict[str, float | None]]) -> pd.DataFrame:
-    """A compute_series-shaped frame from {metric: {month: value}} (None = no data)."""
+    """A compute_series-shaped frame from {metric: {month: value}} (None = no data); a percentage's
+    value is given as value of 100 (so three months pool to their mean)."""
+    def parts(m, v):
+        if v is None or REGISTRY[m].unit != "percent":
+            return math.nan, math.nan
+        return float(v), 100.0
+
     rows = [{"metric": m, "month": month, "value": math.nan if v is None else float(v),
-             "numerator": math.nan, "denominator": math.nan, "source": "records", "flags": ()}
+             "numerator": parts(m, v)[0], "denominator": parts(m, v)[1], "source": "records", "flags": ()}
             for m, by_month in values.items() for month, v in by_month.items()]
     return pd.DataFrame(rows, columns=["metric", "month", "value", "numerator", "denominator", "source", "flags"])
 
 
 def small_settings(**changes) -> ReviewSettings:
-    """Two KPIs, one each way, with round explicit checkpoint targets."""
+    """Two KPIs, one each way, with round explicit targets at the judged months' ends, judged on the month
+    with no reporting lag (the lag and pooling have their own tests below)."""
     data = {
         "checkpoints": [
             {"date": JUN, "label": "Review 1 – Jun 2023"},
@@ -67,11 +77,12 @@ def small_settings(**changes) -> ReviewSettings:
         "targets": {
             "agency_rate": {"baseline_month": "2023-02", "baseline_value": 55, "final_target": 20,
                             "final_date": D(2025, 3, 31), "tolerance": 5,
-                            "checkpoint_targets": {JUN: 50, SEP: 45}},
+                            "checkpoint_targets": {MAY31: 50, AUG31: 45}},
             "face_to_face_conferences": {"baseline_month": "2023-02", "baseline_value": 20, "final_target": 75,
                                          "final_date": D(2025, 3, 31), "tolerance": 5,
-                                         "checkpoint_targets": {JUN: 30, SEP: 40}},
+                                         "checkpoint_targets": {MAY31: 30, AUG31: 40}},
         },
+        "judgement": {"reporting_lag_days": 0, "kpis": {"face_to_face_conferences": {"judge_on": "month"}}},
         "council_name": "Test Council",
         "la_code": "884",
     }
@@ -108,7 +119,8 @@ def test_off_schedule_date_has_no_label_and_compares_with_last_checkpoint():
     s = frame({"agency_rate": {"2023-05": 48.0, "2023-06": 46.0}})
     r = evaluate(s, small_settings(), D(2023, 7, 10))
     assert r.label is None and r.previous_checkpoint == JUN
-    assert r.metric("agency_rate").direction_of_travel == "improving"
+    # the change against the previous checkpoint's judged month (May) is shown as information
+    assert r.metric("agency_rate").change_since_previous == -2.0
     on = evaluate(s, small_settings(), SEP)
     assert on.label == "Six-month review – Sep 2023" and on.six_month
 
@@ -136,8 +148,8 @@ def test_linear_trajectory(at, expected):
 
 def test_explicit_checkpoint_target_wins_and_segments_are_linear():
     t = small_settings().targets["agency_rate"]
-    assert t.target_at(JUN) == 50 and t.target_at(SEP) == 45
-    mid = JUN + (SEP - JUN) / 2
+    assert t.target_at(MAY31) == 50 and t.target_at(AUG31) == 45
+    mid = MAY31 + (AUG31 - MAY31) / 2
     assert t.target_at(mid) == pytest.approx(47.5, abs=0.03)
     # a checkpoint target on the final date wins over final_target
     t2 = KpiTarget(baseline_month="2023-02", baseline_value=55, final_target=20, final_date=D(2025, 3, 31),
@@ -159,6 +171,7 @@ def test_linear_trajectory_is_bounded_and_monotone(a, b):
 def test_targets_frame_has_every_kpi_at_every_checkpoint():
     tf = targets_frame(small_settings())
     assert len(tf) == 6
+    # judgement.md section 1: the target at a checkpoint is the trajectory at its judged month's end
     assert tf.set_index(["metric", "checkpoint"]).loc[("agency_rate", JUN), "target"] == 50
 
 
@@ -168,7 +181,7 @@ def test_targets_frame_has_every_kpi_at_every_checkpoint():
 @pytest.mark.parametrize(
     ("metric", "actual", "expected"),
     [
-        # agency_rate: direction down, target at 1 Jun 2023 = 50, tolerance 5
+        # agency_rate: direction down, target at 31 May 2023 (the judged month's end) = 50, tolerance 5
         ("agency_rate", 50.0, "green"),  # exactly the target
         ("agency_rate", 42.0, "green"),  # beats it
         ("agency_rate", 52.5, "amber"),  # misses within tolerance
@@ -224,32 +237,66 @@ def test_rag_agrees_with_the_kpi_direction(metric, actual, target, tol):
 
 
 @pytest.mark.parametrize(
-    ("metric", "previous", "current", "expected"),
+    ("metric", "previous", "current", "change"),
     [
-        ("agency_rate", 50.0, 48.0, "improving"),  # down is better
-        ("agency_rate", 50.0, 50.0, "no_change"),
-        ("agency_rate", 50.0, 52.0, "worsening"),
+        ("agency_rate", 50.0, 48.0, -2.0),
+        ("agency_rate", 50.0, 50.0, 0.0),
+        ("agency_rate", 50.0, 52.0, 2.0),
         ("agency_rate", None, 48.0, None),
         ("agency_rate", 50.0, None, None),
-        ("face_to_face_conferences", 30.0, 35.0, "improving"),  # up is better
-        ("face_to_face_conferences", 30.0, 30.0, "no_change"),
-        ("face_to_face_conferences", 30.0, 25.0, "worsening"),
+        ("face_to_face_conferences", 30.0, 35.0, 5.0),
+        ("face_to_face_conferences", 30.0, 30.0, 0.0),
         ("face_to_face_conferences", None, None, None),
     ],
 )
-def test_direction_of_travel_against_previous_checkpoint(metric, previous, current, expected):
-    # Sep 2023 judges August against the Jun 2023 checkpoint's actual (May)
+def test_change_since_the_previous_checkpoint_is_information_not_the_verdict(metric, previous, current, change):
+    # judgement.md section 4: Sep 2023 judges August; the raw change against the Jun 2023 checkpoint's
+    # judged value (May) is shown, but the direction of travel comes from SPC (two points: not enough data)
     s = frame({metric: {"2023-05": previous, "2023-08": current}})
     m = evaluate(s, small_settings(), SEP).metric(metric)
     assert m.previous_month == "2023-05" and m.actual_month == "2023-08"
-    assert m.direction_of_travel == expected
-    assert direction_of_travel(metric, current, previous) == expected
+    assert m.change_since_previous == change
+    assert m.direction_of_travel == "not_enough_data" == direction_of_travel(m.variation)
 
 
-def test_first_checkpoint_has_no_direction_of_travel():
+@pytest.mark.parametrize(("variation", "travel"), [("improvement", "improving"), ("concern", "worsening"),
+                                                   ("common_cause", "no_significant_change"),
+                                                   ("not_enough_data", "not_enough_data"), (None, None)])
+def test_direction_of_travel_follows_the_variation(variation, travel):
+    assert direction_of_travel(variation) == travel
+
+
+def _steady(metric: str, last: float, months: int = 20) -> dict[str, float]:
+    """``months`` monthly values from 2022-01 alternating around 50, then ``last``."""
+    from metrics.months import month_from_index, month_index
+
+    start = month_index("2022-01")
+    out = {month_from_index(start + i): 50.0 + (1.0 if i % 2 else -1.0) for i in range(months)}
+    out[month_from_index(start + months)] = last
+    return out
+
+
+@pytest.mark.parametrize(("metric", "last", "travel"), [
+    ("agency_rate", 40.0, "improving"),  # far below the lower limit, down is better
+    ("agency_rate", 60.0, "worsening"),
+    ("agency_rate", 50.5, "no_significant_change"),
+    ("face_to_face_conferences", 60.0, "improving"),  # up is better
+    ("face_to_face_conferences", 40.0, "worsening"),
+])
+def test_direction_of_travel_at_a_checkpoint_is_the_spc_verdict(metric, last, travel):
+    values = _steady(metric, last)
+    at = D(2023, 10, 1)  # judges 2023-09 (lag 0), the 21st point
+    assert max(values) == "2023-09"
+    m = evaluate(frame({metric: values}), small_settings(), at).metric(metric)
+    assert m.direction_of_travel == travel
+    assert m.previous_month == "2023-08" and m.change_since_previous == pytest.approx(last - values["2023-08"])
+
+
+def test_first_checkpoint_has_no_change_since_previous():
     s = frame({"agency_rate": {"2023-02": 55.0, "2023-05": 48.0}})
     m = evaluate(s, small_settings(), JUN).metric("agency_rate")
-    assert m.previous_actual is None and m.direction_of_travel is None
+    assert m.previous_actual is None and m.change_since_previous is None
+    assert m.direction_of_travel == "not_enough_data"  # judgement.md section 4: two points, no verdict
 
 
 # --- no data -----------------------------------------------------------------------------------
@@ -260,6 +307,7 @@ def test_no_data_for_last_complete_month_does_not_fall_back():
     m = evaluate(s, small_settings(), JUN).metric("agency_rate")
     assert m.actual is None and m.rag == "no_data" and m.actual_month == "2023-05"
     assert (m.latest_available_month, m.latest_available_value) == ("2023-04", 49.0)
+    assert m.months_pooled == 0 and m.interval is None and m.variation == "not_enough_data"
 
 
 def test_empty_series_is_all_no_data():
@@ -493,7 +541,7 @@ def test_changed_trajectory_after_final_does_not_change_earlier_verdicts(fresh_d
     before_sep = review_at(fresh_db, SEP)
     s2 = small_settings()
     s2.targets["agency_rate"] = s2.targets["agency_rate"].model_copy(
-        update={"checkpoint_targets": {JUN: 40.0, SEP: 40.0}, "tolerance": 1.0})
+        update={"checkpoint_targets": {MAY31: 40.0, AUG31: 40.0}, "tolerance": 1.0})
     save_settings(fresh_db, s2, by="commissioner", note="new trajectory")
 
     jun = review_at(fresh_db, JUN).metric("agency_rate")
@@ -572,16 +620,17 @@ def test_restatement_after_real_re_upload(tmp_path):
     path = tmp_path / "kpi.sqlite"
     settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": "test-key-0123456789abcdef"})
     conn = connect(path)
-    first = ingest_bytes(conn, _workforce_csv(["Y"] * 5 + ["N"] * 5), "wf_2023-05.csv", kind="workforce",
-                         month="2023-05", settings=settings)
+    first = ingest_bytes(conn, _workforce_csv(["Y"] * 5 + ["N"] * 5), "wf_2023-04.csv", kind="workforce",
+                         month="2023-04", settings=settings)
     assert first.ok, first.errors
     save_settings(conn, default_settings("Test Council", "884"), by="analyst")
-    frozen = mark_final(conn, JUN, by="commissioner")
+    frozen = mark_final(conn, JUN, by="commissioner")  # judges April (default reporting lag 14 days)
+    assert frozen.metric("agency_rate").actual_month == "2023-04"
     assert frozen.metric("agency_rate").actual == pytest.approx(50.0)
     assert not review_at(conn, JUN).restated
 
-    again = ingest_bytes(conn, _workforce_csv(["Y"] * 4 + ["N"] * 6), "wf_2023-05_v2.csv", kind="workforce",
-                         month="2023-05", settings=settings)
+    again = ingest_bytes(conn, _workforce_csv(["Y"] * 4 + ["N"] * 6), "wf_2023-04_v2.csv", kind="workforce",
+                         month="2023-04", settings=settings)
     assert again.ok, again.errors
     r = review_at(conn, JUN)
     a = r.metric("agency_rate")
@@ -615,7 +664,14 @@ def test_cli_review_json_contract(tmp_path, data, capsys):
         assert list(m)[:6] == ["metric", "actual", "actual_month", "target", "rag", "direction_of_travel"]
     agency = next(m for m in d["metrics"] if m["metric"] == "agency_rate")
     assert (agency["actual"], agency["actual_month"], agency["target"], agency["rag"],
-            agency["direction_of_travel"]) == (50.0, "2023-05", 50.0, "green", None)
+            agency["direction_of_travel"]) == (50.0, "2023-05", 50.0, "green", "not_enough_data")
+    # judgement.md section 6: the judgement fields, per metric and at the top level
+    assert (agency["basis"], agency["months_pooled"], agency["target_within_interval"], agency["variation"],
+            agency["assurance"], agency["change_since_previous"]) == (
+        "month", 1, True, "not_enough_data", "not_enough_data", None)
+    assert agency["interval"] == pytest.approx([40.38, 59.62], abs=0.01)
+    assert agency["forecast"] == {"status": "not_enough_data", "month": None, "interval": None}
+    assert (d["judged_month"], d["reporting_lag_days"]) == ("2023-05", 0)
 
 
 def test_cli_review_any_date_and_no_data_is_null(tmp_path, data, capsys):
@@ -626,10 +682,12 @@ def test_cli_review_any_date_and_no_data_is_null(tmp_path, data, capsys):
     d = json.loads(out)
     assert rc == 0 and d["label"] is None
     f2f = next(m for m in d["metrics"] if m["metric"] == "face_to_face_conferences")
-    assert (f2f["actual"], f2f["rag"], f2f["direction_of_travel"]) == (None, "no_data", None)
+    assert (f2f["actual"], f2f["rag"], f2f["direction_of_travel"]) == (None, "no_data", "not_enough_data")
     agency = next(m for m in d["metrics"] if m["metric"] == "agency_rate")
-    # the previous checkpoint (1 Sep) also judged August: same month, no change
-    assert (agency["actual_month"], agency["direction_of_travel"]) == ("2023-08", "no_change")
+    # the previous checkpoint (1 Sep) also judged August: the same month, a change of 0 (information);
+    # the travel verdict is SPC's (judgement.md section 4): two points are not enough
+    assert (agency["actual_month"], agency["change_since_previous"], agency["direction_of_travel"]) == (
+        "2023-08", 0.0, "not_enough_data")
 
 
 def test_cli_review_table(tmp_path, data, capsys):

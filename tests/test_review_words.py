@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from metrics.compute import FLAGS
-from metrics.forecast import Forecast
+from metrics.projection import Forecast
 from metrics.months import short_month
 from metrics.reviews import words
 

@@ -9,23 +9,23 @@ final), the series it judged and the settings in force::
     board.headline                                     # '7 of 10 priorities green, 1 amber, 2 red, 0 no data'
     board.row("agency_rate").rag                       # 'green'
 
-Two views of the same checkpoint live side by side (issue 11 unifies them):
+One verdict per checkpoint (shared/spec/judgement.md, v2 of the review rules): every field is the
+judgement of the **judged month** — the latest month whose last day is on or before the checkpoint minus
+the reporting lag (:attr:`ReviewBoard.reporting_lag_days`) — as ``kpi review``, the Reviews page, the
+overview and the packs show it. ``provisional`` means only: not yet marked final. The ``shown_*`` fields
+are kept (for the pages that still read them) and equal the judgement (value, month, RAG, travel of the
+judged month).
 
-* **the judgement** (``actual``, ``rag``, ``direction_of_travel``, ``forecast`` …): what the review
-  rates — the last complete month, exactly as ``kpi review``, the Reviews page and the packs show it;
-* **what the overview shows** (``shown_*``): the same, except that while the board is *provisional*
-  (not final, and its judged month has no data anywhere yet) each KPI's latest value up to then is
-  shown and rated against this checkpoint's target.
+Each row carries the judgement of judgement.md: ``actual`` is the judged value on ``basis`` (``month``
+or ``rolling_3_months``: ``months_pooled`` months pooled), with its 95% Wilson ``interval`` and
+``target_within_interval``; ``variation`` and ``assurance`` from statistical process control (``spc``:
+the :class:`metrics.spc.Spc` chart at the judged month, never stored with a final);
+``direction_of_travel`` from the variation; ``change_since_previous`` as information; ``forecast``
+(:class:`metrics.projection.Forecast`).
 
 Public suppression is not applied here (``reports.disclosure`` decides it); :attr:`ReviewRow.depends_on`
-says which months each judgement rests on, so the public layer can withhold it without re-deriving.
-
-Room for the judgement rules of shared/spec/judgement.md (issue 11): each is a field of the judgement
-section of :class:`ReviewRow` (``basis``, ``months_pooled``, ``interval``, ``target_within_interval``,
-``variation``, ``assurance``, ``change_since_previous``, the forecast's interval) or of the board
-(``reporting_lag_days``; :attr:`ReviewBoard.judged_month` is already the one judged month); pooled values
-extend ``depends_on["actual"]`` to the months pooled, and the ``shown_*`` view then disappears ("one
-verdict per checkpoint on every surface"). ``kpi review --json`` prints the new fields from the rows.
+says which months each judgement rests on (a pooled value: every month pooled), so the public layer can
+withhold it without re-deriving.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.forecast import Forecast, fitted_months
+from metrics.intervals import judged_value
 from metrics.kpis import KPI, REGISTRY
-from metrics.reviews.evaluate import RAGS, CheckpointResult, Rag, Travel, direction_of_travel, rag
+from metrics.projection import Forecast
+from metrics.reviews.evaluate import RAGS, CheckpointResult, Rag, Travel, _value_lookup, spc_points
 from metrics.reviews.settings import ReviewSettings, as_date
+from metrics.spc import Spc, spc
 
 #: Months in a row's ``trend`` (the overview's sparkline).
 TREND_MONTHS = 24
@@ -64,25 +66,35 @@ class ReviewRow:
     # the judgement (frozen when the checkpoint is final). ``rated`` is False for a KPI without a
     # target in the settings: it is shown (its actual) but not judged, and every judgement is None.
     rated: bool
-    actual_month: str  # the judged month: the last complete month before the checkpoint
-    actual: float | None
+    actual_month: str  # the judged month (checkpoint − reporting lag; judgement.md section 1)
+    actual: float | None  # the judged value on ``basis``
     target: float | None
     tolerance: float | None
     rag: Rag | None
     direction_of_travel: Travel | None
     shortfall: float | None
-    previous_month: str | None  # the judged month of the previous checkpoint (travel compares with it)
+    previous_month: str | None  # the judged month of the previous checkpoint (change_since_previous)
     previous_actual: float | None
     latest_available_month: str | None  # latest month ≤ actual_month with a value (when actual is None)
     latest_available_value: float | None
     final_target: float | None  # the trajectory's last point (frozen with the judgement)
     final_date: str | None  # ISO date of that point, from the settings in force
-    forecast: Forecast | None
-    forecast_months: tuple[str, ...]  # the months the forecast's trend is fitted on (today's data)
+    forecast: Forecast | None  # v2 (metrics.projection; a v1 final's forecast reads as v2)
+    forecast_months: tuple[str, ...]  # the months the forecast's trend is fitted on
     restated: bool  # final, and today's data give a different actual for the judged month
     current_actual: float | None  # final only: today's actual for the judged month
     current_rag: Rag | None
-    # what the overview, present and KPI pages show (see the module docstring)
+    # judgement.md v2 (None / 0 / "month" for a KPI that is not rated, or a v1 final's missing fields)
+    basis: str  # "month" | "rolling_3_months"
+    months_pooled: int  # how many months the judged value pools (0: no value)
+    pooled_months: tuple[str, ...]  # those months, oldest first
+    interval: tuple[float, float] | None  # 95% Wilson interval of the judged value (percentages)
+    target_within_interval: bool | None  # the target lies inside the interval
+    variation: str | None  # metrics.spc.VARIATIONS
+    assurance: str | None  # metrics.spc.ASSURANCES
+    change_since_previous: float | None  # judged value − the previous checkpoint's (information only)
+    spc: Spc | None  # the SPC chart up to the judged month (today's data; not stored with a final)
+    # the same judgement under the names the pages still read (the one verdict; see the module docstring)
     shown_value: float | None
     shown_month: str  # the month shown_value is for
     shown_rag: Rag | None
@@ -109,10 +121,11 @@ class ReviewRow:
     @property
     def depends_on(self) -> dict[str, tuple[str, ...]]:
         """Which months each judgement rests on — for the public layer, which withholds a judgement
-        when any of its months is suppressed: ``actual``/``rag`` (the judged month), ``direction_of_travel``
-        (and the previous checkpoint's month), ``forecast`` (and the months its trend is fitted on),
-        ``latest_available`` and ``shown`` (the overview's value and the month before it)."""
-        judged = (self.actual_month,)
+        when any of its months is suppressed: ``actual``/``rag`` (the judged month and every month
+        pooled with it), ``direction_of_travel`` (and the previous checkpoint's month), ``forecast`` (and
+        the months its trend is fitted on), ``latest_available`` and ``shown`` (the overview's value and
+        the month before it)."""
+        judged = tuple(dict.fromkeys((*self.pooled_months, self.actual_month)))
         return {
             "actual": judged,
             "rag": judged,
@@ -131,16 +144,17 @@ class ReviewBoard:
     label: str | None  # the checkpoint's label as evaluated (frozen when final); None off-schedule
     title: str  # the configured label for the date now, else ``label``, else the ISO date
     six_month: bool
-    month: str  # the judged month (last complete month before the checkpoint)
-    previous_checkpoint: dt.date | None  # direction of travel is judged against it
+    month: str  # the judged month (checkpoint − reporting lag)
+    previous_checkpoint: dt.date | None  # change_since_previous is measured against it
     final: bool
     finalised_at: str | None
     finalised_by: str | None
     settings_version_id: int | None
     data_as_of: str | None  # final: the data's as-of time when frozen
     latest_month: str | None  # the latest month with any KPI value in the store
-    provisional: bool  # not final, and the judged month has no data yet
+    provisional: bool  # not yet marked final (judgement.md section 1)
     rows: tuple[ReviewRow, ...]
+    reporting_lag_days: int | None = None  # the lag the judged month was found with (None: a v1 final)
 
     @property
     def at(self) -> str:
@@ -165,7 +179,7 @@ class ReviewBoard:
 
     @property
     def shown_summary(self) -> dict[str, int]:
-        """The same over what the overview shows (provisional ratings while the board is provisional)."""
+        """The same over what the overview shows (the same verdict; kept for the pages that read it)."""
         counts = dict.fromkeys(RAGS, 0)
         for r in self.rows:
             if r.shown_rag in counts:
@@ -205,12 +219,12 @@ def _num(x: Any) -> float | None:
 
 def build_board(result: CheckpointResult, series: pd.DataFrame, settings: ReviewSettings) -> ReviewBoard:
     """The model of ``result`` (``metrics.reviews.review_at``) over the ``series`` it judged (for the
-    overview's latest values, flags, trend and the forecast's months) and the ``settings`` in force."""
+    latest values, flags, trend and the SPC chart) and the ``settings`` in force."""
     month = result.month
     latest = _latest_data_month(series)
-    provisional = not result.final and (latest is None or month > latest)
     rated = {m.metric: m for m in result.metrics}
     by_metric = dict(tuple(series.groupby("metric", sort=False))) if len(series) else {}
+    lookup = _value_lookup(series)
     empty = series.iloc[0:0]
     rows = []
     for kpi in REGISTRY.values():
@@ -218,24 +232,26 @@ def build_board(result: CheckpointResult, series: pd.DataFrame, settings: Review
         s = s[s["month"] <= month]
         with_value = s[s["value"].notna()]
         kpi_latest = str(with_value["month"].iloc[-1]) if len(with_value) else None
-        last_value = float(with_value["value"].iloc[-1]) if len(with_value) else None
         t = settings.targets.get(kpi.id)
         m = rated.get(kpi.id)
+        values = lookup.get(kpi.id, {})
+        chart = spc(spc_points(values, month), direction=kpi.direction, settings=settings.spc_settings(kpi.id),
+                    target=m.target if m else None, judged_month=month, metric=kpi.id)
         if m is not None:
             actual = m.actual
-            shown = (m.actual, month, m.rag, m.direction_of_travel)
-            if provisional and _missing(m.actual) and not _missing(m.latest_available_value):
-                lav = m.latest_available_value
-                shown = (lav, m.latest_available_month, rag(kpi.id, lav, m.target, m.tolerance),
-                         direction_of_travel(kpi.id, lav, m.previous_actual))
+            judged = dict(basis=m.basis, months_pooled=m.months_pooled, pooled_months=tuple(m.pooled_months),
+                          interval=m.interval, target_within_interval=m.target_within_interval,
+                          variation=m.variation, assurance=m.assurance,
+                          change_since_previous=m.change_since_previous)
         else:
-            actual = last_value if kpi_latest == month else None
-            shown = ((last_value, kpi_latest, None, None) if provisional and kpi_latest
-                     else (actual, month, None, None))
-        shown_month = shown[1]
-        upto = s[s["month"] <= shown_month]
-        this = upto[upto["month"] == shown_month]
-        before = upto[(upto["month"] < shown_month) & upto["value"].notna()]
+            jv = judged_value(values, month, "month", percent=kpi.is_percent)
+            actual = jv.value
+            judged = dict(basis="month", months_pooled=jv.months_pooled, pooled_months=jv.months,
+                          interval=jv.interval, target_within_interval=None, variation=None, assurance=None,
+                          change_since_previous=None)
+        this = s[s["month"] == month]
+        before = s[(s["month"] < month) & s["value"].notna()]
+        fc = m.forecast if m else None
         rows.append(ReviewRow(
             metric=kpi.id, tor=kpi.tor, label=kpi.label, unit=kpi.unit, direction=kpi.direction,
             rated=m is not None, actual_month=m.actual_month if m else month, actual=actual,
@@ -246,15 +262,16 @@ def build_board(result: CheckpointResult, series: pd.DataFrame, settings: Review
             latest_available_value=m.latest_available_value if m else None,
             final_target=m.final_target if m else None,
             final_date=(t.final_date or t.points()[-1][0]).isoformat() if t else None,
-            forecast=m.forecast if m else None,
-            forecast_months=fitted_months(s, kpi.id, month) if m else (),
+            forecast=fc, forecast_months=tuple(fc.fitted_months) if fc else (),
             restated=bool(m.restated) if m else False, current_actual=m.current_actual if m else None,
             current_rag=m.current_rag if m else None,
-            shown_value=_num(shown[0]), shown_month=shown_month, shown_rag=shown[2], shown_travel=shown[3],
+            **judged, spc=chart,
+            shown_value=_num(actual), shown_month=month, shown_rag=m.rag if m else None,
+            shown_travel=m.direction_of_travel if m else None,
             prev_value=float(before["value"].iloc[-1]) if len(before) else None,
             prev_month=str(before["month"].iloc[-1]) if len(before) else None,
             flags=tuple(this["flags"].iloc[0]) if len(this) else (),
-            trend=_trend(upto["value"]), latest_month=kpi_latest,
+            trend=_trend(s["value"]), latest_month=kpi_latest,
         ))
     cp = settings.checkpoint_on(result.checkpoint)
     return ReviewBoard(
@@ -263,7 +280,8 @@ def build_board(result: CheckpointResult, series: pd.DataFrame, settings: Review
         six_month=result.six_month, month=month, previous_checkpoint=result.previous_checkpoint,
         final=result.final, finalised_at=result.finalised_at, finalised_by=result.finalised_by,
         settings_version_id=result.settings_version_id, data_as_of=result.data_as_of,
-        latest_month=latest, provisional=provisional, rows=tuple(rows),
+        latest_month=latest, provisional=not result.final, rows=tuple(rows),
+        reporting_lag_days=result.reporting_lag_days,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -128,11 +128,116 @@ class KpiTarget(BaseModel):
         return pts[-1][1]
 
 
+# --- the judgement rules (shared/spec/judgement.md) -------------------------------------------------
+
+JudgeOn = Literal["month", "rolling_3_months"]
+#: The smallest fix_after the spec allows (limits fixed on fewer points would be trial limits).
+MIN_FIX_AFTER = 12
+MAX_LAG_DAYS = 365
+
+
+class RebaseSetting(BaseModel):
+    """A month that starts a new SPC segment (a restructure, the statutory direction …), with why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    month: str = Field(description="YYYY-MM: the first month of the new segment")
+    reason: str = Field(description="why the process changed then (shown beside the chart)")
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, v: str) -> str:
+        v = v.strip()
+        if not _MONTH.fullmatch(v):
+            raise ValueError(f"a rebase month must be YYYY-MM between 1900 and 2099, e.g. 2023-04 (got '{v}')")
+        return v
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a rebase needs a reason (what changed that month), e.g. 'statutory direction'")
+        return v.strip()
+
+
+class KpiJudgement(BaseModel):
+    """One KPI's judgement settings. ``judge_on`` None = the KPI's declared default."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    judge_on: JudgeOn | None = None
+    fix_after: int | None = Field(default=None, description="fix the limits on the first N points (N ≥ 12)")
+    rebases: list[RebaseSetting] = Field(default_factory=list)
+
+    @field_validator("fix_after")
+    @classmethod
+    def _fix_after(cls, v: int | None) -> int | None:
+        if v is not None and v < MIN_FIX_AFTER:
+            raise ValueError(f"fix_after must be empty (limits on every point) or at least {MIN_FIX_AFTER} "
+                             f"points (got {v})")
+        return v
+
+    @field_validator("rebases")
+    @classmethod
+    def _distinct(cls, v: list[RebaseSetting]) -> list[RebaseSetting]:
+        seen: set[str] = set()
+        for r in v:
+            if r.month in seen:
+                raise ValueError(f"rebase month {r.month} is given twice: one reason per month")
+            seen.add(r.month)
+        return sorted(v, key=lambda r: r.month)
+
+
+class JudgementSettings(BaseModel):
+    """How progress is judged (shared/spec/judgement.md): the reporting lag, the SPC rules' options and
+    per KPI the basis (one month or three pooled), fixed limits and rebase months."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reporting_lag_days: int = Field(default=14, ge=0, le=MAX_LAG_DAYS,
+                                    description="days after a month ends before its data are complete")
+    run_length: Literal[6, 7] = 7
+    screening: bool = True
+    two_of_three_counts_beyond_limits: bool = True
+    kpis: dict[str, KpiJudgement] = Field(default_factory=dict)
+
+    @field_validator("run_length", mode="before")
+    @classmethod
+    def _run_length(cls, v: Any) -> Any:
+        if isinstance(v, bool) or v not in (6, 7):
+            raise ValueError(f"run_length must be 6 or 7 (got {v!r})")
+        return int(v)
+
+    @field_validator("kpis")
+    @classmethod
+    def _known(cls, v: dict[str, KpiJudgement]) -> dict[str, KpiJudgement]:
+        problems = []
+        for kpi_id, k in v.items():
+            if kpi_id not in REGISTRY:
+                problems.append(f"judgement.kpis.{kpi_id}: unknown KPI id '{kpi_id}' (known: {', '.join(REGISTRY)})")
+            elif k.judge_on == "rolling_3_months" and REGISTRY[kpi_id].unit != "percent":
+                problems.append(f"judgement.kpis.{kpi_id}.judge_on: only a percentage KPI can be judged on "
+                                f"3 months pooled ({kpi_id} is a {REGISTRY[kpi_id].unit} KPI, judged on the month)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {k: v[k] for k in REGISTRY if k in v}
+
+    def of(self, kpi_id: str) -> KpiJudgement:
+        return self.kpis.get(kpi_id) or KpiJudgement()
+
+    def judge_on(self, kpi_id: str) -> str:
+        kpi = REGISTRY[kpi_id]
+        if kpi.unit != "percent":
+            return "month"
+        return self.of(kpi_id).judge_on or kpi.judge_on
+
+
 class ReviewSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     checkpoints: list[Checkpoint] = Field(min_length=1)
     targets: dict[str, KpiTarget]
+    judgement: JudgementSettings = Field(default_factory=JudgementSettings)
     historic_complaints_cutoff: dt.date = dt.date(2023, 3, 1)
     council_name: str = Field(min_length=1)
     la_code: str = Field(min_length=1)
@@ -191,6 +296,24 @@ class ReviewSettings(BaseModel):
         at = as_date(at)
         before = [c for c in self.checkpoints if c.date < at]
         return before[-1] if before else None
+
+    @property
+    def reporting_lag_days(self) -> int:
+        return self.judgement.reporting_lag_days
+
+    def judge_on(self, kpi_id: str) -> str:
+        """``month`` or ``rolling_3_months``: the setting, else the KPI's declared default (counts and
+        FTE: always ``month``)."""
+        return self.judgement.judge_on(kpi_id)
+
+    def spc_settings(self, kpi_id: str):
+        """The :class:`metrics.spc.SpcSettings` for ``kpi_id``."""
+        from metrics.spc import Rebase, SpcSettings
+
+        j, k = self.judgement, self.judgement.of(kpi_id)
+        return SpcSettings(run_length=j.run_length, screening=j.screening,
+                           two_of_three_counts_beyond_limits=j.two_of_three_counts_beyond_limits,
+                           fix_after=k.fix_after, rebases=tuple(Rebase(r.month, r.reason) for r in k.rebases))
 
 
 # --- the demo defaults -----------------------------------------------------------------------
@@ -280,6 +403,15 @@ def _flatten(s: ReviewSettings) -> dict[str, Any]:
             d[f"{k}.{f}"] = getattr(t, f)
         for cd, v in t.checkpoint_targets.items():
             d[f"{k}.checkpoint_targets[{cd}]"] = v
+    j = s.judgement
+    for f in ("reporting_lag_days", "run_length", "screening", "two_of_three_counts_beyond_limits"):
+        d[f"judgement.{f}"] = getattr(j, f)
+    for k, kpi in REGISTRY.items():
+        if kpi.unit == "percent":
+            d[f"judgement.{k}.judge_on"] = j.judge_on(k)
+        d[f"judgement.{k}.fix_after"] = j.of(k).fix_after
+        for r in j.of(k).rebases:
+            d[f"judgement.{k}.rebase {r.month}"] = r.reason
     return d
 
 

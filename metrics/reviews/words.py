@@ -25,7 +25,7 @@ from typing import Literal
 Style = Literal["plain", "upper", "icon"]
 
 RAGS = ("green", "amber", "red", "no_data")
-TRAVELS = ("improving", "no_change", "worsening")
+TRAVELS = ("improving", "worsening", "no_significant_change", "not_enough_data")  # v2 (judgement.md)
 
 RAG_WORDS = {"green": "Green", "amber": "Amber", "red": "Red", "no_data": "No data"}
 #: Glyphs every system font has (emoji-free), one shape per rating.
@@ -40,12 +40,12 @@ RAG_TINTS = {"green": "#d4ecdc", "amber": "#fbe6c6", "red": "#f6d5d8", "no_data"
 NOT_RATED = "not rated"
 NO_TARGET = "— No target set"
 
-TRAVEL_WORDS = {"improving": "Improving", "no_change": "No change", "worsening": "Worsening",
-                "no_significant_change": "No significant change", "not_enough_data": "Not enough data"}
-#: ▲ always means better. v2 (judgement.md section 4): travel is read from the variation verdict, so
-#: "no significant change" (common cause) and "not enough data" join v1's three words.
-TRAVEL_SHAPES = {"improving": "▲", "worsening": "▼", "no_change": "▶", "no_significant_change": "▶",
-                 "not_enough_data": "…"}
+TRAVEL_WORDS = {"improving": "Improving", "worsening": "Worsening",
+                "no_significant_change": "No significant change", "not_enough_data": "Not enough data",
+                "no_change": "No change"}  # no_change: v1 finals only
+#: ▲ always means better.
+TRAVEL_SHAPES = {"improving": "▲", "worsening": "▼", "no_significant_change": "▶", "not_enough_data": "…",
+                 "no_change": "▶"}
 #: No direction of travel (no previous checkpoint, or a missing actual).
 NO_TRAVEL = "–"
 NOT_KNOWN = "– Not known"
@@ -206,21 +206,18 @@ def travel_text(travel: str | None, style: Style = "plain") -> str:
 ForecastStyle = Literal["sentence", "short", "tile"]
 
 
-#: Every forecast status in words: v2 (metrics.projection, judgement.md section 5) and v1 (metrics.forecast,
-#: still read from reviews marked final before v2).
+#: Every forecast status in words (metrics.projection, judgement.md section 5; a v1 final's forecast is read
+#: as v2 by ``Forecast.from_json``).
 FORECAST_WORDS = {
     "trend_not_established": "trend not established",
     "already_met": "already met",
     "not_enough_data": "not enough data for a trend",
     "moving_away": "moving away from the target",
-    "on_trend": "projected to meet the target",
-    "not_on_trend": "not on current trend",
-    "insufficient_data": "insufficient data",
 }
 
 
 def forecast_text(fc, style: ForecastStyle = "sentence", fmt=None) -> str:
-    """A forecast (:class:`metrics.projection.Forecast`, or a v1 one) in words. ``sentence`` (review table,
+    """A forecast (:class:`metrics.projection.Forecast`) in words. ``sentence`` (review table,
     packs, ``kpi review``): 'on trend to reach the target by Aug 2025 (95%: 52.0%–68.0% then)'; ``short``
     (dashboard review table): 'on trend: Aug 2025'; ``tile`` (KPI page headline): 'on trend, met by Aug 2025'.
     ``fmt`` formats the interval's ends (``kpi.format``). No forecast: '–' (``tile``: '')."""
@@ -228,10 +225,6 @@ def forecast_text(fc, style: ForecastStyle = "sentence", fmt=None) -> str:
 
     if fc is None:
         return "" if style == "tile" else "–"
-    if fc.status == "on_trend" and fc.month:  # v1
-        label = month_label(fc.month)
-        return {"sentence": f"on trend to meet by {label}", "short": f"on trend: {label}",
-                "tile": f"on trend, met by {label}"}[style]
     if fc.status == "reaches_target" and fc.month:
         label = month_label(fc.month)
         interval = getattr(fc, "interval", None)
