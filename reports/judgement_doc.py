@@ -64,22 +64,31 @@ def _rules_block() -> str:
 
 
 def settings_rows() -> list[tuple[str, str, str]]:
-    """(setting, default, meaning) for every judgement setting."""
-    s = spc.SpcSettings()
-    rows = []
-    rows += [
-        ("run_length", str(s.run_length), "How many points in a row make a shift or a trend: 7 or 6."),
-        ("screening", "on" if s.screening else "off",
+    """(setting, default, meaning) for every judgement setting, from the review settings' own defaults
+    (:class:`metrics.reviews.settings.JudgementSettings`) and each KPI's declaration."""
+    from metrics.kpis import REGISTRY
+    from metrics.reviews.settings import JudgementSettings
+
+    j = JudgementSettings()
+    pooled = [k.label for k in REGISTRY.values() if k.judge_on == "rolling_3_months"]
+    yes = {True: "yes", False: "no"}
+    return [
+        ("reporting_lag_days", f"{j.reporting_lag_days} days",
+         "How long after a month ends its data are complete: a review judges the latest month that ended at "
+         "least this long before it."),
+        ("judge_on", "3 months pooled for " + " and ".join(pooled) + "; the month for the rest",
+         "Per percentage KPI: `month` or `rolling_3_months` (the judged month and the two before it pooled)."),
+        ("run_length", str(j.run_length), "How many points in a row make a shift or a trend: 7 or 6."),
+        ("screening", yes[j.screening],
          f"Leave out moving ranges of {spc.SCREEN} × the average or more before setting the limits, so one "
          "freak month does not widen them."),
-        ("two_of_three_counts_beyond_limits", "yes" if s.two_of_three_counts_beyond_limits else "no",
+        ("two_of_three_counts_beyond_limits", yes[j.two_of_three_counts_beyond_limits],
          "A point beyond the process limit also counts as beyond the near limit for the two-of-three rule "
          "(Making Data Count's 2023 reading; no reproduces NHSRplotthedots 0.2.2)."),
-        ("fix_after", "empty" if s.fix_after is None else str(s.fix_after),
+        ("fix_after", "empty",
          "Per KPI: set the limits on the first N months of a period (N ≥ 12) and extend them over the rest."),
         ("rebases", "none", "Per KPI: months that start a new period, each with its reason."),
     ]
-    return rows
 
 
 def _settings_block() -> str:

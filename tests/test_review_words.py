@@ -40,11 +40,15 @@ def test_rag_colours_of_the_pack():
 def test_travel_words_every_style():
     from reports import tables
 
-    plain = {"improving": "improving", "no_change": "no change", "worsening": "worsening", None: "–"}
-    icon = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_change": "▶ No change", None: "– Not known"}
+    # v2 (judgement.md section 4): travel comes from the variation verdict
+    plain = {"improving": "improving", "worsening": "worsening", "no_significant_change": "no significant change",
+             "not_enough_data": "not enough data", None: "–"}
+    icon = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_significant_change": "▶ No significant change",
+            "not_enough_data": "… Not enough data", None: "– Not known"}
     for travel in (*words.TRAVELS, None):
         assert words.travel_text(travel) == plain[travel]
         assert words.travel_text(travel, "icon") == icon[travel]
+    assert words.travel_text("no_change", "icon") == "▶ No change"  # a v1 final's word
     assert not hasattr(tables, "TRAVEL_TEXT")
 
 
@@ -73,14 +77,17 @@ def test_flag_words_every_style():
 
 
 @pytest.mark.parametrize("fc", [
-    None, Forecast("on_trend", "2025-08"), Forecast("already_met", "2024-05"), Forecast("not_on_trend"),
-    Forecast("insufficient_data"),
+    None, Forecast("reaches_target", "2025-08", (52.0, 68.0), target=60.0), Forecast("already_met"),
+    Forecast("trend_not_established"), Forecast("not_enough_data"), Forecast("moving_away"),
 ])
 def test_forecast_words_every_style(fc):
-    short = {"already_met": "already met", "not_on_trend": "not on current trend",
-             "insufficient_data": "insufficient data"}  # the dashboard's review table
+    short = {"already_met": "already met", "trend_not_established": "trend not established",
+             "not_enough_data": "not enough data for a trend", "moving_away": "moving away from the target"}
     assert words.forecast_text(fc) == (fc.text if fc else "–")
     assert words.forecast_text(fc, "short") == ("–" if fc is None else f"on trend: {short_month(fc.month)}"
-                                                if fc.status == "on_trend" else short[fc.status])
-    assert words.forecast_text(fc, "tile") == ((fc.text if fc else "") or "").replace("on trend to meet by",
-                                                                                      "on trend, met by")
+                                                if fc.status == "reaches_target" else short[fc.status])
+    assert words.forecast_text(fc, "tile") == ("" if fc is None else f"on trend, met by {short_month(fc.month)}"
+                                               if fc.status == "reaches_target" else short[fc.status])
+    if fc is not None and fc.status == "reaches_target":
+        assert words.forecast_text(fc, fmt=lambda x: f"{x:.1f}%") == (
+            "on trend to reach 60.0% by Aug 2025 (95%: 52.0%–68.0% then)")

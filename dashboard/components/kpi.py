@@ -210,6 +210,26 @@ def render_kpi_headline(board, metric: str) -> None:
     render_interval_line(r)
 
 
+def render_spc_note(board, metric: str) -> None:
+    """Under the SPC chart: what it shows, the judged month's verdict and period, where the method is."""
+    from dashboard.components.verdict import DOC
+
+    r = board.row(metric)
+    chart = r.spc
+    if chart is None or not chart.points:
+        st.caption("No monthly values yet: nothing to chart.")
+        return
+    seg = chart.segment_of(chart.judged_month) if chart.judged_month else None
+    period = (f" The judged month's period runs from {uk_month(seg.start)} ({seg.n} months"
+              + (", trial limits: fewer than 13" if seg.trial else "") + ")." if seg else "")
+    rebases = "; ".join(f"{uk_month(rb.month)}: {rb.reason}" for rb in chart.settings.rebases)
+    st.caption("Each month's value with its period's mean and process limits: about 99 months in 100 fall inside "
+               "them by chance. Triangles mark special cause improvement, squares special cause concern; the "
+               f"judged month ({uk_month(board.month)}) is ringed.{period}"
+               + (f" Rebases — {plain(rebases)}." if rebases else "")
+               + f" The method in plain English: `{DOC}`.")
+
+
 def render_flag_notes(db: str, v: int, metric: str) -> None:
     """Months with data-quality flags, in plain words."""
     from metrics.compute import FLAGS

@@ -206,33 +206,23 @@ def travel_text(travel: str | None, style: Style = "plain") -> str:
 ForecastStyle = Literal["sentence", "short", "tile"]
 
 
-#: Every forecast status in words (metrics.projection, judgement.md section 5; a v1 final's forecast is read
-#: as v2 by ``Forecast.from_json``).
-FORECAST_WORDS = {
-    "trend_not_established": "trend not established",
-    "already_met": "already met",
-    "not_enough_data": "not enough data for a trend",
-    "moving_away": "moving away from the target",
-}
-
-
 def forecast_text(fc, style: ForecastStyle = "sentence", fmt=None) -> str:
-    """A forecast (:class:`metrics.projection.Forecast`) in words. ``sentence`` (review table,
-    packs, ``kpi review``): 'on trend to reach the target by Aug 2025 (95%: 52.0%–68.0% then)'; ``short``
-    (dashboard review table): 'on trend: Aug 2025'; ``tile`` (KPI page headline): 'on trend, met by Aug 2025'.
-    ``fmt`` formats the interval's ends (``kpi.format``). No forecast: '–' (``tile``: '')."""
+    """A forecast (:class:`metrics.projection.Forecast`) in words. ``sentence`` (review table, packs,
+    ``kpi review``): its own :meth:`~metrics.projection.Forecast.describe` — 'on trend to reach 60.0% by
+    Aug 2025 (95%: 52.0%–68.0% then)', 'trend not established' — with ``fmt`` (``kpi.format``) for the
+    numbers; ``short`` (dashboard review table): 'on trend: Aug 2025'; ``tile`` (KPI page headline): 'on
+    trend, met by Aug 2025'. No forecast: '–' (``tile``: '')."""
     from metrics.months import short_month as month_label
+    from metrics.projection import STATUS_TEXT
 
     if fc is None:
         return "" if style == "tile" else "–"
+    if style == "sentence":
+        return fc.describe(fmt) if fmt else fc.text
     if fc.status == "reaches_target" and fc.month:
         label = month_label(fc.month)
-        interval = getattr(fc, "interval", None)
-        f = fmt or (lambda x: f"{x:.1f}")
-        then = f" (95%: {f(interval[0])}–{f(interval[1])} then)" if interval else ""
-        return {"sentence": f"on trend to reach the target by {label}{then}", "short": f"on trend: {label}",
-                "tile": f"on trend, met by {label}"}[style]
-    return FORECAST_WORDS.get(fc.status, str(fc.status).replace("_", " "))
+        return {"short": f"on trend: {label}", "tile": f"on trend, met by {label}"}[style]
+    return STATUS_TEXT[fc.status]
 
 
 @dataclass(frozen=True)
