@@ -21,7 +21,7 @@ def overall_line(board) -> str:
 def _review_note(r) -> str:
     from dashboard.components.verdict import verdict_notes
 
-    k, notes = r.kpi, list(verdict_notes(r))
+    k, notes = r.kpi, []
     if r.restated:
         notes.append(f"restated: was {k.format(r.actual)}, now {k.format(r.current_actual)}"
                      f" ({words.rag_text(r.current_rag or 'no_data')} today)")
@@ -29,7 +29,7 @@ def _review_note(r) -> str:
         notes.append(f"no data for {uk_month(r.actual_month)}; latest {uk_month(r.latest_available_month)}: "
                      f"{k.format(r.latest_available_value)}" if r.latest_available_month
                      else f"no data for {uk_month(r.actual_month)}")
-    return "; ".join(notes)
+    return "; ".join(notes + verdict_notes(r))
 
 
 REVIEW_COLUMNS = ["KPI", "ToR", "Actual", "95% interval", "Month", "Target", "RAG", "Variation", "Variation (words)",

@@ -48,7 +48,7 @@ def verdict_notes(r) -> list[str]:
     out = []
     if r.rated and r.target_within_interval:
         out.append(words.CANNOT_TELL)
-    if r.basis == "rolling_3_months":
+    if r.basis == "rolling_3_months" and r.actual is not None:
         out.append(basis_words(r))
     return out
 
