@@ -122,6 +122,7 @@ class ReviewRow:
     assurance: str | None = None
     assurance_text: str = ""
     interval_text: str = ""  # '41.2%–63.0%' ('' for none)
+    forecast_short: str = ""  # 'on trend: Feb 2025' (the summary table; forecast_text is the sentence)
     basis_text: str = ""  # 'the month (Oct 2023)', '3 months pooled (Aug–Oct 2023)'
     cannot_tell: bool = False  # the target lies inside the interval
     judgement: dict = field(default_factory=dict)  # judgement_columns(): the CSV's columns
@@ -193,7 +194,7 @@ def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
         return ReviewRow(r.metric, r.tor, r.label, r.unit, r.actual_month, r.actual if ok else None,
                          k.format(r.actual) if ok else WITHHELD, None, "no target", None,
                          words.rag_text(None, "upper"), words.NO_TRAVEL, words.forecast_text(None),
-                         suppressed=not ok, **_verdicts(r, ok))
+                         suppressed=not ok, **_verdicts(r, ok), forecast_short=words.forecast_text(None))
     ok = actual_shown(r, decisions)
     notes = []
     if r.restated:
@@ -206,9 +207,6 @@ def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
         latest = k.format(r.latest_available_value) if shown(r, decisions, "latest_available") else WITHHELD
         notes.append(f"{r.label}: no data for {short_month(r.actual_month)}; latest is "
                      f"{short_month(r.latest_available_month)}: {latest}.")
-    if ok and r.target_within_interval:
-        notes.append(f"{r.label}: {words.CANNOT_TELL} (95% interval "
-                     f"{k.format(r.interval[0])}–{k.format(r.interval[1])}, target {k.format(r.target)}).")
     return ReviewRow(
         r.metric, r.tor, r.label, r.unit, r.actual_month, r.actual if ok else None,
         (k.format(r.actual) if ok else WITHHELD) + ("*" if r.restated else ""),
@@ -216,7 +214,8 @@ def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
         words.rag_text(r.rag, "upper") if ok else WITHHELD,
         words.travel_text(r.direction_of_travel) if ok and shown(r, decisions, "direction_of_travel") else WITHHELD,
         words.forecast_text(r.forecast, fmt=k.format) if ok and shown(r, decisions, "forecast") else WITHHELD,
-        suppressed=not ok, notes=notes, restated=r.restated, **_verdicts(r, ok))
+        suppressed=not ok, notes=notes, restated=r.restated, **_verdicts(r, ok),
+        forecast_short=words.forecast_text(r.forecast, "short") if ok and shown(r, decisions, "forecast") else WITHHELD)
 
 
 def review_rows(data: PackData, *, public: bool = False) -> list[ReviewRow]:
