@@ -88,9 +88,9 @@ def _icon_cell(icon, para, width: float, size: float = 15):
         return para
     t = Table([[Image(io.BytesIO(png(icon, 96)), width=size, height=size), para]],
               colWidths=[size + 4, max(width - size - 4, 10)])
-    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                           ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
-                           ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                           ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
     return t
 
 
@@ -197,8 +197,9 @@ def _verdict_strip(page, styles, width: float):
              _icon_cell(a, _p(f"Assurance: {r.assurance_text}", styles["side"]), cols[1] * width - 8, 22),
              _p(verdict_line(r), styles["side"])]
     tbl = Table([cells], colWidths=[c * width for c in cols])
-    tbl.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                             ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
+    tbl.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                             ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 3),
+                             ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
     return tbl
 
 
@@ -389,8 +390,8 @@ def _icon_key(styles, width: float):
              for i in all_icons()]
     rows = [items[k:k + 2] + [""] * (2 - len(items[k:k + 2])) for k in range(0, len(items), 2)]
     t = Table(rows, colWidths=[width / 2] * 2)
-    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                           ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
     return t
 
 

@@ -314,8 +314,12 @@ def _summary(deck: Deck) -> None:
     m = deck.model
     t = m.summary
     # the summary's columns: priority, actual (+ interval), target, RAG, variation, assurance, forecast
-    rows = [[r[0], r[1].split("\n")[0], r[2], r[3], f"{_mark(row, 'variation')} {r[4]}\n{_mark(row, 'assurance')} {r[5]}",
-             _short_forecast(r[6])] for r, row in zip(t.rows, m.summary_rows)]
+    def marked(row, what: str, text: str) -> str:
+        return " ".join(x for x in (_mark(row, what), text) if x)
+
+    rows = [[r[0], r[1].split("\n")[0], r[2], r[3],
+             f"{marked(row, 'variation', r[4])}\n{marked(row, 'assurance', r[5])}", _short_forecast(r[6])]
+            for r, row in zip(t.rows, m.summary_rows)]
     slim = Table([f"Priority (ToR), {short_month(m.month)}", "Actual", "Target", "RAG",
                   "Variation, assurance", "Forecast"], rows,
                  [0.33, 0.10, 0.09, 0.10, 0.25, 0.13], ["left", "right", "right", "center", "left", "left"])
