@@ -8,7 +8,7 @@ package NHSRplotthedots 0.2.2), in plain Python so each step can be read against
   first ``fix_after``), moving ranges only between consecutive baseline points; **screening** drops
   every moving range ≥ 3.267 × AMR and recomputes AMR once (0 when every one is dropped);
   process limits mean ± 2.66 × AMR, near limits mean ± (2/3)·2.66 × AMR ("2σ", 1.7733 rounded);
-  a segment with fewer than :data:`MIN_POINTS_FOR_VERDICT` baseline points has *trial* limits;
+  a segment with fewer than :data:`MIN_POINTS_FOR_VERDICT` points has *trial* limits;
 - **rules** per point, labelled by the first of :data:`RULES` that flags it;
 - **variation** = the type of the judged month's point; **assurance** = where the target lies against
   the judged segment's process limits (strict comparisons).
@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 RULES = ("outside_limits", "trend", "two_of_three", "shift")  # label precedence, first wins
 VARIATIONS = ("improvement", "concern", "common_cause", "not_enough_data")
 ASSURANCES = ("consistent_pass", "consistent_fail", "hit_or_miss", "not_enough_data")
 POINT_TYPES = ("special_cause_improvement", "special_cause_concern", "common_cause")
-MIN_POINTS_FOR_VERDICT = 13  # a segment with fewer (baseline) points has trial limits
+MIN_POINTS_FOR_VERDICT = 13  # a segment with fewer points has trial limits (fix_after is >= 12 anyway)
 DIRECTIONS = ("up", "down")
 
 LIMIT = 2.66  # process limits: mean ± LIMIT × AMR ("3σ")
@@ -38,6 +39,16 @@ VARIATION_TRAVEL = {"improvement": "improving", "concern": "worsening",
                     "common_cause": "no_significant_change", "not_enough_data": "not_enough_data"}
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _finite(v: object, what: str = "every point's value") -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        x = math.nan
+    if isinstance(v, bool) or not math.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, got {v!r} (leave months without a value out)")
+    return x
 
 
 def _check_month(month: object, what: str) -> str:
@@ -127,10 +138,10 @@ class Spc:
     variation: str
     assurance: str | None
     target: float | None
-    _by_month: dict = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_month", {p.month: p for p in self.points})
+    @cached_property
+    def _by_month(self) -> dict[str, SpcPoint]:
+        return {p.month: p for p in self.points}
 
     def point(self, month: str) -> SpcPoint | None:
         return self._by_month.get(month)
@@ -169,7 +180,7 @@ def limits(values: Sequence[float], *, screening: bool = True, fix_after: int | 
         upl, lpl = mean + LIMIT * amr, mean - LIMIT * amr
         near_upl, near_lpl = mean + NEAR * amr, mean - NEAR * amr
     return Segment(start, end, len(values), mean, amr, upl, lpl, near_upl, near_lpl,
-                   trial=len(baseline) < MIN_POINTS_FOR_VERDICT)
+                   trial=len(values) < MIN_POINTS_FOR_VERDICT)
 
 
 # --- rules ------------------------------------------------------------------------------------------
@@ -220,12 +231,13 @@ def _flags(values: Sequence[float], seg: Segment, s: SpcSettings) -> list[dict[s
                 for k in beyond:
                     flags[k]["two_of_three"] = sd
 
-    # a trend of run_length points has run_length - 1 steps, each strictly up (or each strictly down)
+    # a trend of run_length points has run_length - 1 steps, each strictly up (or each strictly down);
+    # the turning point of a rise then a fall belongs to both and keeps the earlier run's sense
     steps = [_sign(b - a) for a, b in zip(values, values[1:])]
-    step_runs = _runs(steps, s.run_length - 1)
-    for i, d in enumerate(step_runs):
+    for i, d in enumerate(_runs(steps, s.run_length - 1)):
         if d:
-            flags[i]["trend"] = flags[i + 1]["trend"] = d
+            flags[i].setdefault("trend", d)
+            flags[i + 1].setdefault("trend", d)
 
     for i, d in enumerate(_runs(side, s.run_length)):
         if d:
@@ -252,17 +264,13 @@ def spc(points: Sequence[tuple[str, float]], *, direction: str, settings: SpcSet
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be 'up' or 'down', got {direction!r}")
     months = [_check_month(m, "a point's month") for m, _ in points]
-    values = [float(v) for _, v in points]
     if any(b <= a for a, b in zip(months, months[1:])):
         raise ValueError("points must be in month order with one value per month")
-    if any(not math.isfinite(v) for v in values):
-        raise ValueError("every point needs a finite value (leave months without a value out)")
+    values = [_finite(v) for _, v in points]
     if judged_month is not None:
         _check_month(judged_month, "the judged month")
     if target is not None:
-        target = float(target)
-        if not math.isfinite(target):
-            raise ValueError(f"the target must be a finite number, got {target!r}")
+        target = _finite(target, "the target")
 
     better = 1 if direction == "up" else -1
     segments: list[Segment] = []
