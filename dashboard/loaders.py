@@ -207,21 +207,11 @@ def published_benchmarks(metric: str, la_code: str) -> tuple[pd.DataFrame, str |
 
 
 def default_checkpoint(db: str, version: int) -> str:
-    """ISO date of the review the pages open on: the next checkpoint (the first after the latest month
-    with data) when its judged month already has data, else the latest checkpoint whose judged month has
-    data — the most recent review that can be judged (judgement.md section 1: with the reporting lag, the
-    next review may judge a month nobody has yet)."""
-    from metrics.reviews.evaluate import judged_month
+    """ISO date of the review the pages open on: the latest checkpoint whose judged month has data
+    (``metrics.reviews.views.next_checkpoint``; judgement.md section 1)."""
     from metrics.reviews.views import latest_data_month, next_checkpoint
 
-    settings = review_settings(db, version)
-    latest = latest_data_month(review_series(db, version))
-    nxt = next_checkpoint(settings, latest)
-    lag = settings.reporting_lag_days
-    if latest is None or judged_month(nxt, lag) <= latest:
-        return nxt
-    judged = [c.date.isoformat() for c in settings.checkpoints if judged_month(c.date, lag) <= latest]
-    return judged[-1] if judged else nxt
+    return next_checkpoint(review_settings(db, version), latest_data_month(review_series(db, version)))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -32,6 +32,10 @@ def problems(kpi: KPI) -> list[str]:
         out.append(f"{kpi.id}: counts_people must be True or False")
     if kpi.parts_unit not in ("count", "fte"):
         out.append(f"{kpi.id}: parts_unit {kpi.parts_unit!r} is not count or fte")
+    if kpi.judge_on not in ("month", "rolling_3_months"):
+        out.append(f"{kpi.id}: judge_on {kpi.judge_on!r} is not month or rolling_3_months")
+    elif kpi.judge_on != "month" and kpi.unit != "percent":
+        out.append(f"{kpi.id}: judge_on {kpi.judge_on!r} needs a percentage (a {kpi.unit} KPI is judged on the month)")
     agg = AGGREGATORS.get(kpi.source_kind)
     if agg is None:
         out.append(f"{kpi.id}: source kind {kpi.source_kind!r} has no aggregator (known: {', '.join(AGGREGATORS)})")

@@ -92,14 +92,11 @@ class KPI:
     secondary: tuple[SecondaryMeasure, ...] = ()
     benchmark: str | None = None  # a key of metrics.benchmarks.SOURCES (published DfE equivalent)
     #: What a review judges by default (shared/spec/judgement.md section 2): the month's value, or three
-    #: months pooled (percentages with small monthly samples only). The review settings may override it.
+    #: months pooled (percentages with small monthly samples only; metrics.kpi_registry.problems checks
+    #: it). The review settings may override it.
     judge_on: JudgeOn = "month"
 
     def __post_init__(self) -> None:
-        if self.judge_on not in ("month", "rolling_3_months"):
-            raise ValueError(f"{self.id}: judge_on must be 'month' or 'rolling_3_months' (got '{self.judge_on}')")
-        if self.judge_on != "month" and self.unit != "percent":
-            raise ValueError(f"{self.id}: judge_on '{self.judge_on}' needs a percentage KPI (unit is {self.unit})")
         object.__setattr__(self, "secondary", tuple(replace(s, parent=self.id) for s in self.secondary))
 
     @property

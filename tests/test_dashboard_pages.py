@@ -199,7 +199,7 @@ def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
                                   "ended at least 14 days before it)") for c in at.caption)
     for word, n in counts.items():
         assert sum(table["RAG"].str.lower().str.endswith(word)) == n
-    assert any("the first checkpoint after the latest month with data" in c.value for c in at.caption)
+    assert any("the latest one whose judged month has data" in c.value for c in at.caption)
 
 
 def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):

@@ -285,3 +285,52 @@ def test_defaults_diff_as_no_change():
     a = default_settings("Test Council", "884")
     b = ReviewSettings.model_validate({k: v for k, v in a.model_dump(mode="json").items() if k != "judgement"})
     assert diff_settings(a, b) == ["no changes"]
+
+
+# --- finals made under the v1 rules ---------------------------------------------------------------
+
+
+V1_FINAL = {
+    "checkpoint": "2023-06-01", "label": "Review 1 – Jun 2023", "six_month": False, "month": "2023-05",
+    "previous_checkpoint": None, "final": True, "finalised_at": "2023-06-02T09:00:00Z", "finalised_by": "commissioner",
+    "settings_version_id": 1, "data_as_of": None, "restated": False,
+    "summary": {"green": 1, "amber": 0, "red": 0, "no_data": 0},
+    "metrics": [{
+        "metric": "agency_rate", "label": "Agency social workers (% of FTE)", "unit": "percent", "direction": "down",
+        "actual": 48.0, "actual_month": "2023-05", "target": 50.0, "tolerance": 5.0, "rag": "green",
+        "direction_of_travel": "no_change", "shortfall": 0.0, "previous_actual": 48.0, "previous_month": "2023-02",
+        "latest_available_month": "2023-05", "latest_available_value": 48.0, "final_target": 20.0,
+        "forecast": {"status": "on_trend", "month": "2024-10", "slope_per_month": -1.2, "points": 6, "target": 20.0},
+        "restated": False, "current_actual": None, "current_rag": None}],
+}
+
+
+def test_a_v1_final_reads_back_as_it_was_made(fresh_db, run_kpi, monkeypatch):
+    from metrics.reviews import review_at
+    from metrics.reviews import store as review_store
+
+    series = _series({"agency_rate": {"2023-04": (50.0, 50.0, 100.0), "2023-05": (48.0, 48.0, 100.0)}})
+    monkeypatch.setattr(review_store, "_compute_series", lambda conn, **kw: series)
+    conn = connect(fresh_db)
+    try:
+        save_settings(conn, default_settings("Test Council", "884"), by="analyst")
+        conn.execute("INSERT INTO checkpoint_finals (checkpoint, finalised_at, finalised_by, evaluation_json,"
+                     " settings_version_id, data_as_of) VALUES ('2023-06-01', '2023-06-02T09:00:00Z',"
+                     " 'commissioner', ?, 1, NULL)", (json.dumps(V1_FINAL),))
+        conn.commit()
+        r = review_at(conn, "2023-06-01")
+    finally:
+        conn.close()
+    m = r.metric("agency_rate")
+    assert r.final and r.month == "2023-05" and r.reporting_lag_days is None  # the v1 judged month stands
+    assert (m.actual, m.target, m.rag, m.direction_of_travel) == (48.0, 50.0, "green", "no_change")
+    assert (m.basis, m.months_pooled, m.pooled_months, m.interval, m.variation, m.assurance) == (
+        "month", 1, ("2023-05",), None, None, None)
+    assert m.forecast.status == "reaches_target" and m.forecast.month == "2024-10"  # read as v2
+    assert not m.restated and m.current_actual == 48.0
+    d = run_kpi("review", "--at", "2023-06-01", "--json").json()
+    assert (d["judged_month"], d["reporting_lag_days"], d["final"]) == ("2023-05", None, True)
+    a = d["metrics"][0]
+    assert (a["actual"], a["rag"], a["direction_of_travel"], a["basis"], a["interval"]) == (
+        48.0, "green", "no_change", "month", None)
+    assert a["forecast"] == {"status": "reaches_target", "month": "2024-10", "interval": None}

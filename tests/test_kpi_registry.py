@@ -69,6 +69,8 @@ def _broken(**changes) -> KPI:
     ({"numerator": Part("no_such_column", "x", "y")}, "numerator column 'no_such_column'"),
     ({"denominator": None}, "a percentage needs a denominator"),
     ({"unit": "count"}, "only a percentage has one"),
+    ({"unit": "count", "denominator": None}, "judge_on 'rolling_3_months' needs a percentage"),  # judgement.md s. 2
+    ({"judge_on": "quarter"}, "judge_on 'quarter' is not month or rolling_3_months"),
     ({"denominator": Part("audits", "", "audits")}, "denominator label is empty"),
     ({"breakdowns": ("format",)}, "cannot be broken down by 'format'"),
     ({"benchmark": "nowhere"}, "benchmark 'nowhere' is not a published source"),
@@ -205,5 +207,8 @@ def test_toy_kpi_is_computed_listed_and_reviewed(toy, demo_db, run_kpi):
     assert res.code == 0, res.err
     review = json.loads(res.out)
     row = next(m for m in review["metrics"] if m["metric"] == toy.id)
-    assert row["actual_month"] == "2024-05" and row["actual"] == pytest.approx(mine.loc["2024-05", "value"])
+    # judgement.md section 1: 1 Jun 2024 less the 14-day reporting lag judges April (on the month: the
+    # toy KPI declares no other basis)
+    assert row["actual_month"] == "2024-04" and row["actual"] == pytest.approx(mine.loc["2024-04", "value"])
+    assert (row["basis"], row["months_pooled"]) == ("month", 1)
     assert row["rag"] in ("green", "amber", "red") and sum(review["summary"].values()) == 11

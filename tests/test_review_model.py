@@ -1,7 +1,7 @@
-"""The one review model (metrics/reviews/model.py) against what every surface showed before it existed
-(tests/fixtures/review_model_golden.json.gz, recorded by tests/fixtures/make_review_golden.py from
-dashboard.loaders.kpi_board, reports.tables.review_rows and `kpi review`), on two demo-store variants
-(tests/review_variants.py) at every checkpoint.
+"""The one review model (metrics/reviews/model.py) against the record of what every surface shows
+(tests/fixtures/review_model_golden.json.gz, recorded by tests/fixtures/make_review_golden.py — first
+before the model existed, re-recorded when shared/spec/judgement.md v2 changed the verdicts), on two
+demo-store variants (tests/review_variants.py) at every checkpoint.
 
 Each surface must be a pure formatting of the model: the overview's Board rows are model fields; the
 pack's ReviewRow texts are the model's values through metrics.reviews.words; the public pack's
@@ -167,7 +167,10 @@ def test_board_summary_and_headline(variant):
         assert [r.metric for r in b.rows] == list(REGISTRY)
         for r in b.rows:
             assert b.row(r.metric) is r
-            assert r.depends_on["rag"] == (r.actual_month,)
+            # judgement.md section 2: a pooled value rests on every month it pools
+            assert r.depends_on["rag"] == r.depends_on["actual"] == tuple(
+                dict.fromkeys((*r.pooled_months, r.actual_month)))
+            assert len(r.pooled_months) == r.months_pooled and all(m <= r.actual_month for m in r.pooled_months)
             assert set(r.forecast_months) <= {m for m in r.depends_on["forecast"]}
 
 

@@ -91,3 +91,14 @@ def test_forecast_words_every_style(fc):
     if fc is not None and fc.status == "reaches_target":
         assert words.forecast_text(fc, fmt=lambda x: f"{x:.1f}%") == (
             "on trend to reach 60.0% by Aug 2025 (95%: 52.0%–68.0% then)")
+
+
+def test_forecast_words_of_a_v1_final():
+    # a v1 final's forecast reads as v2 (metrics.projection.Forecast.from_json)
+    v1 = Forecast.from_json({"status": "on_trend", "month": "2025-08", "slope_per_month": -1.0, "points": 6,
+                             "target": 20.0})
+    assert words.forecast_text(v1, "short") == "on trend: Aug 2025"
+    assert words.forecast_text(v1) == "on trend to reach 20 by Aug 2025"
+    assert words.forecast_text(Forecast.from_json({"status": "not_on_trend"})) == "trend not established"
+    assert words.forecast_text(Forecast("reaches_target", "2025-08", (55.0, 65.0))) == (
+        "on trend to meet the target by Aug 2025 (95%: 55–65 then)")

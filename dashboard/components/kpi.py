@@ -35,7 +35,7 @@ def board_explanation(board) -> str:
     prev = (f"the {uk_month(board.previous_checkpoint.isoformat())} review" if board.previous_checkpoint
             else "the previous review")
     return (f"Each priority is judged on {uk_month(board.month)} against the target trajectory for that month. "
-            "The default review is the next one: the first checkpoint after the latest month with data. "
+            "The default review is the latest one whose judged month has data. "
             "Variation (statistical process control) tells a real change from noise, and gives the direction of "
             f"travel (▲ = better); the change since {prev} is information only. Assurance says whether the "
             "target will be met if nothing changes.")

@@ -55,7 +55,7 @@ from metrics.months import month_label, month_of
 from metrics.reviews.evaluate import (EPS, RAGS, TARGET_DECIMALS, CheckpointResult, MetricResult, Rag, Travel,
                                       change_since, direction_of_travel, evaluate, evaluate_all,
                                       evaluate_with_spc, judged_month, last_complete_month, rag, restate,
-                                      targets_frame)
+                                      spc_chart, targets_frame)
 from metrics.reviews.model import TREND_MONTHS, ReviewBoard, ReviewRow, build_board, review_board
 from metrics.reviews.settings import (DEFAULT_BASELINE_MONTH, DEFAULT_FINAL_DATE, DEFAULT_LAST_CHECKPOINT,
                                       DEFAULT_TRAJECTORIES, DIRECTION_DATE, Checkpoint, JudgementSettings,
@@ -68,7 +68,7 @@ from metrics.reviews.store import (AlreadyFinal, NotACheckpoint, SettingsVersion
 __all__ = [
     "EPS", "RAGS", "TARGET_DECIMALS", "CheckpointResult", "MetricResult", "Rag", "Travel", "change_since",
     "direction_of_travel", "evaluate", "evaluate_all", "evaluate_with_spc", "judged_month", "last_complete_month",
-    "rag", "restate", "targets_frame",
+    "rag", "restate", "spc_chart", "targets_frame",
     "TREND_MONTHS", "ReviewBoard", "ReviewRow", "build_board", "review_board",
     "DEFAULT_BASELINE_MONTH", "DEFAULT_FINAL_DATE", "DEFAULT_LAST_CHECKPOINT", "DEFAULT_TRAJECTORIES",
     "DIRECTION_DATE", "Checkpoint", "JudgementSettings", "KpiJudgement", "KpiTarget", "RebaseSetting",

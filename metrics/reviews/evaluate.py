@@ -275,6 +275,23 @@ def judge_metric(kpi_id: str, values: Rows, settings: ReviewSettings, at: dt.dat
     return result, chart
 
 
+def spc_chart(series: pd.DataFrame, settings: ReviewSettings, kpi_id: str, at: dt.date | str | None = None) -> Spc:
+    """The SPC chart of one KPI (``kpi spc``): at date ``at`` over the monthly values up to the judged
+    month, exactly as the review at ``at`` sees it; without ``at`` over every month (judged at the last
+    point). The target (for assurance) is the trajectory at the judged month's end; None without one."""
+    kpi = get_kpi(kpi_id)
+    values = _value_lookup(series).get(kpi_id, {})
+    if at is not None:
+        month = judged_month(at, settings.reporting_lag_days)
+    else:
+        month = max(values) if values else None
+    points = spc_points(values, month) if month else []
+    t = settings.targets.get(kpi_id)
+    target = round(t.target_at(month_end(month)), TARGET_DECIMALS) if t is not None and month else None
+    return spc(points, direction=kpi.direction, settings=settings.spc_settings(kpi_id), target=target,
+               judged_month=month, metric=kpi_id)
+
+
 def evaluate_with_spc(series: pd.DataFrame, settings: ReviewSettings,
                       at: dt.date | str) -> tuple[CheckpointResult, dict[str, Spc]]:
     """:func:`evaluate`, with each rated KPI's SPC chart at the judged month."""

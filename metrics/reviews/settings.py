@@ -1,7 +1,12 @@
-"""Review settings: checkpoints, each KPI's target trajectory and amber tolerance, the council — the
-pydantic models, the demo defaults, and the readable diff between two versions (pure; stored by
-:mod:`metrics.reviews.store`). The rules are in shared/spec/metrics.md, "Review checkpoints";
-:mod:`metrics.reviews` gives the reading of the spec.
+"""Review settings: checkpoints, each KPI's target trajectory and amber tolerance, the council, and how
+progress is judged (``judgement``: reporting lag, SPC options, per KPI basis, fixed limits and rebases) —
+the pydantic models, the demo defaults, and the readable diff between two versions (pure; stored by
+:mod:`metrics.reviews.store`). The rules are in shared/spec/metrics.md, "Review checkpoints", and
+shared/spec/judgement.md; :mod:`metrics.reviews` gives the reading of the spec.
+
+- **Judgement.** Settings saved before ``judgement`` existed load with its defaults (lag 14 days, run
+  length 7, screening on, two-of-three counting points beyond the limits, each KPI's declared
+  ``judge_on``), and those defaults diff as no change, so only a real change is versioned as one.
 
 - **Trajectory.** The baseline value holds on the *last day of the baseline month* (a KPI is measured
   at its month end). The target at a date is read off the piecewise-linear line (by days) through the

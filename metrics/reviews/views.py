@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from metrics.months import month_end
-from metrics.reviews.evaluate import CheckpointResult, last_complete_month
+from metrics.reviews.evaluate import CheckpointResult, judged_month
 from metrics.reviews.model import _latest_data_month, _trend
 from metrics.reviews.settings import ReviewSettings
 
@@ -21,20 +20,20 @@ def latest_data_month(series: pd.DataFrame) -> str | None:
 
 
 def next_checkpoint(settings: ReviewSettings, latest_month: str | None) -> str:
-    """ISO date of the first checkpoint after the last day of ``latest_month`` (else the last one): the
-    dashboard's default review."""
-    if latest_month is None:
-        return settings.checkpoints[0].date.isoformat()
-    end = month_end(latest_month)
-    after = [c.date for c in settings.checkpoints if c.date > end]
-    return (after[0] if after else settings.checkpoints[-1].date).isoformat()
+    """ISO date of the dashboard's default review: the latest checkpoint whose judged month (checkpoint −
+    reporting lag, shared/spec/judgement.md section 1) is on or before ``latest_month`` — the review that
+    can be held on the data there are (else the first checkpoint)."""
+    lag = settings.reporting_lag_days
+    held = [c.date for c in settings.checkpoints
+            if latest_month is not None and judged_month(c.date, lag) <= latest_month]
+    return (held[-1] if held else settings.checkpoints[0].date).isoformat()
 
 
 @dataclass(frozen=True)
 class CheckpointChoice:
     at: str  # ISO date
     label: str  # the configured label, e.g. "Review 9 – Jun 2025"
-    next: bool  # the default: first checkpoint after the latest data
+    next: bool  # the default: the latest checkpoint whose judged month has data
     final: bool
     has_data: bool  # its judged month is on or before the latest month with data
 
@@ -45,7 +44,7 @@ def checkpoint_choices(results: dict[str, CheckpointResult], settings: ReviewSet
     labels = {c.date.isoformat(): c.label for c in settings.checkpoints}
     nxt = next_checkpoint(settings, latest_month)
     return [CheckpointChoice(at=at, label=labels.get(at) or r.label or at, next=at == nxt, final=r.final,
-                             has_data=latest_month is not None and last_complete_month(r.checkpoint) <= latest_month)
+                             has_data=latest_month is not None and r.month <= latest_month)
             for at, r in results.items()]
 
 

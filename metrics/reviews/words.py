@@ -218,6 +218,10 @@ def forecast_text(fc, style: ForecastStyle = "sentence", fmt=None) -> str:
     if fc is None:
         return "" if style == "tile" else "–"
     if style == "sentence":
+        if fc.status == "reaches_target" and fc.target is None:  # no final target recorded with it
+            f = fmt or (lambda x: f"{x:g}")
+            then = f" (95%: {f(fc.interval[0])}–{f(fc.interval[1])} then)" if fc.interval else ""
+            return f"on trend to meet the target by {month_label(fc.month)}{then}"
         return fc.describe(fmt) if fmt else fc.text
     if fc.status == "reaches_target" and fc.month:
         label = month_label(fc.month)
