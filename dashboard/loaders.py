@@ -48,6 +48,16 @@ def uploads(db: str, version: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpi_sources(db: str, version: int, metric: str) -> str:
+    """"Source: Annex A List 4 (CSV), 2024-01 to 2024-06; …": where the KPI's current values came from."""
+    from metrics.kpis import REGISTRY
+    from metrics.sources import current_sources, describe_sources
+
+    with connect(db) as conn:
+        return describe_sources(current_sources(conn, REGISTRY[metric].source_kind, metric))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage(db: str, version: int) -> pd.DataFrame:
     with connect(db) as conn:
@@ -304,16 +314,36 @@ def secondary_view(db: str, version: int, metric: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def pack_data(db: str, version: int, at: str | None = None):
+    """What a board pack or a public export needs (``reports.tables.PackData``), assembled from what the
+    pages already computed: the review settings and series, the secondary measures, every breakdown and,
+    with ``at``, the review model at that checkpoint and at every checkpoint up to it. Its public-mode
+    decisions are computed here once, so they are cached with it."""
+    from metrics.compute import BREAKDOWNS
+    from reports.tables import PackData
+
+    data = PackData(settings=review_settings(db, version), series=review_series(db, version),
+                    secondary=secondary_measures(db, version),
+                    breakdowns={(m, by): kpi_breakdown(db, version, m, by)
+                                for m, bys in BREAKDOWNS.items() for by in bys})
+    if at is not None:
+        data.review = kpi_board(db, version, at)
+        dates = sorted({c["checkpoint"] for c in review_checkpoints(db, version) if c["checkpoint"] <= at} | {at})
+        data.history = [data.review if d == at else kpi_board(db, version, d) for d in dates]
+    data.decisions  # noqa: B018 — computed now, cached with the data
+    return data
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def series_csv(db: str, version: int, public: bool) -> bytes:
     """Every KPI for every month, as formula-safe CSV (public: small numbers suppressed).
 
-    The restricted file is the series the pages already hold; only the public one reads every
-    breakdown, which suppression needs (each month is judged from all of them)."""
+    The restricted file is the series the pages already hold; the public one reuses :func:`pack_data`
+    (every breakdown, which suppression needs: each month is judged from all of them)."""
     from reports.tables import PackData, series_table, to_csv
 
     if not public:
         data = PackData(settings=review_settings(db, version), series=review_series(db, version),
                         secondary=pd.DataFrame(), breakdowns={})
         return to_csv(series_table(None, data=data))
-    with connect(db) as conn:
-        return to_csv(series_table(conn, public=True))
+    return to_csv(series_table(None, public=True, data=pack_data(db, version)))

@@ -18,7 +18,7 @@ from kpi_cli.common import (
 
 
 def cmd_ingest(args) -> int:
-    from metrics.ingest import Batch, ingest_path
+    from metrics.ingest import Batch, ingest_path_all
     from metrics.validate import parse_month, parse_months
 
     month = parse_month(args.month, "--month", upload=True) if args.month else None
@@ -29,14 +29,16 @@ def cmd_ingest(args) -> int:
     settings = settings_for(args)
     results = []
     batch = Batch()
-    for f in args.files:
-        r = ingest_path(conn, f, kind=args.kind, month=month, months=months, settings=settings,
-                        allow_empty=args.allow_empty, batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)
+    # a workbook gives one result per sheet-extract, each its own transaction ("file": "book.xlsx#Sheet1")
+    for r in (r for f in args.files for r in ingest_path_all(
+            conn, f, kind=args.kind, month=month, months=months, settings=settings, allow_empty=args.allow_empty,
+            batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)):
         batch.add(r)
         results.append(r)
         if r.ok:
             replaced = "".join(f"; replaces upload {u['id']}" for u in r.replaces)
-            err(f"accepted {r.file}: {r.kind} {', '.join(r.months)} — {r.rows} rows (upload {r.upload_id}{replaced})")
+            err(f"accepted {r.file}: {r.kind} {', '.join(r.months)} — {r.rows} rows (upload {r.upload_id}{replaced})"
+                f"; source: {r.source}")
             for w in r.warnings:
                 err(f"  warning: {w}")
         else:
@@ -55,19 +57,20 @@ def cmd_uploads(args) -> int:
     from metrics.store import list_uploads
 
     ups = list_uploads(connect(args))
-    keys = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"]
+    keys = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status", "source"]
     if args.json:
         print(json.dumps([{k: u[k] for k in keys} for u in ups], indent=2))
         return EXIT_OK
     if not ups:
         err("No uploads yet.")
         return EXIT_OK
-    print(f"{'id':>5}  {'kind':<12} {'months':<17} {'rows':>8}  {'status':<10} {'uploaded at (UTC)':<20} {'by':<12} file")
+    print(f"{'id':>5}  {'kind':<12} {'months':<17} {'rows':>8}  {'status':<10} {'uploaded at (UTC)':<20} {'by':<12} "
+          f"{'source':<36} file")
     for u in ups:
         m = u["months"]
         span = m[0] if len(m) == 1 else f"{m[0]}..{m[-1]}" if m else ""
         print(f"{u['id']:>5}  {u['kind']:<12} {span:<17} {u['rows']:>8}  {u['status']:<10} {u['uploaded_at']:<20} "
-              f"{u['uploaded_by'][:12]:<12} {u['file_name']}")
+              f"{u['uploaded_by'][:12]:<12} {u['source'][:36]:<36} {u['file_name']}")
     return EXIT_OK
 
 
@@ -106,7 +109,8 @@ def cmd_withdraw(args) -> int:
 def register(sub, common) -> None:
     from metrics.contract import KINDS
 
-    s = sub.add_parser("ingest", parents=[common], help="validate and load extracts")
+    s = sub.add_parser("ingest", parents=[common],
+                       help="validate and load extracts (CSV files; .xlsx/.xlsm workbooks, one extract per sheet)")
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--kind", choices=list(KINDS), help="extract kind (default: detected from the headers)")
     s.add_argument("--month", help="snapshot month YYYY-MM")

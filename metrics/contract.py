@@ -205,13 +205,13 @@ KINDS: dict[str, Kind] = {
                 "the 12 months ending on the snapshot month's last day."
             ),
             columns=(
-                _id("child_id", ("invo_person_id",), pseudo=True, example="C000123"),
-                _id("worker_id", ("invo_professional_id",), pseudo=True, example="W000123"),
-                Column("start_date", "date", required=True, aliases=("invo_involvement_start_date",),
+                _id("child_id", ("invo_person_id", "CHILD"), pseudo=True, example="C000123"),
+                _id("worker_id", ("invo_professional_id", "SW_ID"), pseudo=True, example="W000123"),
+                Column("start_date", "date", required=True, aliases=("invo_involvement_start_date", "SW_DECOM"),
                        example="2022-11-14"),
-                Column("end_date", "date", aliases=("invo_involvement_end_date",),
+                Column("end_date", "date", aliases=("invo_involvement_end_date", "SW_DEC"),
                        notes="blank if still open, ≥ start_date", example=""),
-                Column("change_reason", "text", aliases=("invo_worker_change_reason",),
+                Column("change_reason", "text", aliases=("invo_worker_change_reason", "SW_REASON"),
                        notes="RIIA codes e.g. LEFTRL, ORGRST", example=""),
             ),
             key=("child_id", "worker_id", "start_date"),
@@ -349,6 +349,27 @@ RULES: dict[str, str] = {
     "empty_upload": "A file with no rows would replace data already stored. Check the export; if those months "
                     "really had none, load it with --allow-empty (kpi ingest) or tick the confirmation on the "
                     "Upload page.",
+    # files a council already has (metrics.sources)
+    "not_used": "This file was recognised, but no KPI reads it. Upload the list or table a KPI uses (see "
+                "'Files a council already has' in the column guide).",
+    "xml_declaration": "Export the census XML again without a DOCTYPE or ENTITY declaration (the census needs "
+                       "neither).",
+    "xml_malformed": "The XML is damaged or incomplete. Export the census file again.",
     "duplicate_snapshot": "Two files in one upload describe the same snapshot month; only the first is taken. "
                           "Keep one file per month, or upload the replacement on its own.",
+    # Excel workbooks (issue 12)
+    "workbook_format": "The upload takes CSV files (.csv) and Excel workbooks (.xlsx, .xlsm). Save as CSV UTF-8 or "
+                       "Excel workbook (.xlsx).",
+    "workbook_encrypted": "Remove the password (Excel: File > Info > Protect Workbook > Encrypt with Password, "
+                          "clear it), save, and upload again.",
+    "workbook_corrupt": "The workbook is damaged. Open it in Excel and save it again, or export it again.",
+    "workbook_too_large": "The workbook unpacks to far more than its size (or over the limit). Save it again from "
+                          "Excel, split it, or save it as CSV UTF-8.",
+    "workbook_unsafe": "Save the workbook again from Excel (which never writes a document type declaration), or "
+                       "save it as CSV UTF-8.",
+    "no_header": "Each sheet needs one row of column headers (any accepted alias) in its first 50 rows, with only "
+                 "title rows above it. Delete or hide sheets that are not extracts.",
+    "merged_cells": "Unmerge the cells (Home > Merge & Center > Unmerge Cells) and give each its own value.",
+    "cell_error": "The cell holds a formula error such as #REF! or #N/A. Fix the formula, or paste the column as "
+                  "values, before uploading.",
 }

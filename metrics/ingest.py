@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import audit, store
+from metrics import audit, sources, store, workbook
 from metrics.contract import KINDS
+from metrics.csvread import RawTable
 from metrics.issues import Issue, Refused, mask
 from metrics.pseudonym import bind_key, key_for_store, pseudonymise
 from metrics.settings import Settings, get_settings
@@ -34,6 +35,7 @@ class IngestResult:
     errors: list[Issue] = field(default_factory=list)
     replaces: list[dict] = field(default_factory=list)  # uploads this one supersedes (wholly or partly)
     sha256: str = ""
+    source: str = ""  # where the rows came from, e.g. "Annex A List 4 (CSV)" (metrics.sources)
 
     @property
     def ok(self) -> bool:
@@ -163,6 +165,8 @@ def prepare(
     allow_empty: bool = False,
     batch: Batch | None = None,
     repeats: bool = True,
+    table: RawTable | None = None,
+    sheet: str | None = None,
 ) -> Prepared:
     """Validate one file and preview what it changes, storing nothing. Never raises for bad input: see
     ``result.status`` ("preview" or "refused").
@@ -170,13 +174,15 @@ def prepare(
     ``allow_empty``: a file with no rows may replace months that hold data (refused otherwise).
     ``batch``: the files uploaded with this one (a second file for the same snapshot month is refused);
     the caller adds each result to it. ``repeats``: look for events already counted in another month
-    (needs the store's key; :func:`commit` looks again under the write lock in any case).
+    (needs the store's key; :func:`commit` looks again under the write lock in any case). ``table``: the
+    extract already read from ``data`` (a workbook's sheet; see :func:`prepare_all`).
     """
     settings = settings or get_settings()
     name = Path(file_name).name  # never keep a client's directory path
     sha = hashlib.sha256(data).hexdigest()
     try:
-        v = validate(data, kind=kind, month=month, months=months, window=Window.of(settings))
+        v = validate(data if table is None else table, kind=kind, month=month, months=months,
+                     window=Window.of(settings), sheet=sheet)
     except Refused as r:
         return Prepared(IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha))
     pairs = store.scopes_and_months(v.kind, v.frame, v.months)
@@ -189,7 +195,7 @@ def prepare(
         return Prepared(IngestResult(file=name, kind=v.kind, status="refused", months=v.months, errors=[problem],
                                      replaces=replaces, sha256=sha))
     result = IngestResult(file=name, kind=v.kind, status="preview", months=v.months, rows=len(v.frame),
-                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha)
+                          warnings=_warnings(v, replaces, sha), replaces=replaces, sha256=sha, source=v.source)
     key_cols = list(KINDS[v.kind].key)
     raw_keys = v.frame[key_cols].copy()
     if repeats:
@@ -244,7 +250,7 @@ def commit(
             raise Refused(dup, v.kind)
         audit.record(c, actor, "upload", f"upload {upload_id}",
                      {"kind": v.kind, "months": v.months, "rows": len(v.frame), "file": name, "sha256": sha,
-                      "replaces": [u["id"] for u in result.replaces]}, role=role)
+                      "source": v.source, "replaces": [u["id"] for u in result.replaces]}, role=role)
         if on_commit:
             on_commit(c, upload_id)
 
@@ -258,7 +264,7 @@ def commit(
             result.upload_id = store.write_upload(
                 conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
                 uploaded_by=actor, warnings=result.warnings, as_of=v.as_of, progress=progress,
-                on_commit=audit_and_commit,
+                on_commit=audit_and_commit, source=v.source,
             )
     except store.StoreProblem:
         raise
@@ -270,6 +276,64 @@ def commit(
 
 
 _commit = commit  # ingest_bytes' ``commit`` flag shadows the name
+
+
+def prepare_all(conn: sqlite3.Connection, data: bytes, file_name: str, *, kind: str | None = None,
+                batch: Batch | None = None, **options) -> list[Prepared]:
+    """One uploaded file → one :class:`Prepared` per extract in it (``options`` as :func:`prepare`).
+
+    A CSV file is one extract. A workbook (:mod:`metrics.workbook`) gives one per visible sheet, labelled
+    ``book.xlsx#Sheet``, each with its own result (and at :func:`commit`, its own transaction); the sheets
+    of one workbook are one batch with the files uploaded beside it. Skipped sheets (hidden, empty) are
+    named in each sheet's warnings; a workbook that cannot be read is one refused result.
+    """
+    if not workbook.is_workbook(data, file_name):
+        return [prepare(conn, data, file_name, kind=kind, batch=batch, **options)]
+    name = Path(file_name).name
+    try:
+        book = workbook.read_workbook(data, name, kind=kind, recognise=sources.sheet_kind)
+        sources.set_aside(book)  # lists no KPI reads (Annex A's others): named in the notes, never stored
+    except Refused as r:
+        return [Prepared(IngestResult(file=name, kind=kind, status="refused", errors=r.errors,
+                                      sha256=hashlib.sha256(data).hexdigest()))]
+    batch = batch if batch is not None else Batch()
+    out = []
+    for sheet in book.sheets:
+        p = prepare_sheet(conn, data, name, sheet, notes=book.notes, batch=batch, **options)
+        batch.add(p.result)
+        out.append(p)
+    return out
+
+
+def prepare_sheet(conn: sqlite3.Connection, data: bytes, file_name: str, sheet: workbook.SheetTable, *,
+                  notes: list[str] = (), **options) -> Prepared:
+    """One sheet of a workbook (``data``, read by :func:`metrics.workbook.read_workbook`) as :func:`prepare`
+    does a CSV file, labelled ``book.xlsx#Sheet``; ``notes`` (sheets skipped) join its warnings."""
+    label = f"{Path(file_name).name}#{sheet.sheet}"
+    if sheet.errors:
+        p = Prepared(IngestResult(file=label, kind=sheet.kind, status="refused",
+                                  errors=sources.explain_sheet(sheet.sheet, sheet.errors),
+                                  sha256=hashlib.sha256(data).hexdigest()))
+    else:
+        p = prepare(conn, data, label, kind=sheet.kind, table=sheet.table, sheet=sheet.sheet, **options)
+        p.result.errors = workbook.explain(p.result.errors)
+        if p.validated is not None:
+            p.validated.warnings.extend(notes)
+    p.result.warnings = [*p.result.warnings, *(n for n in notes if n not in p.result.warnings)]
+    return p
+
+
+def ingest_all(conn: sqlite3.Connection, data: bytes, file_name: str, *, commit: bool = True,
+               uploaded_by: str | None = None, progress: Callable[[float], None] | None = None,
+               on_commit: Callable[[sqlite3.Connection, int], None] | None = None, role: str = "",
+               **options) -> list[IngestResult]:
+    """Validate and (if ``commit``) store every extract of one file (:func:`prepare_all`), each in its
+    own transaction: one result per extract. Options as :func:`ingest_bytes`."""
+    prepared = prepare_all(conn, data, file_name, repeats=not commit, **options)
+    if not commit:
+        return [p.result for p in prepared]
+    return [_commit(conn, p, uploaded_by=uploaded_by, progress=progress, on_commit=on_commit, role=role)
+            for p in prepared]
 
 
 def ingest_bytes(
@@ -294,13 +358,31 @@ def ingest_bytes(
 
     ``allow_empty``: a file with no rows may replace months that hold data (refused otherwise).
     ``batch``: the files uploaded with this one (a second file for the same snapshot month is refused);
-    the caller adds each result to it.
+    the caller adds each result to it. A workbook goes through :func:`ingest_all`: its one extract's result,
+    or (several sheets) one result summing them up — use :func:`ingest_all` for each sheet's own.
     """
+    if workbook.is_workbook(data, file_name):
+        results = ingest_all(conn, data, file_name, kind=kind, month=month, months=months, uploaded_by=uploaded_by,
+                             settings=settings, commit=commit, progress=progress, on_commit=on_commit, role=role,
+                             allow_empty=allow_empty, batch=batch)
+        return results[0] if len(results) == 1 else _summary(Path(file_name).name, results)
     prepared = prepare(conn, data, file_name, kind=kind, month=month, months=months, settings=settings,
                        allow_empty=allow_empty, batch=batch, repeats=not commit)
     if not commit:
         return prepared.result
     return _commit(conn, prepared, uploaded_by=uploaded_by, progress=progress, on_commit=on_commit, role=role)
+
+
+def _summary(name: str, results: list[IngestResult]) -> IngestResult:
+    """Several sheets' results as one (ok only if every sheet is): months, rows, warnings and errors summed,
+    each error and warning prefixed by its sheet."""
+    status = "refused" if any(not r.ok for r in results) else results[0].status
+    return IngestResult(
+        file=name, kind=None, status=status, months=sorted({m for r in results for m in r.months}),
+        rows=sum(r.rows for r in results if r.ok),
+        warnings=[f"{r.file}: {w}" for r in results for w in r.warnings],
+        errors=[replace(e, message=f"{r.file}: {e.message}") for r in results for e in r.errors],
+        sha256=results[0].sha256)
 
 
 def _replaced(current: dict) -> list[dict]:
@@ -316,14 +398,26 @@ def _warnings(v: Validated, replaces: list[dict], sha: str) -> list[str]:
     return warnings
 
 
-def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestResult:
-    p = Path(path)
+def _read_path(p: Path, kind: str | None) -> bytes | IngestResult:
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except OSError as e:
-        return IngestResult(file=p.name, kind=kwargs.get("kind"), status="refused",
+        return IngestResult(file=p.name, kind=kind, status="refused",
                             errors=[Issue.file("unreadable_file", f"The file could not be read ({e.strerror}).")])
-    return ingest_bytes(conn, data, p.name, **kwargs)
+
+
+def ingest_path(conn: sqlite3.Connection, path: str | Path, **kwargs) -> IngestResult:
+    """:func:`ingest_bytes` of a file on disk (a refused result if it cannot be read)."""
+    p = Path(path)
+    data = _read_path(p, kwargs.get("kind"))
+    return data if isinstance(data, IngestResult) else ingest_bytes(conn, data, p.name, **kwargs)
+
+
+def ingest_path_all(conn: sqlite3.Connection, path: str | Path, **kwargs) -> list[IngestResult]:
+    """:func:`ingest_all` of a file on disk: one result per extract (a workbook's sheets)."""
+    p = Path(path)
+    data = _read_path(p, kwargs.get("kind"))
+    return [data] if isinstance(data, IngestResult) else ingest_all(conn, data, p.name, **kwargs)
 
 
 def restore_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "",

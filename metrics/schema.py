@@ -192,6 +192,13 @@ def audit_chain(db: sqlite_utils.Database) -> None:
                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (f"{last}:{prev}",))
 
 
+def upload_source(db: sqlite_utils.Database) -> None:
+    """Each upload records where its rows came from (``metrics.sources``): Annex A, the workforce census, SSD,
+    SSDA903 or the product's own format. Every upload before this step was a product-format CSV."""
+    db.conn.execute("ALTER TABLE uploads ADD COLUMN source TEXT NOT NULL DEFAULT ''")
+    db.conn.execute("UPDATE uploads SET source = 'product format (CSV)'")
+
+
 #: The schema's history, in order: (what the step adds, the step). Version N = the first N applied.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("uploads, upload months, current pointers and one record table per extract kind", uploads_and_records),
@@ -200,4 +207,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("checkpoint finals: frozen review evaluations (append-only)", checkpoint_finals),
     ("evidence log, read-only once its checkpoint is final", evidence),
     ("audit rows chained by hash", audit_chain),
+    ("uploads record their source (Annex A, CSWW census, SSD, SSDA903 or product format)", upload_source),
 ]

@@ -215,8 +215,10 @@ def write_upload(
     as_of: str | None = None,
     progress: Callable[[float], None] | None = None,
     on_commit: Callable[[sqlite3.Connection, int], None] | None = None,
+    source: str = "",
 ) -> int:
-    """Store a validated, pseudonymised upload in one transaction and make it current."""
+    """Store a validated, pseudonymised upload in one transaction and make it current. ``source``: where its
+    rows came from (``metrics.sources``)."""
     spec = KINDS[kind]
     cols = ["upload_id", "month", *record_columns(kind)]
     if spec.period == "snapshot":
@@ -224,9 +226,9 @@ def write_upload(
     with transaction(conn):
         cur = conn.execute(
             "INSERT INTO uploads (kind, months, rows, sha256, file_name, uploaded_by, uploaded_at, status, warnings,"
-            " as_of) VALUES (?, ?, ?, ?, ?, ?, ?, 'current', ?, ?)",
+            " as_of, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'current', ?, ?, ?)",
             (kind, json.dumps(months), len(frame), sha256, file_name, uploaded_by, utc_now(), json.dumps(warnings),
-             as_of),
+             as_of, source),
         )
         upload_id = int(cur.lastrowid)
         sql = f"INSERT INTO {record_table(kind)} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

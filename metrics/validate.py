@@ -63,6 +63,7 @@ class Validated:
     warnings: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     as_of: str | None = None  # snapshot kinds: the snapshot_date given in the file, if any
+    source: str = ""  # where the rows came from, e.g. "Annex A List 4 (CSV)" (metrics.sources)
 
 
 def month_of(iso_date: str) -> str:
@@ -179,8 +180,15 @@ def detect_kind(headers: list[str]) -> str:
 
 def sniff(data: bytes) -> tuple[str | None, list[str], str]:
     """Cheap look at a file's header row: (detected kind or None, headers, message for the user)."""
+    from metrics import sources
     from metrics.csvread import decode
 
+    if sources.looks_like_xml(data):  # the census XML: its headers are its workers' elements
+        try:
+            headers = sources.census_xml_table(data).headers
+        except Refused as r:
+            return None, [], r.errors[0].message
+        return "workforce", headers, "The children's social work workforce census (XML)."
     try:
         text, _ = decode(data[:65536])
     except Refused as r:
@@ -191,6 +199,9 @@ def sniff(data: bytes) -> tuple[str | None, list[str], str]:
     import io
 
     first = next((row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)), [])
+    src = sources.recognise(first)
+    if src is not None:
+        return src.kind, first, f"{src.label}." if src.kind else f"{src.label}: not used by any KPI."
     try:
         return detect_kind(first), first, ""
     except Refused as r:
@@ -425,32 +436,59 @@ def _convert_column(col: Column, raw: np.ndarray, rows: np.ndarray, errors: list
 
 
 def validate(
-    data: bytes,
+    data: bytes | RawTable,
     *,
     kind: str | None = None,
     month: str | None = None,
     months: tuple[str, str] | None = None,
     window: Window | None = None,
+    sheet: str | None = None,
 ) -> Validated:
     """Validate an upload. Returns the typed table or raises Refused with every error found.
 
-    ``window``: the plausible dates (default: from the settings, as of today).
+    ``window``: the plausible dates (default: from the settings, as of today). ``data``: a CSV file's bytes
+    (or the workforce census's XML), or a table already read (a workbook's sheet, :mod:`metrics.workbook`;
+    ``sheet``: its name).
     """
+    from metrics import sources
+
     window = window or Window.of()
-    table = read_table(data)
+    if isinstance(data, RawTable):  # a workbook's sheet
+        return validate_table(data, kind=kind, month=month, months=months, window=window, container="Excel",
+                              sheet=sheet)
+    if sources.looks_like_xml(data):  # the workforce census's XML
+        return validate_table(sources.census_xml_table(data), kind=kind, month=month, months=months, window=window,
+                              container="XML")
+    return validate_table(read_table(data), kind=kind, month=month, months=months, window=window)
+
+
+def validate_table(table: RawTable, *, kind: str | None = None, month: str | None = None,
+                   months: tuple[str, str] | None = None, window: Window | None = None, container: str = "CSV",
+                   sheet: str | None = None) -> Validated:
+    """Validate one table (a CSV file, a census XML, a workbook's sheet). A file the council already has (Annex A,
+    the workforce census, SSD or SSDA903 tables) is first put in the contract's terms (:mod:`metrics.sources`);
+    its findings are then reported in its own column names."""
+    from metrics import sources
+
+    window = window or Window.of()
+    if kind is not None and kind not in KINDS:
+        raise Refused([Issue.file("unknown_kind", f"'{kind}' is not an extract kind; use one of {', '.join(KINDS)}.")])
+    adapted = sources.adapt(table, kind, container=container, sheet=sheet)
+    table, kind = adapted.table, adapted.kind
     if kind is None:
         kind = detect_kind(table.headers)
-    elif kind not in KINDS:
-        raise Refused([Issue.file("unknown_kind", f"'{kind}' is not an extract kind; use one of {', '.join(KINDS)}.")])
     try:
         if month is not None:
             month = parse_month(month, "month", window=window, upload=True)
         if months is not None:
             months = parse_months("..".join(months), window=window, upload=True)
-        return _validate_table(table, kind, month, months, window)
+        v = _validate_table(table, kind, month, months, window)
     except Refused as r:
+        r = adapted.explain(r)
         r.kind = r.kind or kind
-        raise
+        raise r from None
+    v.source, v.warnings = adapted.source, adapted.warnings + v.warnings
+    return v
 
 
 def _validate_table(table: RawTable, kind: str, month, months, window: Window) -> Validated:

@@ -27,7 +27,7 @@ from reports import disclosure, pdf, slides
 from reports.pack.build import build_model, figure
 from reports.pack.model import (CHART_HEIGHT, CHART_SCALE, CHART_WIDTH, NAME_LIMIT, Commentary,  # noqa: F401
                                 EvidenceItem, KpiPage, PackError, PackInfo, PackModel, Table, shorten)
-from reports.tables import load
+from reports.tables import PackData, load
 
 FORMATS = (".pdf", ".pptx")
 SUPPRESSED = disclosure.SUPPRESSED
@@ -81,14 +81,17 @@ def pack_format(out: str | Path) -> str:
 
 
 def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, public: bool = False,
-               include_teams: bool = True, by: str = "cli", role: str = "") -> PackInfo:
+               include_teams: bool = True, by: str = "cli", role: str = "",
+               data: PackData | None = None) -> PackInfo:
     """Write the board pack for the review at ``review_date`` to ``out`` (``.pdf`` or ``.pptx``).
 
     ``public=True`` applies the disclosure rules of :mod:`reports.disclosure` and leaves out who wrote
     each piece of commentary; ``include_teams=False`` leaves out team breakdowns. The file is written
     atomically (a temporary file renamed into place). Records an audit row (action ``boardpack``)
-    as ``by`` with ``role``. Raises ``ValueError`` for an unsupported extension, :class:`PackError` if the charts
-    cannot be drawn, ``RuntimeError`` if the DejaVu fonts are missing.
+    as ``by`` with ``role``. ``data``: what was already read for this review (the dashboard passes its
+    cached :class:`reports.tables.PackData`); read from ``conn`` when not given. Raises ``ValueError`` for
+    an unsupported extension or data for another review, :class:`PackError` if the charts cannot be drawn,
+    ``RuntimeError`` if the DejaVu fonts are missing.
     """
     from metrics.audit import record_now
     from metrics.reviews import as_date
@@ -109,7 +112,10 @@ def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, pub
     session = _ChartSession()  # Chromium boots in the background while the store is read
     try:
         t = time.perf_counter()
-        data = load(conn, review_date)
+        if data is None:
+            data = load(conn, review_date)
+        elif data.review is None or data.review.checkpoint != review_date:
+            raise ValueError(f"the data given are not for the review of {review_date.isoformat()}")
         t = lap("load", t)
         model = build_model(conn, data, public=public, include_teams=include_teams, by=by)
         t = lap("model", t)

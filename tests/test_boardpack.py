@@ -726,3 +726,35 @@ def test_no_workforce_figure_is_recoverable_across_measures_in_any_month(long_db
         assert not (linearly_recoverable(relations, published, list(cells)) & small), month
         months += 1
     assert months > 12
+
+
+def test_the_dashboard_reuses_what_it_computed_for_the_pack_and_the_public_csv(planted_db, env, public):
+    """Issue 10 item 6: the Reviews page's pack button and the public CSV are built from what the
+    dashboard already computed (``loaders.pack_data``, from its cached loaders), and come out exactly as
+    when everything is read straight from the store."""
+    from dashboard import loaders
+    from metrics.store import connect
+    from reports.boardpack import build_pack
+    from reports.tables import load, series_table, to_csv
+
+    db = str(planted_db)
+    conn = connect(planted_db)
+    direct = load(conn, REVIEW)
+    cached = loaders.pack_data(db, loaders.data_version(db), REVIEW.isoformat())
+    assert cached.review == direct.review and cached.history == direct.history
+    pd.testing.assert_frame_equal(cached.series, direct.series)
+    pd.testing.assert_frame_equal(cached.secondary, direct.secondary)
+    assert cached.breakdowns.keys() == direct.breakdowns.keys()
+    for key, frame in direct.breakdowns.items():
+        pd.testing.assert_frame_equal(cached.breakdowns[key], frame)
+    assert cached.decisions.cells == direct.decisions.cells
+
+    assert loaders.series_csv(db, loaders.data_version(db), True) == to_csv(series_table(conn, public=True))
+    info = build_pack(conn, REVIEW, env / "from-cache.pdf", public=True, by="tester", data=cached)
+    assert info.pages == public["pdf"].pages
+    def undated(path: Path) -> str:  # the time the pack was prepared is printed on it
+        return re.sub(r"\d{2}:\d{2} UTC", "HH:MM UTC", pdf_text(path))
+
+    assert undated(env / "from-cache.pdf") == undated(env / "public.pdf")
+    with pytest.raises(ValueError, match="not for the review of"):
+        build_pack(conn, REVIEW, env / "other.pdf", data=loaders.pack_data(db, loaders.data_version(db), "2024-03-01"))

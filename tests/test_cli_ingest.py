@@ -27,7 +27,7 @@ BAD = FIXTURES / "bad"
 
 INGEST_KEYS = ["file", "kind", "status", "upload_id", "months", "rows", "warnings", "errors"]
 ERROR_KEYS = ["row", "column", "value", "rule", "message"]
-UPLOAD_KEYS = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status"]
+UPLOAD_KEYS = ["id", "kind", "months", "rows", "sha256", "file_name", "uploaded_by", "uploaded_at", "status", "source"]
 
 
 def _rows(n: int, month: str = "2023-04", prefix: str = "A") -> str:

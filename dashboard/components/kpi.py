@@ -336,5 +336,7 @@ def render_monthly_table(db: str, v: int, metric: str) -> None:
              "Source": {"records": "record-level extract", "figures": "monthly totals"}.get(r.source, "—"),
              "Notes": "; ".join(words.flag_text(f) for f in r.flags)}
             for r in s.iloc[::-1].itertuples(index=False)]
+    if said := loaders.kpi_sources(db, v, metric):  # which file each month's values came from
+        st.caption(plain(said))
     with st.expander(f"Monthly figures ({len(rows)} months)"):
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

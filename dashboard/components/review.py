@@ -138,8 +138,11 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
         with st.spinner("Drawing the charts and laying out the pack…"), tempfile.TemporaryDirectory() as d:
             out = Path(d) / f"pack.{ext}"
             try:
+                db, version = loaders.version()
+                data = loaders.pack_data(db, version, at.isoformat())
                 with loaders.connect() as conn:
-                    info = build_pack(conn, at, out, public=public, include_teams=teams, by=who.label)
+                    info = build_pack(conn, at, out, public=public, include_teams=teams, by=who.label,
+                                      role=who.role.name, data=data)
                 st.session_state[str(key)] = (out.read_bytes(), info.pages)
             except Exception as err:  # a message, never a traceback
                 st.error(f"The pack could not be produced: {type(err).__name__}: {plain(err)}")

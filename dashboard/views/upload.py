@@ -7,18 +7,17 @@ import streamlit as st
 from dashboard import access
 from dashboard.components.chrome import render_demo_notice
 from dashboard.components.text import plain
-from dashboard.components.upload import render_examples, render_file, render_history
+from dashboard.components.upload import render_examples, render_file, render_history, render_uploader
 from metrics.ingest import Batch
 from metrics.settings import get_settings
 
 identity = access.page("upload")
 st.title("Upload monthly extracts")
 render_demo_notice()
-st.write("Drop one or several CSV extracts. Each file is checked in full before anything is stored: a file "
+st.write("Drop one or several extracts. Each file is checked in full before anything is stored: a file "
          "with any error changes nothing, and you get the complete list of what to fix.")
 
-files = st.file_uploader("Extract files (CSV)", type=["csv"], accept_multiple_files=True, key="files",
-                         help="Excel's 'CSV UTF-8' or plain 'CSV' both work. Up to 200 MB per file.")
+files = render_uploader()
 batch = Batch()  # the files dropped together: one file per snapshot month
 for i, f in enumerate(files or []):
     with st.container(border=True):
