@@ -153,14 +153,24 @@ def data_url(icon: Icon, size: int = 32) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg(icon, size).encode()).decode()
 
 
-def badge_html(icon: Icon, size: int = 28, text: str | None = None, *, detail: str = "") -> str:
+def img_html(icon: Icon, size: int = 32) -> str:
+    """The icon as an ``<img>`` of its SVG (a data URL) with the words as ``alt`` and ``title``: what survives
+    a sanitiser that drops inline ``<svg>`` (Streamlit's ``st.html`` runs DOMPurify's HTML profile)."""
+    label = escape(icon.description, quote=True)
+    return (f'<img src="{data_url(icon, size)}" width="{size}" height="{size}" alt="{label}" title="{label}" '
+            'style="vertical-align:middle;flex:none">')
+
+
+def badge_html(icon: Icon, size: int = 28, text: str | None = None, *, detail: str = "", inline_svg: bool = False) -> str:
     """The icon followed by its words (``text``, default the icon's label) and an optional smaller
-    ``detail`` line, as one inline HTML block. Every string is escaped here."""
+    ``detail`` line, as one inline HTML block. ``inline_svg``: the icon as inline ``<svg>`` (documents), else
+    as an ``<img>`` (:func:`img_html`, the dashboard). Every string is escaped here."""
     words_html = f'<span style="font-weight:600">{escape(text or icon.label)}</span>'
     if detail:
         words_html += f'<br><span style="font-size:0.85em;color:#505a5f">{escape(detail)}</span>'
+    picture = svg(icon, size) if inline_svg else img_html(icon, size)
     return (f'<span class="verdict verdict-{icon.kind}" style="display:inline-flex;align-items:center;gap:0.45em;'
-            f'line-height:1.25">{svg(icon, size)}<span>{words_html}</span></span>')
+            f'line-height:1.25">{picture}<span>{words_html}</span></span>')
 
 
 # --- PNG (the packs) --------------------------------------------------------------------------------------

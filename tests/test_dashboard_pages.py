@@ -320,7 +320,7 @@ def test_kpi_detail_change_since_the_last_review_is_information_only(use_db, dem
     up = open_page("views/kpi.py", kpi="permanent_practitioners_fte")
     for page in (down, up):
         value = page.metric[0]
-        assert "since the Dec 2024 review" in value.proto.delta
+        assert value.proto.delta.endswith(" vs Dec 2024 review")
     assert down.metric[0].proto.delta.startswith("-") and up.metric[0].proto.delta.startswith("+")
     assert down.metric[0].proto.color == up.metric[0].proto.color
     assert down.metric[2].proto.delta == "▲ Improving" and up.metric[2].proto.delta == "▲ Improving"

@@ -31,6 +31,8 @@ def test_every_icon_has_words_a_title_and_a_role(icon):
     assert icon.label and icon.meaning
     badge = icons.badge_html(icon)
     assert f">{icon.label}<" in badge, "the badge shows the words beside the icon"
+    assert f'alt="{icon.description}"' in badge.replace("&#x27;", "'"), "the picture has the words as alt text"
+    assert "<svg" in icons.badge_html(icon, inline_svg=True)
     assert contrast(icon.colour) >= 4.5
 
 

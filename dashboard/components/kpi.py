@@ -97,10 +97,13 @@ def render_board(board, *, key: str = "board") -> str | None:
     text = st.column_config.TextColumn
     event = st.dataframe(
         styled, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
-        row_height=40,
+        row_height=40, height=40 * (len(frame) + 1) + 3,
+        # the verdicts first after the priority (pinned), so a narrow screen scrolls to the detail
+        column_order=["ToR", "Priority", "RAG", "Variation", "Direction of travel", "Assurance", "Target assurance",
+                      "Value", "Month", "95% interval", "Target", "Trend", "Data notes"],
         column_config={
             "ToR": text("ToR", width=44, help="Terms of Reference paragraph"),
-            "Priority": text("Priority", width=250),
+            "Priority": text("Priority", width=250, pinned=True),
             "Value": text("Value", width=64, help="The value judged at this review (pooled over three months where "
                           "the Data notes say so)"),
             "Month": text("Month", width=70, help="The judged month"),
@@ -183,7 +186,7 @@ def render_kpi_headline(board, metric: str) -> None:
     prev = uk_month(board.previous_checkpoint.isoformat()[:7]) if board.previous_checkpoint else None
     delta, unchanged = _delta(metric, r.actual, r.previous_actual) if prev else (None, False)
     c1.metric(f"Value, {uk_month(r.actual_month)}", fmt(metric, r.actual),
-              delta=f"{'no change' if unchanged else delta} since the {prev} review" if delta else None,
+              delta=f"{'no change' if unchanged else delta} vs {prev} review" if delta else None,
               delta_color="off", delta_arrow="off" if unchanged else "auto",
               help=f"{'Higher' if kpi.higher_is_better else 'Lower'} is better. Judged on {basis_words(r)}. "
               + (interval_words(r) + ". " if r.interval else "")

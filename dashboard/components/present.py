@@ -47,7 +47,7 @@ def render_slide(board, metric: str) -> None:
     for col, (label, big) in zip(st.columns([1, 1, 1, 1.3]), tiles):
         col.markdown(f"**{label}**")
         col.markdown(f"## {big}")
-    render_badges(r, size=44, travel=False)
+    render_badges(r, size=56, travel=False, scale=1.5)
     render_interval_line(r)
     st.caption(f"At the {uk_date(board.at)} review, judging {uk_month(board.month)}"
                + (" (provisional: not yet marked final)" if board.provisional else "")

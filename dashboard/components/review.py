@@ -203,6 +203,7 @@ def render_review_table(board, at: str) -> None:
     text = st.column_config.TextColumn
     image = st.column_config.ImageColumn
     st.dataframe(review_frame(board), hide_index=True, width="stretch", row_height=40,
+                 height=40 * (len(board.rated) + 1) + 3,
                  column_order=["KPI", "ToR", "RAG", "Actual", "95% interval", "Month", "Target", "Variation",
                                "Variation (words)", "Direction of travel", "Assurance", "Assurance (words)",
                                "Forecast (final target)", "Note"],

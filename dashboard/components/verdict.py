@@ -53,19 +53,19 @@ def verdict_notes(r) -> list[str]:
     return out
 
 
-def badges_html(r, *, size: int = 30, travel: bool = True) -> str:
+def badges_html(r, *, size: int = 30, travel: bool = True, scale: float = 1.0) -> str:
     """The variation and assurance badges side by side, each icon with its words and one detail line."""
     v, a = variation_icon(r), assurance_icon(r)
     v_detail = f"Direction of travel: {words.travel_text(r.direction_of_travel)}" if travel and r.rated else ""
     a_detail = f"against the target of {r.kpi.format(r.target)}" if r.rated and r.target is not None else ""
     cell = '<div style="flex:1 1 16em;min-width:14em">{}</div>'
-    return ('<div style="display:flex;flex-wrap:wrap;gap:0.75em 1.5em;align-items:center">'
+    return (f'<div style="display:flex;flex-wrap:wrap;gap:0.75em 1.5em;align-items:center;font-size:{scale}em">'
             + cell.format(icons.badge_html(v, size, detail=v_detail))
             + cell.format(icons.badge_html(a, size, detail=a_detail)) + "</div>")
 
 
-def render_badges(r, *, size: int = 30, travel: bool = True) -> None:
-    st.html(badges_html(r, size=size, travel=travel))
+def render_badges(r, *, size: int = 30, travel: bool = True, scale: float = 1.0) -> None:
+    st.html(badges_html(r, size=size, travel=travel, scale=scale))
 
 
 def render_interval_line(r) -> None:
