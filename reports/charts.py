@@ -353,7 +353,8 @@ def _spc_hover(kpi: KPI, p, seg, run_length: int, parts: tuple | None, interval)
     if p.type == "common_cause":
         lines.append("Common cause: within the usual range")
     else:
-        lines.append(f"{SPC_POINT_STYLE[p.type]['name'].replace(':', '')} — {words.rule_text(p.rule, p.sense, run_length)}")
+        name = SPC_POINT_STYLE[p.type]["name"].replace(":", "")
+        lines.append(f"{name} — {words.rule_text(p.rule, p.sense, run_length)}")
     if seg is not None:
         limits = (f"limits {kpi.format(seg.lpl)}–{kpi.format(seg.upl)}" if seg.upl is not None else "no limits yet")
         lines.append(f"{'Trial period' if seg.trial else 'Period'}: mean {kpi.format(seg.mean)}, {limits}")

@@ -161,7 +161,8 @@ def img_html(icon: Icon, size: int = 32) -> str:
             'style="vertical-align:middle;flex:none">')
 
 
-def badge_html(icon: Icon, size: int = 28, text: str | None = None, *, detail: str = "", inline_svg: bool = False) -> str:
+def badge_html(icon: Icon, size: int = 28, text: str | None = None, *, detail: str = "",
+               inline_svg: bool = False) -> str:
     """The icon followed by its words (``text``, default the icon's label) and an optional smaller
     ``detail`` line, as one inline HTML block. ``inline_svg``: the icon as inline ``<svg>`` (documents), else
     as an ``<img>`` (:func:`img_html`, the dashboard). Every string is escaped here."""

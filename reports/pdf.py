@@ -386,8 +386,8 @@ def _icon_key(styles, width: float):
 
     from reports.icons import all_icons
 
-    items = [_icon_cell(i, _p(f"{i.kind.capitalize()}: {i.label} — {i.meaning}.", styles["small"]), width / 2 - 12, 20)
-             for i in all_icons()]
+    items = [_icon_cell(i, _p(f"{i.kind.capitalize()}: {i.label} — {i.meaning}.", styles["small"]),
+                        width / 2 - 12, 20) for i in all_icons()]
     rows = [items[k:k + 2] + [""] * (2 - len(items[k:k + 2])) for k in range(0, len(items), 2)]
     t = Table(rows, colWidths=[width / 2] * 2)
     t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

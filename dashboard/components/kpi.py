@@ -226,9 +226,11 @@ def render_spc_note(board, metric: str) -> None:
     period = (f" The judged month's period runs from {uk_month(seg.start)} ({seg.n} months"
               + (", trial limits: fewer than 13" if seg.trial else "") + ")." if seg else "")
     rebases = "; ".join(f"{uk_month(rb.month)}: {rb.reason}" for rb in chart.settings.rebases)
+    pooled = (" The chart plots single months; the judged value pools three (see above)."
+              if r.basis == "rolling_3_months" else "")
     st.caption("Each month's value with its period's mean and process limits: about 99 months in 100 fall inside "
-               "them by chance. Triangles mark special cause improvement, squares special cause concern; the "
-               f"judged month ({uk_month(board.month)}) is ringed.{period}"
+               f"them by chance.{pooled} Triangles mark special cause improvement, squares special cause concern; "
+               f"the judged month ({uk_month(board.month)}) is ringed.{period}"
                + (f" Rebases — {plain(rebases)}." if rebases else "")
                + f" The method in plain English: `{DOC}`.")
 

@@ -93,11 +93,11 @@ def rule_text(rule: str | None, sense: str | None = None, run_length: int = 7) -
     if rule is None:
         return ""
     side = {"high": "above", "low": "below"}.get(sense or "", "on one side of")
+    limit = {"high": "above the upper process limit", "low": "below the lower process limit"}
+    step = {"high": "higher", "low": "lower"}.get(sense or "", "higher (or lower)")
     return {
-        "outside_limits": f"{'above the upper' if sense == 'high' else 'below the lower' if sense == 'low' else 'outside the'}"
-                          " process limit" + ("" if sense else "s"),
-        "trend": f"{run_length} points each {'higher' if sense == 'high' else 'lower' if sense == 'low' else 'higher (or lower)'}"
-                 " than the one before",
+        "outside_limits": limit.get(sense or "", "outside the process limits"),
+        "trend": f"{run_length} points each {step} than the one before",
         "two_of_three": f"2 of 3 points beyond the near limit {side} the mean",
         "shift": f"{run_length} points in a row {side} the mean",
     }.get(rule, rule.replace("_", " "))
@@ -150,7 +150,8 @@ def interval_text(interval, fmt=None, *, target_within: bool | None = None) -> s
 
 
 def _span(months) -> str:
-    """('2023-08','2023-09','2023-10') → 'Aug–Oct 2023'; across a year 'Dec 2023–Feb 2024'; one month 'Oct 2023'."""
+    """('2023-08','2023-09','2023-10') → 'Aug–Oct 2023'; across a year 'Dec 2023–Feb 2024'; one month
+    'Oct 2023'."""
     from metrics.months import short_month
 
     ms = sorted(m for m in months if m)
