@@ -171,8 +171,8 @@ def la_info(la_code: str) -> dict:
 # Built on review_settings / review_series / review above (one computation shared with the Reviews
 # page). Everything is keyed on (db, version) like the loaders above, so an upload, a restore, a settings
 # change or a checkpoint marked final invalidates it at once. What each page shows of a checkpoint is
-# the one review model (metrics.reviews.review_board: "provisional", "next checkpoint" and the shown_*
-# fields are explained there and in metrics.reviews.views).
+# the one review model (metrics.reviews.review_board: one verdict per checkpoint; "next checkpoint" is
+# explained in metrics.reviews.views).
 
 #: The KPI detail and present pages' chart config: no plotly logo, no editing.
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -217,7 +217,8 @@ def published_benchmarks(metric: str, la_code: str) -> tuple[pd.DataFrame, str |
 
 
 def default_checkpoint(db: str, version: int) -> str:
-    """ISO date of the next checkpoint: the first after the latest month with data."""
+    """ISO date of the review the pages open on: the latest checkpoint whose judged month has data
+    (``metrics.reviews.views.next_checkpoint``; judgement.md section 1)."""
     from metrics.reviews.views import latest_data_month, next_checkpoint
 
     return next_checkpoint(review_settings(db, version), latest_data_month(review_series(db, version)))
@@ -240,7 +241,7 @@ def _missing(x) -> bool:
 @st.cache_data(show_spinner=False, max_entries=16)
 def kpi_board(db: str, version: int, at: str):
     """The review model at checkpoint ``at`` (ISO date): ``metrics.reviews.ReviewBoard``, one ReviewRow
-    per KPI (the overview, present and KPI pages read its ``shown_*`` fields)."""
+    per KPI (every page formats its judgement: one verdict per checkpoint)."""
     from metrics.reviews import build_board
 
     return build_board(review(db, version, at), review_series(db, version), review_settings(db, version))
@@ -249,8 +250,7 @@ def kpi_board(db: str, version: int, at: str):
 @st.cache_data(show_spinner=False, max_entries=48)
 def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: int | None = None):
     """The KPI's chart (:func:`reports.charts.review_chart`, the one builder the packs use too), cached:
-    every checkpoint up to the next one from the review model (the next one "provisional" while its month
-    has no data), the projection of the next checkpoint's forecast, published benchmarks for the LA code
+    every checkpoint up to the next one from the review model (not yet final: "provisional"), the projection of the next checkpoint's forecast, published benchmarks for the LA code
     in the settings."""
     from metrics.kpis import REGISTRY
     from reports.charts import DASHBOARD, PRESENT, review_chart
@@ -263,6 +263,26 @@ def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: i
     style = (PRESENT if large else DASHBOARD).sized(height=height)
     return review_chart(REGISTRY[metric], series, settings, list(boards.values()), current=boards.get(nxt),
                         benchmarks=bench, style=style)
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def kpi_spc_chart(db: str, version: int, metric: str, at: str, large: bool = False):
+    """The KPI's SPC view at checkpoint ``at`` (:func:`reports.charts.spc_figure` of the review model's
+    ``spc``: the points up to the judged month), with each month's 95% interval in the hover (percentages)
+    and the target trajectory. None when the row has no chart."""
+    from metrics.kpis import REGISTRY
+    from reports.charts import DASHBOARD, PRESENT, spc_figure, trajectory
+    from reports.tables import month_intervals
+
+    row = kpi_board(db, version, at).row(metric)
+    if row.spc is None or not row.spc.points:
+        return None
+    series = one_kpi_series(db, version, metric)
+    lows, highs = month_intervals(series)
+    intervals = {m: (lo, hi) for m, lo, hi in zip(series["month"], lows, highs) if lo is not None}
+    return spc_figure(REGISTRY[metric], row.spc, series=series, intervals=intervals,
+                      trajectory=trajectory(review_settings(db, version), metric),
+                      style=PRESENT if large else DASHBOARD)
 
 
 def iso_date(iso: str):

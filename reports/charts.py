@@ -317,3 +317,170 @@ def review_chart(kpi: KPI, series: pd.DataFrame, settings: ReviewSettings, board
     if style.width:
         fig.update_layout(width=style.width, margin=dict(r=30))
     return fig
+
+
+# --- the SPC view (shared/spec/judgement.md section 4; docs/judgement.md explains it) ---------------------
+
+#: Where the method is explained in plain English (charts and packs say so).
+JUDGEMENT_DOC = "docs/judgement.md"
+SPC_VALUE = "#505a5f"
+SPC_MEAN = "#0b0c0c"
+SPC_LIMIT = "#6f777b"
+SPC_TARGET = "#6f3c97"
+REBASE = "#0b0c0c"
+#: Special-cause points: colour AND shape (never colour alone). Improvement points are triangles pointing the
+#: KPI's better way (an improvement always runs that way), concern points squares; common cause small circles.
+SPC_POINT_STYLE = {
+    "special_cause_improvement": {"colour": "#1d70b8", "name": "Special cause: improvement"},
+    "special_cause_concern": {"colour": "#b35900", "name": "Special cause: concern", "symbol": "square"},
+    "common_cause": {"colour": SPC_VALUE, "name": "Common cause", "symbol": "circle"},
+}
+
+
+def spc_symbol(point_type: str, direction: str) -> str:
+    """The plotly marker symbol of an SPC point type on a KPI whose better direction is ``direction``."""
+    if point_type == "special_cause_improvement":
+        return "triangle-up" if direction == "up" else "triangle-down"
+    return SPC_POINT_STYLE[point_type]["symbol"]
+
+
+def _spc_hover(kpi: KPI, p, seg, run_length: int, parts: tuple | None, interval) -> str:
+    lines = [f"<b>{pd.Timestamp(p.month + '-01'):%b %Y}</b>", f"{kpi.label}: {kpi.format(p.value)}"]
+    if parts is not None:
+        lines[-1] += f" ({parts[0]:,.1f} of {parts[1]:,.1f})".replace(".0 ", " ").replace(".0)", ")")
+    if interval:
+        lines.append(words.interval_text(interval, kpi.format))
+    if p.type == "common_cause":
+        lines.append("Common cause: within the usual range")
+    else:
+        name = SPC_POINT_STYLE[p.type]["name"].replace(":", "")
+        lines.append(f"{name} — {words.rule_text(p.rule, p.sense, run_length)}")
+    if seg is not None:
+        limits = (f"limits {kpi.format(seg.lpl)}–{kpi.format(seg.upl)}" if seg.upl is not None else "no limits yet")
+        lines.append(f"{'Trial period' if seg.trial else 'Period'}: mean {kpi.format(seg.mean)}, {limits}")
+    return "<br>".join(lines)
+
+
+def _steps(spc_obj, attr: str, segments) -> tuple[list, list]:
+    """x, y of a per-segment horizontal line (None gaps between segments) for ``segments``."""
+    xs: list = []
+    ys: list = []
+    for seg in segments:
+        y = getattr(seg, attr)
+        if y is None:
+            continue
+        xs += [month_end(seg.start) - pd.Timedelta(days=12), month_end(seg.end) + pd.Timedelta(days=12), None]
+        ys += [y, y, None]
+    return xs, ys
+
+
+def spc_figure(kpi: KPI, spc_obj, *, series: pd.DataFrame | None = None, trajectory: pd.DataFrame | None = None,
+               intervals: dict | None = None, style: ChartStyle = DASHBOARD, hidden: Sequence[str] = (),
+               doc_link: str | None = JUDGEMENT_DOC) -> go.Figure:
+    """The KPI's statistical process control chart (XmR, Making Data Count's rules) from an
+    :class:`metrics.spc.Spc`: the monthly values, each period's mean and process limits (step lines; a period
+    with fewer than 13 months has *trial limits*, drawn dashed and labelled so), the target, rebases as
+    vertical lines with their reason, special-cause points coloured AND shaped (triangles for improvement,
+    squares for concern), the judged month ringed. ``series``: the KPI's rows (numerator and denominator in
+    the hover); ``intervals``: month → 95% interval (percentages); ``hidden``: months a public chart leaves
+    out (a gap, no hover). ``doc_link``: the note under the chart pointing to the method."""
+    base = 20 if style.large else 13
+    fig = go.Figure()
+    run_length = spc_obj.settings.run_length
+    parts: dict[str, tuple] = {}
+    if series is not None and kpi.unit == "percent":
+        for m, n, d in zip(series["month"], series["numerator"], series["denominator"]):
+            if not (pd.isna(n) or pd.isna(d)):
+                parts[m] = (float(n), float(d))
+    hidden = set(hidden)
+    pts = [p for p in spc_obj.points if p.month not in hidden]
+    segs = spc_obj.segments
+
+    def seg_of(p):
+        return segs[p.segment] if 0 <= p.segment < len(segs) else None
+
+    # the values: one line (gaps where a month is hidden or missing between points stay joined, as the spec
+    # treats consecutive points), hover on every point
+    fig.add_trace(go.Scatter(
+        x=[month_end(p.month) for p in pts], y=[p.value for p in pts], name="Monthly value",
+        mode="lines+markers", line=dict(color=SPC_VALUE, width=2.5 if style.large else 2),
+        marker=dict(size=7 if style.large else 6, color=SPC_VALUE, symbol="circle"),
+        hovertext=[_spc_hover(kpi, p, seg_of(p), run_length, parts.get(p.month), (intervals or {}).get(p.month))
+                   for p in pts], hoverinfo="text",
+    ))
+    x, y = _steps(spc_obj, "mean", segs)
+    fig.add_trace(go.Scatter(x=x, y=y, name="Mean", mode="lines", line=dict(color=SPC_MEAN, width=1.8),
+                             hoverinfo="skip"))
+    for trial, name, dash in ((False, "Process limits", "solid"), (True, "Trial limits (under 13 months)", "dash")):
+        chosen = [s for s in segs if s.trial == trial and s.upl is not None]
+        if not chosen:
+            continue
+        xu, yu = _steps(spc_obj, "upl", chosen)
+        xl, yl = _steps(spc_obj, "lpl", chosen)
+        fig.add_trace(go.Scatter(x=xu + xl, y=yu + yl, name=name, mode="lines", hoverinfo="skip",
+                                 line=dict(color=SPC_LIMIT, width=1.6, dash=dash)))
+        if trial:
+            for s in chosen:
+                fig.add_annotation(x=month_end(s.start), y=s.upl, text="trial limits", showarrow=False,
+                                   xanchor="left", yanchor="bottom", font=dict(size=base - 3, color=SPC_LIMIT))
+    if trajectory is not None and not trajectory.empty and pts:
+        t = trajectory.copy()
+        t["date"] = pd.to_datetime(t["date"])
+        t = t[t["date"] <= month_end(pts[-1].month) + pd.Timedelta(days=1)]
+        if not t.empty:
+            fig.add_trace(go.Scatter(x=t["date"], y=t["target"], name="Target", mode="lines",
+                                     line=dict(color=SPC_TARGET, width=2.2, dash="dot"),
+                                     hovertemplate="Target %{x|%d %b %Y}: %{y:.1f}<extra></extra>"))
+    for ptype in ("special_cause_improvement", "special_cause_concern"):
+        sel = [p for p in pts if p.type == ptype]
+        if not sel:
+            continue
+        st = SPC_POINT_STYLE[ptype]
+        fig.add_trace(go.Scatter(
+            x=[month_end(p.month) for p in sel], y=[p.value for p in sel], name=st["name"], mode="markers",
+            marker=dict(size=14 if style.large else 12, color=st["colour"], symbol=spc_symbol(ptype, kpi.direction),
+                        line=dict(color="white", width=1)),
+            hovertext=[_spc_hover(kpi, p, seg_of(p), run_length, parts.get(p.month), (intervals or {}).get(p.month))
+                       for p in sel], hoverinfo="text",
+        ))
+    judged = spc_obj.point(spc_obj.judged_month) if spc_obj.judged_month else None
+    if judged is not None and judged.month not in hidden:
+        fig.add_trace(go.Scatter(
+            x=[month_end(judged.month)], y=[judged.value], mode="markers", name="Judged month",
+            marker=dict(size=24 if style.large else 20, color=INK, symbol="circle-open", line=dict(width=2)),
+            hoverinfo="skip"))
+    first = month_end(spc_obj.points[0].month) if spc_obj.points else None
+    last = month_end(spc_obj.points[-1].month) if spc_obj.points else None
+    for i, r in enumerate(spc_obj.settings.rebases):
+        ts = pd.Timestamp(r.month + "-01")
+        right_half = first is not None and ts > first + (last - first) / 2
+        fig.add_vline(x=ts, line=dict(color=REBASE, width=1.5, dash="dashdot"))
+        fig.add_annotation(x=ts, y=1.0, yref="paper", yanchor="bottom", xanchor="right" if right_half else "left",
+                           showarrow=False,
+                           text=f"Rebase {ts:%b %Y}: {_short(r.reason, 60)}",
+                           yshift=(i % 2 + (1 if doc_link else 0)) * (base + 2), font=dict(size=base - 3, color=REBASE))
+    if doc_link:
+        fig.add_annotation(x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                           showarrow=False, text=f"How to read this chart: {doc_link}",
+                           font=dict(size=base - 3, color=SPC_VALUE))
+    yaxis = dict(title=dict(text={"percent": "%", "fte": "FTE", "count": "number"}.get(kpi.unit, "")),
+                 gridcolor="#dee0e2", zeroline=False)
+    rebase_rows = min(len(spc_obj.settings.rebases), 2)
+    fig.update_layout(
+        template="plotly_white",
+        font=dict(size=base, color=INK, family="DejaVu Sans, Arial, sans-serif"),
+        height=style.height or (560 if style.large else 420),
+        margin=dict(l=60, r=20, t=20 + (rebase_rows + (1 if doc_link else 0)) * (base + 4), b=40),
+        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, font=dict(size=base - 2)),
+        hoverlabel=dict(font_size=base),
+        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0"),
+        yaxis=yaxis,
+    )
+    if style.width:
+        fig.update_layout(width=style.width)
+    return fig
+
+
+def _short(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

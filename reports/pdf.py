@@ -15,7 +15,7 @@ from metrics.months import short_month
 from metrics.reviews.words import RAG_COLOURS
 from reports.fonts import (FONT, FONT_BOLD, check_fonts, clip, font_files, register_fonts,  # noqa: F401
                            text_width, wrap)
-from reports.pack.model import CHART_HEIGHT, CHART_WIDTH
+from reports.pack.model import CHART_HEIGHT, CHART_WIDTH, row_icons
 
 # --- layout ----------------------------------------------------------------------------------
 
@@ -78,9 +78,26 @@ def _p(text: str, style) -> object:
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
 
+def _icon_cell(icon, para, width: float, size: float = 15):
+    """An icon (PNG from :mod:`reports.icons`) beside its words, as a borderless one-row table."""
+    from reportlab.platypus import Image, Table, TableStyle
+
+    from reports.icons import png
+
+    if icon is None:
+        return para
+    t = Table([[Image(io.BytesIO(png(icon, 96)), width=size, height=size), para]],
+              colWidths=[size + 4, max(width - size - 4, 10)])
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                           ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    return t
+
+
 def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | None = None,
-           size: float | None = None, padding: float = 4):
-    """A model Table as a reportlab Table: blue header row, ruled rows, optional coloured RAG column."""
+           size: float | None = None, padding: float = 4, icon_cols: dict | None = None):
+    """A model Table as a reportlab Table: blue header row, ruled rows, optional coloured RAG column, and
+    ``icon_cols`` (column → one :class:`reports.icons.Icon` or None per row) drawn beside the cell's words."""
     from reportlab.lib.colors import HexColor
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import Table, TableStyle
@@ -105,9 +122,21 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
                          for part in str(text).split("\n")[:lines])
 
     data = [[_p(fit(h, j, True, 2), head_style(j)) for j, h in enumerate(t.header)]]
+    icon_cols = icon_cols or {}
     for i, row in enumerate(t.rows):
         bold_row = t.last_row_bold and i == len(t.rows) - 1
-        data.append([_p(fit(c, j, bold_row, MAX_CELL_LINES), style_for(j, bold_row)) for j, c in enumerate(row)])
+        cells = []
+        for j, c in enumerate(row):
+            icon = icon_cols[j][i] if j in icon_cols else None
+            if icon is not None:  # the icon takes (size + 4) pt of the cell: fit the words to the rest
+                w = t.widths[j] * width - 10 - (size or SIZE_TABLE) - 6
+                text = "\n".join(clip(part, size or SIZE_TABLE, w, False, MAX_CELL_LINES)
+                                  for part in str(c).split("\n")[:MAX_CELL_LINES])
+                cells.append(_icon_cell(icon, _p(text, style_for(j)), t.widths[j] * width - 10,
+                                        (size or SIZE_TABLE) + 2))
+            else:
+                cells.append(_p(fit(c, j, bold_row, MAX_CELL_LINES), style_for(j, bold_row)))
+        data.append(cells)
     tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
     cmds = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
@@ -151,6 +180,26 @@ def _status_strip(page, styles, width: float):
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 1), (-1, 1), 6),
     ]))
+    return tbl
+
+
+def _verdict_strip(page, styles, width: float):
+    """The variation and assurance icons with their words, then the basis, interval and 'cannot be told
+    apart' in a sentence."""
+    from reportlab.platypus import Table, TableStyle
+
+    from reports.pack.model import verdict_line
+
+    r = page.row
+    v, a = row_icons(r)
+    cols = (0.3, 0.26, 0.44)
+    cells = [_icon_cell(v, _p(f"Variation: {r.variation_text}", styles["side"]), cols[0] * width - 8, 22),
+             _icon_cell(a, _p(f"Assurance: {r.assurance_text}", styles["side"]), cols[1] * width - 8, 22),
+             _p(verdict_line(r), styles["side"])]
+    tbl = Table([cells], colWidths=[c * width for c in cols])
+    tbl.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                             ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 3),
+                             ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
     return tbl
 
 
@@ -251,9 +300,13 @@ def render(model, path: Path) -> int:
     # summary
     story.append(_p(clip(f"Checkpoint summary — {model.review_label}", SIZE_TITLE, frame_w, True, 2),
                     styles["title"]))
-    story.append(_p(f"Overall: {model.overall}", styles["h2"]))
-    story.append(_table(model.summary, styles, frame_w, rag_col=3, rags=model.summary_rags, size=12.5,
-                        padding=3))
+    from reportlab.lib.styles import ParagraphStyle
+
+    # not kept with the table: a summary taller than the rest of the page splits between rows
+    story.append(_p(f"Overall: {model.overall}", ParagraphStyle("overall", parent=styles["h2"], keepWithNext=0)))
+    verdicts = [row_icons(r) for r in model.summary_rows]
+    story.append(_table(model.summary, styles, frame_w, rag_col=3, rags=model.summary_rags, size=11.5,
+                        padding=2, icon_cols={4: [v for v, _ in verdicts], 5: [a for _, a in verdicts]}))
     story += [_p(n, styles["small"]) for n in model.summary_notes]
 
 
@@ -261,7 +314,8 @@ def render(model, path: Path) -> int:
     chart_h = chart_w * CHART_HEIGHT / CHART_WIDTH
     side_w = frame_w - chart_w - 14
     for page in model.kpis:
-        story += [PageBreak(), _p(page.title, styles["title"]), _status_strip(page, styles, frame_w), Spacer(1, 8)]
+        story += [PageBreak(), _p(page.title, styles["title"]), _status_strip(page, styles, frame_w),
+                  _verdict_strip(page, styles, frame_w), Spacer(1, 4)]
         # the chart's own legend explains its lines; the caption is the image's description
         left = [Image(io.BytesIO(page.chart_png), width=chart_w, height=chart_h) if page.chart_png
                 else _p("(chart not available)", styles["small"])]
@@ -311,6 +365,9 @@ def render(model, path: Path) -> int:
     story += [PageBreak(), _p("Definitions and sources", styles["title"])]
     for title, text in model.definitions:
         story.append(KeepTogether([_p(title, styles["h3"]), _p(text, styles["body"])]))
+    if model.method:
+        story.append(KeepTogether([_p("How progress is judged", styles["h2"])]
+                                  + [_p(m, styles["body"]) for m in model.method] + [_icon_key(styles, frame_w)]))
     story.append(_p("Data-quality notes", styles["h2"]))
     story += [_p(f"• {a}: {b}", styles["body"]) for a, b in model.quality_glossary]
     story.append(_p("Sources", styles["h2"]))
@@ -321,6 +378,21 @@ def render(model, path: Path) -> int:
 
     doc.build(story, canvasmaker=NumberedCanvas)
     return NumberedCanvas.pages_total
+
+
+def _icon_key(styles, width: float):
+    """Every verdict icon with its words and meaning (two columns)."""
+    from reportlab.platypus import Table, TableStyle
+
+    from reports.icons import all_icons
+
+    items = [_icon_cell(i, _p(f"{i.kind.capitalize()}: {i.label} — {i.meaning}.", styles["small"]),
+                        width / 2 - 12, 20) for i in all_icons()]
+    rows = [items[k:k + 2] + [""] * (2 - len(items[k:k + 2])) for k in range(0, len(items), 2)]
+    t = Table(rows, colWidths=[width / 2] * 2)
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+    return t
 
 
 def _commentary(e, styles) -> list:

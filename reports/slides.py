@@ -313,15 +313,21 @@ def _summary(deck: Deck) -> None:
 
     m = deck.model
     t = m.summary
-    rows = [[r[0], r[1], r[2], r[3], f"{r[4]}\n{_short_forecast(r[5])}"] for r in t.rows]
-    slim = Table([f"Priority (ToR): actuals for {short_month(m.month)}", "Actual", "Target", "RAG",
-                  "Travel, forecast"], rows,
-                 [0.43, 0.115, 0.11, 0.105, 0.24], ["left", "right", "right", "center", "left"])
+    # the summary's columns: priority, actual (+ interval), target, RAG, variation, assurance, forecast
+    def marked(row, what: str, text: str) -> str:
+        return " ".join(x for x in (_mark(row, what), text) if x)
+
+    rows = [[r[0], r[1].split("\n")[0], r[2], r[3],
+             f"{marked(row, 'variation', r[4])}\n{marked(row, 'assurance', r[5])}", _short_forecast(r[6])]
+            for r, row in zip(t.rows, m.summary_rows)]
+    slim = Table([f"Priority (ToR), {short_month(m.month)}", "Actual", "Target", "RAG",
+                  "Variation, assurance", "Forecast"], rows,
+                 [0.33, 0.10, 0.09, 0.10, 0.25, 0.13], ["left", "right", "right", "center", "left", "left"])
     title = _headline(m.summary_rows)
     headline = deck.title_fits(title)
     s = deck.slide(title if headline else f"Checkpoint summary — {m.review_label}")
     h = _table(s, MARGIN, 1.05, SLIDE_W - 2 * MARGIN, slim, size=BODY_PT, rag_col=3, rags=m.summary_rags,
-               max_lines=2, line=1.05)
+               max_lines=2, line=1.0)
     notes = ([] if headline else [f"Overall: {m.overall}."]) + list(m.summary_notes)
     room = FOOTER_Y - 1.05 - h - 0.1
     fit, rest = _fill([Para(n, BODY_PT, colour=GREY) for n in notes], SLIDE_W - 2 * MARGIN - 0.16, room,
@@ -331,6 +337,44 @@ def _summary(deck: Deck) -> None:
     if rest:
         deck.flow("Checkpoint summary: notes", rest)
     _notes(s, "\n".join([f"{m.review_label}. Overall: {m.overall}.", *m.summary_notes]))
+
+
+def _mark(row, what: str) -> str:
+    """The text mark of a verdict in a table cell ('↑H', 'P', …; the drawn icons are on the KPI slides)."""
+    from metrics.reviews import words
+
+    if what == "variation":
+        if row.variation is None:
+            return ""
+        sense = words.sense_of(row.variation, row.direction)
+        return words.VARIATION_MARKS.get((row.variation, sense)) or words.VARIATION_MARKS.get(row.variation, "")
+    return words.ASSURANCE_MARKS.get(row.assurance, "") if row.assurance else ""
+
+
+def _verdicts(deck: Deck, s, page, y: float) -> float:
+    """The variation and assurance icons (pictures with alt text) beside their words, and the basis and
+    interval sentence; returns the height used (inches)."""
+    from reports.icons import png
+    from reports.pack.model import row_icons, verdict_line
+
+    r = page.row
+    v, a = row_icons(r)
+    h = 2 * BODY_PT * 1.05 / 72 + 0.12
+    x = MARGIN
+    for icon, text, w in ((v, r.variation_text, 3.9), (a, r.assurance_text, 3.1)):
+        if icon is not None:
+            _picture(s, png(icon, 128), x, y + (h - 0.5) / 2, 0.5, 0.5, icon.description)
+        _textbox(s, x + 0.56, y, w - 0.6, h, [Para(clip(text, BODY_PT, (w - 0.76) * 72 * SLACK, True, 2), BODY_PT,
+                                                    True)], anchor="middle", line=1.05)
+        x += w
+    line = verdict_line(r)
+    if line:
+        lh = 3 * BODY_PT * 1.0 / 72 + 0.1
+        _textbox(s, x, y, SLIDE_W - MARGIN - x, lh,
+                 [Para(clip(line, BODY_PT, (SLIDE_W - MARGIN - x - 0.16) * 72 * SLACK, False, 3), BODY_PT,
+                       colour=GREY)], line=1.0)
+        h = max(h, lh)
+    return h
 
 
 def _status(deck: Deck, s, page, y: float) -> None:
@@ -358,9 +402,10 @@ def _kpi_slides(deck: Deck, page) -> None:
 
     s = deck.slide(page.title if deck.title_fits(page.title, 2) else page.kpi.label)
     _status(deck, s, page, deck.below + 0.08)
-    top = deck.below + 1.05
+    top = deck.below + 0.95
+    top += _verdicts(deck, s, page, top) + 0.05
     bottom = FOOTER_Y - 0.1
-    chart_w = min((bottom - top) * CHART_WIDTH / CHART_HEIGHT, 7.5)
+    chart_w = min((bottom - top - 0.32) * CHART_WIDTH / CHART_HEIGHT, 7.5)  # room for its one-line caption
     chart_h = chart_w * CHART_HEIGHT / CHART_WIDTH
     if page.chart_png:
         _picture(s, page.chart_png, MARGIN, top, chart_w, chart_h, page.chart_caption)
@@ -511,6 +556,36 @@ def _commentary_paras(entries, none_text: str) -> list[Para]:
     return out
 
 
+def _method(deck: Deck) -> None:
+    """How progress is judged: the method in a few sentences, then every icon with its words and meaning."""
+    from reports.icons import all_icons, png
+
+    m = deck.model
+    s = deck.slide("How progress is judged")
+    paras = [Para(x, BODY_PT) for x in m.method]
+    width = SLIDE_W - 2 * MARGIN
+    fit, rest = _fill(paras, width - 0.16, 2.6, split=False)
+    h = sum(p.height(width - 0.16) for p in fit) + 0.1
+    _textbox(s, MARGIN, deck.below + 0.05, width, h, fit)
+    y0 = deck.below + 0.1 + h
+    icons = all_icons()
+    col_w = width / 2
+    kinds = {"variation": [i for i in icons if i.kind == "variation"], "assurance": [i for i in icons
+                                                                                 if i.kind == "assurance"]}
+    row_h = min(0.5, (FOOTER_Y - 0.1 - y0) / (max(len(v) for v in kinds.values()) + 1))
+    placed = []
+    for c, (kind, group) in enumerate(kinds.items()):
+        _textbox(s, MARGIN + c * col_w, y0, col_w, row_h, [Para(kind.capitalize(), HEAD_PT, True)], anchor="middle")
+        placed += [(MARGIN + c * col_w, y0 + (k + 1) * row_h, icon) for k, icon in enumerate(group)]
+    for x, y, icon in placed:
+        _picture(s, png(icon, 96), x, y + 0.04, row_h - 0.1, row_h - 0.1, icon.description)
+        _textbox(s, x + row_h, y, col_w - row_h - 0.1, row_h, [Para(clip(icon.label, BODY_PT,
+                 (col_w - row_h - 0.26) * 72 * SLACK, True, 1), BODY_PT, True)], anchor="middle")
+    _notes(s, "\n".join(m.method + [f"{i.label}: {i.meaning}." for i in icons]))
+    if rest:
+        deck.flow("How progress is judged (continued)", rest)
+
+
 def render(model, path: Path) -> int:
     """Write ``model`` as a .pptx at ``path``; returns the number of slides."""
     check_fonts()
@@ -534,6 +609,8 @@ def render(model, path: Path) -> int:
     extra += [Para("Sources", HEAD_PT, True, space_before=10)]
     extra += [Para(x, BODY_PT, bullet=True) for x in model.sources]
     deck.flow("Data quality and sources", extra)
+    if model.method:
+        _method(deck)
     if model.suppression_rules:
         deck.flow("Suppression rule (public pack)",
                   [Para(f"{i}. {r}", BODY_PT, space_before=4) for i, r in enumerate(model.suppression_rules, 1)])

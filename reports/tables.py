@@ -29,6 +29,8 @@ from metrics.reviews import ReviewRow as ModelRow
 from reports.disclosure import SUPPRESSED, Decisions, decide, is_small, suppress_series
 
 WITHHELD = SUPPRESSED  # what a withheld judgement shows in the public pack
+#: Where the method is explained: a column of the CSV exports, a line in the packs.
+JUDGEMENT_DOC = "docs/judgement.md"
 
 
 def _missing(x) -> bool:
@@ -113,6 +115,17 @@ class ReviewRow:
     suppressed: bool = False  # public: the actual (and so its judgements) is not shown
     notes: list[str] = field(default_factory=list)
     restated: bool = False
+    # the v2 judgement (shared/spec/judgement.md), as printed; withheld with the actual in a public pack
+    direction: str = "up"  # the KPI's better direction (the variation icon's high/low)
+    variation: str | None = None  # metrics.spc.VARIATIONS; None = not rated or withheld
+    variation_text: str = ""
+    assurance: str | None = None
+    assurance_text: str = ""
+    interval_text: str = ""  # '41.2%–63.0%' ('' for none)
+    forecast_short: str = ""  # 'on trend: Feb 2025' (the summary table; forecast_text is the sentence)
+    basis_text: str = ""  # 'the month (Oct 2023)', '3 months pooled (Aug–Oct 2023)'
+    cannot_tell: bool = False  # the target lies inside the interval
+    judgement: dict = field(default_factory=dict)  # judgement_columns(): the CSV's columns
 
 
 def shown(row: ModelRow, decisions: Decisions | None, what: str) -> bool:
@@ -132,6 +145,47 @@ def actual_shown(row: ModelRow, decisions: Decisions | None) -> bool:
     return shown(row, decisions, "actual")
 
 
+def judgement_columns(r: ModelRow, shown_ok: bool = True) -> dict:
+    """The v2 judgement of a model row as CSV columns (review CSV, review table): basis, months pooled,
+    interval low/high, target within the interval, variation, assurance, change since the previous review,
+    the forecast's status, month and interval, and where the method is explained. ``shown_ok`` False
+    (public, withheld): every one is ``c``."""
+    fc = r.forecast
+    cols = {
+        "basis": r.basis, "months_pooled": r.months_pooled,
+        "interval_low": None if not r.interval else round(r.interval[0], 4),
+        "interval_high": None if not r.interval else round(r.interval[1], 4),
+        "target_within_interval": r.target_within_interval, "variation": r.variation, "assurance": r.assurance,
+        "change_since_previous": None if _missing(r.change_since_previous) else round(r.change_since_previous, 4),
+        "forecast_status": fc.status if fc else None, "forecast_month": getattr(fc, "month", None) if fc else None,
+        "forecast_low": round(fc.interval[0], 4) if fc and getattr(fc, "interval", None) else None,
+        "forecast_high": round(fc.interval[1], 4) if fc and getattr(fc, "interval", None) else None,
+    }
+    if not shown_ok:
+        cols = {k: (v if k in ("basis", "months_pooled") else SUPPRESSED) for k, v in cols.items()}
+    return cols | {"method": JUDGEMENT_DOC}
+
+
+def _verdicts(r: ModelRow, ok: bool) -> dict:
+    """The pack row's v2 fields (withheld when the actual is: a pooled value rests on every month pooled)."""
+    if not ok or not r.rated:
+        return dict(direction=r.direction, variation=None,
+                    variation_text=WITHHELD if not ok else words.variation_text(None, "upper"),
+                    assurance=None, assurance_text=WITHHELD if not ok else words.assurance_text(None, "upper"),
+                    interval_text="" if not ok or not r.interval else
+                    f"{r.kpi.format(r.interval[0])}–{r.kpi.format(r.interval[1])}",
+                    basis_text=words.basis_text(r.basis, r.actual_month, r.months_pooled) if ok else "",
+                    cannot_tell=False, judgement=judgement_columns(r, ok))
+    k = r.kpi
+    return dict(
+        direction=r.direction, variation=r.variation,
+        variation_text=words.variation_text(r.variation, "upper", direction=r.direction),
+        assurance=r.assurance, assurance_text=words.assurance_text(r.assurance, "upper"),
+        interval_text=f"{k.format(r.interval[0])}–{k.format(r.interval[1])}" if r.interval else "",
+        basis_text=words.basis_text(r.basis, r.actual_month, r.months_pooled),
+        cannot_tell=bool(r.target_within_interval), judgement=judgement_columns(r, True))
+
+
 def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
     """One model row, formatted (public when ``decisions`` are given)."""
     k = r.kpi
@@ -140,7 +194,7 @@ def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
         return ReviewRow(r.metric, r.tor, r.label, r.unit, r.actual_month, r.actual if ok else None,
                          k.format(r.actual) if ok else WITHHELD, None, "no target", None,
                          words.rag_text(None, "upper"), words.NO_TRAVEL, words.forecast_text(None),
-                         suppressed=not ok)
+                         suppressed=not ok, **_verdicts(r, ok), forecast_short=words.forecast_text(None))
     ok = actual_shown(r, decisions)
     notes = []
     if r.restated:
@@ -159,8 +213,9 @@ def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
         r.target, k.format(r.target), r.rag if ok else None,
         words.rag_text(r.rag, "upper") if ok else WITHHELD,
         words.travel_text(r.direction_of_travel) if ok and shown(r, decisions, "direction_of_travel") else WITHHELD,
-        words.forecast_text(r.forecast) if ok and shown(r, decisions, "forecast") else WITHHELD,
-        suppressed=not ok, notes=notes, restated=r.restated)
+        words.forecast_text(r.forecast, fmt=k.format) if ok and shown(r, decisions, "forecast") else WITHHELD,
+        suppressed=not ok, notes=notes, restated=r.restated, **_verdicts(r, ok),
+        forecast_short=words.forecast_text(r.forecast, "short") if ok and shown(r, decisions, "forecast") else WITHHELD)
 
 
 def review_rows(data: PackData, *, public: bool = False) -> list[ReviewRow]:
@@ -207,27 +262,54 @@ def review_table(conn: sqlite3.Connection | None, at: dt.date | str, *, public: 
         "direction_of_travel": [r.travel_text for r in rows],
         "forecast": [r.forecast_text for r in rows],
         "restated": [r.restated for r in rows],
-    })
+    }).join(pd.DataFrame([r.judgement for r in rows]))
+
+
+def month_intervals(s: pd.DataFrame) -> tuple[list, list]:
+    """The 95% Wilson interval (low, high columns, 0–100, 4 dp) of each percentage row of a series frame
+    (``metrics.intervals.wilson``); None for counts, FTE and rows without a denominator."""
+    from metrics.intervals import wilson
+
+    lows, highs = [], []
+    for m, n, d in zip(s["metric"], s["numerator"], s["denominator"]):
+        ci = None
+        if REGISTRY[m].unit == "percent" and not isinstance(n, str) and not isinstance(d, str) \
+                and not _missing(n) and not _missing(d) and float(d) > 0:
+            ci = wilson(float(n), float(d))
+        lows.append(None if ci is None else round(ci[0], 4))
+        highs.append(None if ci is None else round(ci[1], 4))
+    return lows, highs
 
 
 def series_table(conn: sqlite3.Connection | None, *, public: bool = False,
                  data: PackData | None = None) -> pd.DataFrame:
-    """Every KPI for every month: metric, label, unit, month, value, numerator, denominator, source,
-    flags (codes joined by '; '). Public: suppressed cells are ``"c"`` (see :mod:`reports.disclosure`)."""
+    """Every KPI for every month: metric, label, unit, month, value, its 95% interval (percentages:
+    interval_low, interval_high), numerator, denominator, source, flags (codes joined by '; ') and where the
+    method is explained. Public: suppressed cells are ``"c"`` (see :mod:`reports.disclosure`), and so is the
+    interval of a month with any part suppressed (its centre gives the value away, its width the denominator)."""
     data = data or load(conn)
     s = data.series
+    lows, highs = month_intervals(s)
     if public:
-        s = suppress_series(s, data.decisions).drop(columns=["suppressed"])
+        s = suppress_series(s, data.decisions)
+        # an interval's width gives the denominator away: hidden when any of value, numerator, denominator is
+        hide = [SUPPRESSED in (v, n, d) for v, n, d in zip(s["value"], s["numerator"], s["denominator"])]
+        lows = [SUPPRESSED if h and lo is not None else lo for h, lo in zip(hide, lows)]
+        highs = [SUPPRESSED if h and hi is not None else hi for h, hi in zip(hide, highs)]
+        s = s.drop(columns=["suppressed"])
     out = pd.DataFrame({
         "metric": s["metric"],
         "label": s["metric"].map(lambda m: REGISTRY[m].label),
         "unit": s["metric"].map(lambda m: REGISTRY[m].unit),
         "month": s["month"],
         "value": s["value"].map(lambda v: v if isinstance(v, str) or _missing(v) else round(float(v), 4)),
+        "interval_low": lows,
+        "interval_high": highs,
         "numerator": s["numerator"],
         "denominator": s["denominator"],
         "source": s["source"],
         "flags": s["flags"].map(lambda f: "; ".join(f) if isinstance(f, (tuple, list)) else ""),
+        "method": JUDGEMENT_DOC,
     })
     return out.reset_index(drop=True)
 

@@ -27,7 +27,7 @@ import pytest
 from metrics.kpis import REGISTRY
 from reports.disclosure import SUPPRESSED, exposed
 
-REVIEW = dt.date(2025, 3, 1)  # "Review 8 – Mar 2025": actuals for February 2025
+REVIEW = dt.date(2025, 3, 1)  # "Review 8 – Mar 2025": judges January 2025 (14-day reporting lag)
 COMMENT = ("Agency reliance continues to fall. Recruitment cost £12,500 (€14,600) per post; we expect ≥ 20% "
            "by summer. Ask ana@council.gov.uk about C000123.")
 
@@ -73,7 +73,7 @@ def _csv(lines: list[str]) -> bytes:
 
 
 def plant_small_numbers(path: Path) -> None:
-    """Re-upload February 2025: 3 historic complaints outstanding, 4 permanent team managers (of 11),
+    """Re-upload January 2025 (the month the Mar 2025 review judges, with the 14-day reporting lag): 3 historic complaints outstanding, 4 permanent team managers (of 11),
     7 conferences (4 face to face or hybrid)."""
     from metrics.demo_store import DEMO_KEY
     from metrics.ingest import ingest_bytes
@@ -92,12 +92,12 @@ def plant_small_numbers(path: Path) -> None:
     cp = ["conference_id,child_id,conference_type,conference_date,format"]
     formats = ["face_to_face"] * 3 + ["hybrid"] + ["virtual"] * 3
     types = ["initial"] * 2 + ["review"] * 5
-    cp += [f"K{i:03d},C9{i:05d},{t},2025-02-{i + 3:02d},{f}" for i, (f, t) in enumerate(zip(formats, types))]
+    cp += [f"K{i:03d},C9{i:05d},{t},2025-01-{i + 3:02d},{f}" for i, (f, t) in enumerate(zip(formats, types))]
     conn = connect(path)
     settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
-    for name, lines, kw in (("workforce.csv", wf, dict(kind="workforce", month="2025-02")),
-                            ("complaints.csv", co, dict(kind="complaints", month="2025-02")),
-                            ("conferences.csv", cp, dict(kind="conferences", months=("2025-02", "2025-02")))):
+    for name, lines, kw in (("workforce.csv", wf, dict(kind="workforce", month="2025-01")),
+                            ("complaints.csv", co, dict(kind="complaints", month="2025-01")),
+                            ("conferences.csv", cp, dict(kind="conferences", months=("2025-01", "2025-01")))):
         r = ingest_bytes(conn, _csv(lines), name, uploaded_by="tester", settings=settings, **kw)
         assert r.ok, [e.as_dict() for e in r.errors]
     conn.close()
@@ -261,7 +261,7 @@ def test_pdf_has_every_kpi_and_the_summary(restricted):
     for word in ("GREEN", "AMBER", "RED", "improving", "Definitions and sources", "Open Government Licence",
                  "Evidence log", "RESTRICTED", "Synthetic demo data"):
         assert word in text
-    assert "Agency social workers (% of FTE): by team, Feb 2025" in text
+    assert "Agency social workers (% of FTE): by team, Jan 2025" in text
 
 
 @pytest.mark.slow
@@ -326,9 +326,15 @@ def test_pptx_type_is_large(restricted):
     for s in list(prs.slides)[1:]:  # every slide after the cover opens with its title
         title = s.shapes[0].text_frame.paragraphs[0].runs[0].font
         assert title.size.pt >= 28 and title.bold and title.name == "DejaVu Sans"
-    charts = [sh for s in prs.slides for sh in s.shapes if sh.shape_type == 13]
+    pictures = [sh for s in prs.slides for sh in s.shapes if sh.shape_type == 13]
+    assert all(sh._element.nvPicPr.cNvPr.get("descr") for sh in pictures), "pictures need alternative text"
+    charts = [sh for sh in pictures if sh._element.nvPicPr.cNvPr.get("descr").startswith("Chart")]
     assert len(charts) == len(REGISTRY)
-    assert all(sh._element.nvPicPr.cNvPr.get("descr") for sh in charts), "charts need alternative text"
+    # the variation and assurance icons: two per KPI slide and the key on "How progress is judged", each
+    # described in words for a screen reader
+    icons = [sh for sh in pictures if sh not in charts]
+    assert len(icons) == 2 * len(REGISTRY) + 10
+    assert all(sh._element.nvPicPr.cNvPr.get("descr").startswith(("Variation: ", "Assurance: ")) for sh in icons)
 
 
 @pytest.mark.slow
@@ -374,7 +380,7 @@ def test_public_pack_never_shows_the_planted_values(public):
     slides = pptx_text(public["pptx"].path)
     for rows in pptx_tables(public["pptx"].path):
         for row in rows:
-            if row[0] == "Feb 2025" and len(row) == 2:  # count KPIs' last-three-months tables
+            if row[0] == "Jan 2025" and len(row) == 2:  # count KPIs' last-three-months tables
                 assert row[1] in (SUPPRESSED,) or not re.fullmatch(r"[1-5]", row[1]), row
     assert "7 conferences: c face to face, c hybrid, c virtual; c initial, c review." in "\n".join(slides)
 
@@ -432,10 +438,10 @@ def test_every_public_decision_on_the_planted_store_is_safe(planted_db):
         assert mc.joint is None or mc.joint.exposed() == [], (mc.metric, mc.month)
         for pct, (n, d) in mc.percents.items():
             assert not mc.shown(pct) or (mc.shown(n) and mc.shown(d))
-    assert not dec.value_shown("permanent_team_managers", "2025-02")
-    assert not dec.value_shown("historic_complaints_outstanding", "2025-02")
-    assert not dec.value_shown("face_to_face_conferences", "2025-02")  # denominator 7
-    assert dec.value_shown("historic_complaints_outstanding", "2025-01")
+    assert not dec.value_shown("permanent_team_managers", "2025-01")
+    assert not dec.value_shown("historic_complaints_outstanding", "2025-01")
+    assert not dec.value_shown("face_to_face_conferences", "2025-01")  # denominator 7
+    assert dec.value_shown("historic_complaints_outstanding", "2024-12")
 
 
 @pytest.mark.slow
@@ -452,12 +458,12 @@ def test_public_charts_leave_out_suppressed_months(planted_db):
         fig = figure(data, REGISTRY[kpi_id], True)
         actual = fig.data[0]
         ys = dict(zip(pd.to_datetime(actual.x).strftime("%Y-%m"), actual.y))
-        assert ys["2025-02"] is None or math.isnan(ys["2025-02"])
+        assert ys["2025-01"] is None or math.isnan(ys["2025-01"])
         assert not any(a.text.endswith("NO DATA</b>") for a in fig.layout.annotations if "Mar 25" in a.text)
         assert any(a.text.endswith(f"'{SUPPRESSED}'</b>") for a in fig.layout.annotations if "Mar 25" in a.text)
     fig = figure(data, REGISTRY["historic_complaints_outstanding"], False)
     s = pd.DataFrame({"month": pd.to_datetime(fig.data[0].x).strftime("%Y-%m"), "value": fig.data[0].y})
-    assert s.loc[s["month"] == "2025-02", "value"].iloc[0] == 3, "the restricted chart keeps it"
+    assert s.loc[s["month"] == "2025-01", "value"].iloc[0] == 3, "the restricted chart keeps it"
 
 
 # --- the model without charts (fast) ---------------------------------------------------------
@@ -529,7 +535,7 @@ def test_csv_exports_are_formula_safe_and_public_ones_suppressed(planted_db, tmp
     pub = review_table(conn, REVIEW, public=True, data=data)
     assert pub.set_index("metric").loc["historic_complaints_outstanding", "actual"] == SUPPRESSED
     series = series_table(conn, public=True, data=data)
-    feb = series[(series["month"] == "2025-02")].set_index("metric")
+    feb = series[(series["month"] == "2025-01")].set_index("metric")  # the planted (judged) month
     assert feb.loc["permanent_team_managers", "value"] == SUPPRESSED
     assert feb.loc["face_to_face_conferences", "numerator"] == SUPPRESSED
     assert feb.loc["face_to_face_conferences", "denominator"] == 7
@@ -564,7 +570,7 @@ REDACT_ME = "Seen child 1234567 (C-000123, CHILD12345); Jane Doe DOB 01/02/2015.
 
 @pytest.fixture(scope="module")
 def long_db(demo_db, env) -> Path:
-    """The demo store with the reported workforce for February 2025, and the team "Front Door" (in
+    """The demo store with the reported workforce for January 2025 (the month the Mar 2025 review judges), and the team "Front Door" (in
     every extract) renamed to a 5,000-character name, straight in the store (so no input limit stops
     it: the packs must cope with whatever the store holds)."""
     from metrics.demo_store import DEMO_KEY
@@ -577,7 +583,7 @@ def long_db(demo_db, env) -> Path:
     conn = connect(path)
     settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
     r = ingest_bytes(conn, _csv(REPORTED_WORKFORCE), "workforce.csv", uploaded_by="tester", settings=settings,
-                     kind="workforce", month="2025-02")
+                     kind="workforce", month="2025-01")
     assert r.ok, [e.as_dict() for e in r.errors]
     tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     renamed = 0
@@ -689,7 +695,7 @@ def test_the_reported_cross_kpi_attack_fails_on_the_public_csv(long_db, monkeypa
     raw = loaders.series_csv(str(long_db), loaders.data_version(str(long_db)), True)
     frames["download"] = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype=str, keep_default_na=False)
     for name, s in frames.items():
-        feb = s[s["month"] == "2025-02"].set_index("metric")
+        feb = s[s["month"] == "2025-01"].set_index("metric")
         assert str(feb.loc["agency_rate", "numerator"]) == SUPPRESSED, name
         parts = [str(feb.loc["agency_rate", "denominator"]), str(feb.loc["permanent_practitioners_fte", "value"]),
                  str(feb.loc["permanent_team_managers", "value"])]

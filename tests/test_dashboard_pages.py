@@ -148,25 +148,37 @@ def test_empty_store_says_no_data_yet(use_db, tmp_path, page):
 # --- overview ----------------------------------------------------------------------------------
 
 
-def test_overview_lists_every_priority_with_the_judged_values_of_kpi_review(use_db, demo_db):
-    # judgement.md section 1: one verdict per checkpoint on every surface — the overview shows the values
-    # `kpi review` judges (the judged month, pooled where a KPI is judged on 3 months), not the latest month
-    from kpi_cli import main as cli
+def demo_board(path: Path, at: str):
+    from metrics.reviews import review_board
 
+    conn = store.connect(path)
+    try:
+        return review_board(conn, at)
+    finally:
+        conn.close()
+
+
+def test_overview_lists_every_priority_with_the_judged_values_of_the_default_review(use_db, demo_db):
+    # judgement.md section 1 (v2): one verdict per checkpoint, the judged month found with the reporting lag.
+    # Data end in Mar 2025; the next review (1 Jun 2025) judges Apr 2025, which nobody has yet, so the
+    # overview opens on the latest review that can be judged: 1 Mar 2025, judging Jan 2025.
     use_db(demo_db)
     at = open_page("views/overview.py")
     table = board(at)
     assert list(table.index) == LABELS
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert cli.main(["review", "--at", "2025-03-01", "--json", "--db", str(demo_db)]) == 0
-    judged = {m["metric"]: m for m in json.loads(out.getvalue())["metrics"]}
-    assert latest_from_cli(demo_db)["agency_rate"]["month"] == "2025-03"  # the newest data
+    model = demo_board(demo_db, "2025-03-01")
+    assert model.month == "2025-01"
     for metric, kpi in REGISTRY.items():
-        row = table.loc[kpi.label]
-        assert row["Value"] == kpi.format(judged[metric]["actual"]), metric
-        assert row["Month"] == uk_month(judged[metric]["actual_month"]) == "Jan 2025"  # 1 Mar 2025 − 14 days
+        row, r = table.loc[kpi.label], model.row(metric)
+        assert row["Value"] == kpi.format(r.actual), metric
+        assert row["Month"] == "Jan 2025"
         assert row["ToR"] == kpi.tor
+        if r.interval:
+            assert row["95% interval"] == f"{kpi.format(r.interval[0])}–{kpi.format(r.interval[1])}"
+        if r.target_within_interval:
+            assert "cannot be told apart from the target at 95%" in row["Data notes"]
+        if r.basis == "rolling_3_months":
+            assert "3 months pooled (Nov 2024–Jan 2025)" in row["Data notes"]
 
 
 def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
@@ -175,15 +187,16 @@ def test_overview_rag_is_words_not_colour_alone(use_db, demo_db):
     table = board(at)
     words = {"● Green", "◆ Amber", "✖ Red", "○ No data"}
     assert set(table["RAG"]) <= words and len(set(table["RAG"])) >= 2
-    # judgement.md section 4: travel is the SPC verdict
-    assert set(table["Since last review"]) <= {"▲ Improving", "▼ Worsening", "▶ No significant change",
-                                               "… Not enough data", "– Not known"}
+    assert set(table["Direction of travel"]) <= {"▲ Improving", "▼ Worsening", "▶ No significant change",
+                                                 "… Not enough data"}
+    assert set(table["Target assurance"]) <= {"Consistently passing", "Consistently failing", "Hit or miss",
+                                              "Not enough data"}
+    assert all(str(u).startswith("data:image/svg+xml;base64,") for u in table["Variation"])
     headline = at.header[0].value
     counts = {w: int(headline.split(f" {w}")[0].split()[-1]) for w in ("green", "amber", "red")}
-    # judgement.md section 1: the default is the latest review whose judged month has data (data to Mar
-    # 2025: the 1 Jun 2025 review judges April 2025, which has none), provisional = not yet final
     assert headline.startswith("At the Mar 2025 review: ")
-    assert any(c.value.startswith("**Provisional** — the 1 Mar 2025 review judges Jan 2025") for c in at.caption)
+    assert any(c.value.startswith("**Provisional** — the 1 Mar 2025 review judges Jan 2025 (the latest month "
+                                  "ended at least 14 days before it)") for c in at.caption)
     for word, n in counts.items():
         assert sum(table["RAG"].str.lower().str.endswith(word)) == n
     assert any("the latest one whose judged month has data" in c.value for c in at.caption)
@@ -206,7 +219,7 @@ def test_overview_past_checkpoint_is_the_review_as_judged(use_db, demo_db):
     table = board(at)
     for m in expected.metrics:
         assert table.loc[m.label, "Value"] == REGISTRY[m.metric].format(m.actual)
-        assert table.loc[m.label, "Month"] == "Jul 2024"  # judgement.md section 1: 1 Sep 2024 − 14 days
+        assert table.loc[m.label, "Month"] == "Jul 2024"  # 1 Sep 2024 less 14 days: July ended last
         assert m.rag.replace("_", " ") in table.loc[m.label, "RAG"].lower()
 
 
@@ -224,16 +237,20 @@ def test_overview_click_through_opens_the_kpi_detail(use_db, demo_db):
 def test_a_good_upload_changes_the_overview(use_db, demo_copy):
     use_db(demo_copy)
     before = board(open_page("views/overview.py"))
-    assert before.loc[REGISTRY["agency_rate"].label, "Month"] == "Mar 2025"
+    assert before.loc[REGISTRY["agency_rate"].label, "Month"] == "Jan 2025"
     rows = [("case_holder", "Y", "1.0")] + [("case_holder", "N", "1.0")] * 9  # 1 agency of 10 FTE
     result = ingest(demo_copy, workforce_csv("2025-04-30", rows), "workforce_2025-04.csv")
     assert result.ok, result.errors[:3]
-    after = board(open_page("views/overview.py"))
+    # April now has data: the overview opens on the Jun 2025 review, which judges April
+    after_page = open_page("views/overview.py")
+    assert after_page.header[0].value.startswith("At the Jun 2025 review: ")
+    after = board(after_page)
     agency = after.loc[REGISTRY["agency_rate"].label]
     assert (agency["Value"], agency["Month"]) == ("10.0%", "Apr 2025")
     assert after.loc[REGISTRY["permanent_practitioners_fte"].label, "Value"] == "9.0 FTE"
-    nfa = after.loc[REGISTRY["assessment_nfa_rate"].label]  # not uploaded for April: its freshness says so
-    assert nfa["Month"] == "Mar 2025" and "no Apr 2025 data yet" in nfa["Data notes"]
+    nfa = after.loc[REGISTRY["assessment_nfa_rate"].label]  # not uploaded for April: no data, never older data
+    assert (nfa["Value"], nfa["Month"], nfa["RAG"]) == ("no data", "Apr 2025", "○ No data")
+    assert "latest data Mar 2025" in nfa["Data notes"]
 
 
 def test_a_refused_upload_changes_nothing(use_db, demo_copy):
@@ -290,28 +307,23 @@ def test_kpi_detail_chart_has_actuals_trajectory_and_benchmarks(use_db, demo_db,
         england = values(traces["England (published)"]["y"])
         assert len(england) >= 5 and all(0 < v < 100 for v in england)
     tiles = {m.label: m.value for m in at.metric}
-    # judgement.md section 1: the headline is the default review's judgement (1 Mar 2025 judges January)
-    from metrics.reviews import review_board
-
-    conn = store.connect(demo_db)
-    try:
-        row = review_board(conn, "2025-03-01").row(metric)
-    finally:
-        conn.close()
+    row = demo_board(demo_db, "2025-03-01").row(metric)  # the default review judges Jan 2025
     assert tiles["Value, Jan 2025"] == REGISTRY[metric].format(row.actual)
     assert any(v.endswith(("Green", "Amber", "Red", "No data")) for v in tiles.values())
 
 
-def test_kpi_detail_delta_colour_follows_the_kpi_direction(use_db, demo_db):
+def test_kpi_detail_change_since_the_last_review_is_information_only(use_db, demo_db):
+    # judgement.md section 4 (v2): the raw change is shown, never as the verdict — so it is not coloured
+    # good or bad; the direction of travel (from the variation) is, on the RAG tile.
     use_db(demo_db)
-    down = open_page("views/kpi.py", kpi="agency_rate").metric[0]
-    up = open_page("views/kpi.py", kpi="permanent_practitioners_fte").metric[0]
-    # In the demo both improved from Dec 2024 to Jan 2025 (the default review's judged month): agency went
-    # down, permanent FTE up. Both deltas
-    # must show in the same ("good") colour, though their arrows point opposite ways.
-    assert down.proto.delta.startswith("-") and up.proto.delta.startswith("+")
-    assert down.proto.direction != up.proto.direction
-    assert down.proto.color == up.proto.color
+    down = open_page("views/kpi.py", kpi="agency_rate")
+    up = open_page("views/kpi.py", kpi="permanent_practitioners_fte")
+    for page in (down, up):
+        value = page.metric[0]
+        assert value.proto.delta.endswith(" vs Dec 2024 review")
+    assert down.metric[0].proto.delta.startswith("-") and up.metric[0].proto.delta.startswith("+")
+    assert down.metric[0].proto.color == up.metric[0].proto.color
+    assert down.metric[2].proto.delta == "▲ Improving" and up.metric[2].proto.delta == "▲ Improving"
 
 
 def test_kpi_detail_picker_writes_the_query_param(use_db, demo_db):
@@ -347,7 +359,7 @@ def test_present_checkpoint_selector(use_db, demo_db):
     use_db(demo_db)
     at = open_page("views/present.py")
     at.selectbox(key="present_at").set_value("2023-09-01").run()
-    assert any("At the 1 Sep 2023 review." in c.value for c in at.caption)
+    assert any(c.value.startswith("At the 1 Sep 2023 review, judging Jul 2023") for c in at.caption)
     assert not at.exception
 
 

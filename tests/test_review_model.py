@@ -103,7 +103,8 @@ def pack_rows(b: ReviewBoard, decisions=None) -> list[dict]:
                         "actual_month": r.actual_month, "actual": r.actual if ok else None,
                         "actual_text": k.format(r.actual) if ok else "c", "target": None, "target_text": "no target",
                         "rag": None, "rag_text": words.rag_text(None, "upper"), "travel_text": words.NO_TRAVEL,
-                        "forecast_text": "–", "suppressed": not ok, "notes": [], "restated": False})
+                        "forecast_text": "–", "suppressed": not ok, "notes": [], "restated": False,
+                        **verdicts(r, ok), "forecast_short": "–"})
             continue
         if decisions is None:
             ok = True
@@ -133,10 +134,40 @@ def pack_rows(b: ReviewBoard, decisions=None) -> list[dict]:
             "target_text": k.format(r.target), "rag": r.rag if ok else None,
             "rag_text": words.rag_text(r.rag, "upper") if ok else "c",
             "travel_text": words.travel_text(r.direction_of_travel) if ok and shown("direction_of_travel") else "c",
-            "forecast_text": words.forecast_text(r.forecast) if ok and shown("forecast") else "c",
-            "suppressed": not ok, "notes": notes, "restated": r.restated,
+            "forecast_text": words.forecast_text(r.forecast, fmt=k.format) if ok and shown("forecast") else "c",
+            "suppressed": not ok, "notes": notes, "restated": r.restated, **verdicts(r, ok),
+            "forecast_short": words.forecast_text(r.forecast, "short") if ok and shown("forecast") else "c",
         })
     return out
+
+
+def verdicts(r, ok: bool) -> dict:
+    """The v2 judgement of a pack row (judgement.md): withheld with the actual (a pooled value rests on every
+    month it pools: ``depends_on['actual']``)."""
+    k = r.kpi
+    interval = f"{k.format(r.interval[0])}–{k.format(r.interval[1])}" if r.interval else ""
+    fc = r.forecast
+    csv = {"basis": r.basis, "months_pooled": r.months_pooled,
+           "interval_low": round(r.interval[0], 4) if r.interval else None,
+           "interval_high": round(r.interval[1], 4) if r.interval else None,
+           "target_within_interval": r.target_within_interval, "variation": r.variation, "assurance": r.assurance,
+           "change_since_previous": None if r.change_since_previous is None else round(r.change_since_previous, 4),
+           "forecast_status": fc.status if fc else None, "forecast_month": fc.month if fc else None,
+           "forecast_low": round(fc.interval[0], 4) if fc and fc.interval else None,
+           "forecast_high": round(fc.interval[1], 4) if fc and fc.interval else None}
+    if not ok:
+        csv = {key: (v if key in ("basis", "months_pooled") else "c") for key, v in csv.items()}
+        return {"direction": r.direction, "variation": None, "variation_text": "c", "assurance": None,
+                "assurance_text": "c", "interval_text": "", "basis_text": "", "cannot_tell": False,
+                "judgement": csv | {"method": "docs/judgement.md"}}
+    rated = r.rated
+    return {"direction": r.direction, "variation": r.variation if rated else None,
+            "variation_text": words.variation_text(r.variation if rated else None, "upper", direction=r.direction),
+            "assurance": r.assurance if rated else None,
+            "assurance_text": words.assurance_text(r.assurance if rated else None, "upper"),
+            "interval_text": interval, "basis_text": words.basis_text(r.basis, r.actual_month, r.months_pooled),
+            "cannot_tell": bool(r.target_within_interval) if rated else False,
+            "judgement": csv | {"method": "docs/judgement.md"}}
 
 
 def test_model_gives_the_pack_review_rows(golden, variant):

@@ -8,6 +8,7 @@ import pytest
 
 from metrics.compute import FLAGS
 from metrics.projection import Forecast
+from metrics.months import short_month
 from metrics.reviews import words
 
 ICON = {"green": "● Green", "amber": "◆ Amber", "red": "✖ Red", "no_data": "○ No data"}  # the dashboard's
@@ -39,15 +40,15 @@ def test_rag_colours_of_the_pack():
 def test_travel_words_every_style():
     from reports import tables
 
-    # judgement.md section 4: travel is the SPC verdict (no_change: v1 finals only)
+    # v2 (judgement.md section 4): travel comes from the variation verdict
     plain = {"improving": "improving", "worsening": "worsening", "no_significant_change": "no significant change",
-             "not_enough_data": "not enough data", "no_change": "no change", None: "–"}
+             "not_enough_data": "not enough data", None: "–"}
     icon = {"improving": "▲ Improving", "worsening": "▼ Worsening", "no_significant_change": "▶ No significant change",
-            "not_enough_data": "… Not enough data", "no_change": "▶ No change", None: "– Not known"}
-    assert words.TRAVELS == ("improving", "worsening", "no_significant_change", "not_enough_data")
-    for travel in (*words.TRAVELS, "no_change", None):
+            "not_enough_data": "… Not enough data", None: "– Not known"}
+    for travel in (*words.TRAVELS, None):
         assert words.travel_text(travel) == plain[travel]
         assert words.travel_text(travel, "icon") == icon[travel]
+    assert words.travel_text("no_change", "icon") == "▶ No change"  # a v1 final's word
     assert not hasattr(tables, "TRAVEL_TEXT")
 
 
@@ -75,25 +76,29 @@ def test_flag_words_every_style():
     assert words.flag_text("new_flag") == "new flag"
 
 
-@pytest.mark.parametrize(("fc", "sentence", "short_", "tile"), [
-    (None, "–", "–", ""),
-    (Forecast("reaches_target", "2025-08", (55.0, 65.0)), "on trend to meet by Aug 2025", "on trend: Aug 2025",
-     "on trend, met by Aug 2025"),
-    (Forecast("already_met"), "already met", "already met", "already met"),
-    (Forecast("trend_not_established"), "trend not established", "trend not established", "trend not established"),
-    (Forecast("not_enough_data"), "not enough data for a trend", "not enough data for a trend",
-     "not enough data for a trend"),
-    (Forecast("moving_away"), "moving away from the target", "moving away from the target",
-     "moving away from the target"),
-    # a v1 final's forecast reads as v2 (metrics.projection.Forecast.from_json)
-    (Forecast.from_json({"status": "on_trend", "month": "2025-08", "slope_per_month": -1.0, "points": 6,
-                         "target": 20.0}), "on trend to meet by Aug 2025", "on trend: Aug 2025",
-     "on trend, met by Aug 2025"),
-    (Forecast.from_json({"status": "not_on_trend"}), "trend not established", "trend not established",
-     "trend not established"),
+@pytest.mark.parametrize("fc", [
+    None, Forecast("reaches_target", "2025-08", (52.0, 68.0), target=60.0), Forecast("already_met"),
+    Forecast("trend_not_established"), Forecast("not_enough_data"), Forecast("moving_away"),
 ])
-def test_forecast_words_every_style(fc, sentence, short_, tile):
-    # judgement.md section 5: the forecast v2 statuses
-    assert words.forecast_text(fc) == sentence
-    assert words.forecast_text(fc, "short") == short_
-    assert words.forecast_text(fc, "tile") == tile
+def test_forecast_words_every_style(fc):
+    short = {"already_met": "already met", "trend_not_established": "trend not established",
+             "not_enough_data": "not enough data for a trend", "moving_away": "moving away from the target"}
+    assert words.forecast_text(fc) == (fc.text if fc else "–")
+    assert words.forecast_text(fc, "short") == ("–" if fc is None else f"on trend: {short_month(fc.month)}"
+                                                if fc.status == "reaches_target" else short[fc.status])
+    assert words.forecast_text(fc, "tile") == ("" if fc is None else f"on trend, met by {short_month(fc.month)}"
+                                               if fc.status == "reaches_target" else short[fc.status])
+    if fc is not None and fc.status == "reaches_target":
+        assert words.forecast_text(fc, fmt=lambda x: f"{x:.1f}%") == (
+            "on trend to reach 60.0% by Aug 2025 (95%: 52.0%–68.0% then)")
+
+
+def test_forecast_words_of_a_v1_final():
+    # a v1 final's forecast reads as v2 (metrics.projection.Forecast.from_json)
+    v1 = Forecast.from_json({"status": "on_trend", "month": "2025-08", "slope_per_month": -1.0, "points": 6,
+                             "target": 20.0})
+    assert words.forecast_text(v1, "short") == "on trend: Aug 2025"
+    assert words.forecast_text(v1) == "on trend to reach 20 by Aug 2025"
+    assert words.forecast_text(Forecast.from_json({"status": "not_on_trend"})) == "trend not established"
+    assert words.forecast_text(Forecast("reaches_target", "2025-08", (55.0, 65.0))) == (
+        "on trend to meet the target by Aug 2025 (95%: 55–65 then)")

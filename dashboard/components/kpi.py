@@ -16,43 +16,43 @@ BREAKDOWN_TITLES = {"team": "By team", "format": "By conference format",
 
 def board_headline(board) -> str:
     """'At the Sep 2024 review: 6 green, 2 amber, 1 red, 1 no data' (fits one h2 line at 1366 px)."""
-    s = board.shown_summary
+    s = board.summary
     return (f"At the {uk_month(board.at[:7])} review: {s['green']} green, {s['amber']} amber, {s['red']} red, "
             f"{s['no_data']} no data")
 
 
 def board_status(board) -> str | None:
-    """The one line that must sit under the headline: provisional or final."""
-    if board.provisional:
-        return (f"**Provisional** — the {uk_date(board.at)} review judges {uk_month(board.month)}; it is not yet "
-                "marked final.")
+    """The one line that must sit under the headline: what the review judges, provisional or final."""
+    lag = getattr(board, "reporting_lag_days", None)
+    judged = (f"the {uk_date(board.at)} review judges {uk_month(board.month)}"
+              + (f" (the latest month ended at least {lag} days before it)" if lag is not None else ""))
     if board.final:
-        return "**Final** — this review was marked final: its ratings are frozen as presented."
-    return None
+        return f"**Final** — {judged}; this review was marked final: its ratings are frozen as presented."
+    return f"**Provisional** — {judged}; not yet marked final."
 
 
 def board_explanation(board) -> str:
     prev = (f"the {uk_month(board.previous_checkpoint.isoformat())} review" if board.previous_checkpoint
             else "the previous review")
-    lag = board.reporting_lag_days
-    return (f"The {uk_date(board.at)} review judges {uk_month(board.month)}"
-            + (f", the latest month complete {lag} days before it," if lag is not None else "")
-            + " against the target trajectory in the review settings. The default review is the latest one whose "
-            f"judged month has data. The change shown is since {prev}, in each measure's better direction "
-            "(▲ = better).")
+    return (f"Each priority is judged on {uk_month(board.month)} against the target trajectory for that month. "
+            "The default review is the latest one whose judged month has data. "
+            "Variation (statistical process control) tells a real change from noise, and gives the direction of "
+            f"travel (▲ = better); the change since {prev} is information only. Assurance says whether the "
+            "target will be met if nothing changes.")
 
 
 def board_notes(board) -> list[str]:
-    """Data notes per priority, in plain words (flags of the month shown, stale data, restatements)."""
+    """Data notes per priority, in plain words (flags of the judged month, pooling, 'cannot be told apart',
+    stale data, restatements)."""
+    from dashboard.components.verdict import verdict_notes
+
     out = []
     for r in board.rows:
-        notes = [words.flag_text(f) for f in r.flags if f != "month_missing"]
+        notes = verdict_notes(r) + [words.flag_text(f) for f in r.flags if f != "month_missing"]
         if not r.latest_month:
             notes.append("no data yet")
-        elif r.latest_month != r.shown_month:
+        elif r.latest_month != r.actual_month:
             notes.append(f"latest data {uk_month(r.latest_month)}")
-        elif board.provisional and board.latest_month and r.latest_month < board.latest_month:
-            notes.append(f"no {uk_month(board.latest_month)} data yet")
         if r.restated:
             notes.append(f"restated since final: now {fmt(r.metric, r.current_actual)}")
         out.append("; ".join(notes))
@@ -60,18 +60,25 @@ def board_notes(board) -> list[str]:
 
 
 def board_frame(board):
-    """The overview table: one row per ToR priority, every value already in UK display form."""
+    """The overview table: one row per ToR priority, every value already in UK display form; the variation
+    and assurance icons (data URLs) beside their words."""
     import pandas as pd
 
+    from dashboard.components.verdict import assurance_icon, interval_cell, travel_words, variation_icon
     from metrics.kpis import REGISTRY
+    from reports.icons import data_url
 
     rows = []
     for r, notes in zip(board.rows, board_notes(board)):
         kpi = REGISTRY[r.metric]
         rows.append({
-            "ToR": kpi.tor, "Priority": kpi.label, "Value": fmt(r.metric, r.shown_value),
-            "Month": uk_month(r.shown_month), "Target": fmt(r.metric, r.target) if r.shown_rag else "—",
-            "RAG": words.rag_text(r.shown_rag, "icon"), "Since last review": words.travel_text(r.shown_travel, "icon"),
+            "ToR": kpi.tor, "Priority": kpi.label, "Value": fmt(r.metric, r.actual),
+            "Month": uk_month(r.actual_month), "95% interval": interval_cell(r),
+            "Target": fmt(r.metric, r.target) if r.rated else "—",
+            "RAG": words.rag_text(r.rag, "icon"),
+            "Variation": data_url(variation_icon(r)), "Direction of travel": travel_words(r) or "—",
+            "Assurance": data_url(assurance_icon(r)),
+            "Target assurance": words.assurance_text(r.assurance, "upper") if r.rated else "No target",
             "Trend": list(r.trend) if r.trend else None,
             "Data notes": notes or "✓ none",
         })
@@ -79,33 +86,43 @@ def board_frame(board):
 
 
 def render_board(board, *, key: str = "board") -> str | None:
-    """The overview table (RAG as word, icon and cell tint); returns the KPI id of a row the user
-    selected, to open its detail."""
+    """The overview table (RAG as word, icon and cell tint; variation and assurance as icons with words);
+    returns the KPI id of a row the user selected, to open its detail."""
     from metrics.kpis import REGISTRY
 
     frame = board_frame(board)
     tints = {words.rag_text(k, "icon"): v for k, v in words.RAG_TINTS.items()}
     styled = frame.style.map(lambda v: f"background-color: {tints[v]}; color: #0b0c0c" if v in tints else "",
                              subset=["RAG"])
+    text = st.column_config.TextColumn
     event = st.dataframe(
         styled, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
+        row_height=40, height=40 * (len(frame) + 1) + 3,
+        # the verdicts first after the priority (pinned), so a narrow screen scrolls to the detail
+        column_order=["ToR", "Priority", "RAG", "Variation", "Direction of travel", "Assurance", "Target assurance",
+                      "Value", "Month", "95% interval", "Target", "Trend", "Data notes"],
         column_config={
-            "ToR": st.column_config.TextColumn("ToR", width=50, help="Terms of Reference paragraph"),
-            "Priority": st.column_config.TextColumn("Priority", width=292),
-            "Value": st.column_config.TextColumn("Value", width=72, help="The value judged at this review (if "
-                                                 "provisional: the latest value)"),
-            "Month": st.column_config.TextColumn("Month", width=74, help="The month the value is for"),
-            "Target": st.column_config.TextColumn("Target", width=80,
-                                                  help=f"The trajectory target at the {uk_date(board.at)} review"),
-            "RAG": st.column_config.TextColumn("RAG", width=84, help="Green: meets the target; amber: misses it "
-                                               "by no more than the tolerance; red: misses it by more; no data."),
-            "Since last review": st.column_config.TextColumn("Since last review", width=112, help="▲ better, "
-                                                             "▼ worse, ▶ no change, in each measure's better "
-                                                             "direction"),
+            "ToR": text("ToR", width=44, help="Terms of Reference paragraph"),
+            "Priority": text("Priority", width=250, pinned=True),
+            "Value": text("Value", width=64, help="The value judged at this review (pooled over three months where "
+                          "the Data notes say so)"),
+            "Month": text("Month", width=70, help="The judged month"),
+            "95% interval": text("95% interval", width=104, help="The range the true rate lies in, 19 times in 20 "
+                                 "(percentages)"),
+            "Target": text("Target", width=64, help=f"The trajectory target for the judged month"),
+            "RAG": text("RAG", width=84, help="Green: meets the target; amber: misses it by no more than the "
+                        "tolerance; red: misses it by more; no data."),
+            "Variation": st.column_config.ImageColumn("Variation", width=64, help="Statistical process control: "
+                                                      "is the change real or noise? See What the icons mean."),
+            "Direction of travel": text("Direction of travel", width=150, help="From the variation: ▲ improving "
+                                        "(special cause improvement), ▼ worsening (special cause concern), ▶ no "
+                                        "significant change (common cause)"),
+            "Assurance": st.column_config.ImageColumn("Assurance", width=70, help="Will the target be met if "
+                                                      "nothing changes? See What the icons mean."),
+            "Target assurance": text("Target assurance", width=130),
             "Trend": st.column_config.LineChartColumn(f"Last {TREND_MONTHS} months", width=100),
-            "Data notes": st.column_config.TextColumn("Data notes", width="medium", help="Small numbers: fewer "
-                                                      "than 10 in the denominator. From monthly totals: no "
-                                                      "record-level data for the month."),
+            "Data notes": text("Data notes", width="medium", help="Small numbers: fewer than 10 in the "
+                               "denominator. From monthly totals: no record-level data for the month."),
         },
     )
     rows = event.selection.rows if event is not None else []
@@ -156,39 +173,66 @@ def _delta(metric: str, now, before) -> tuple[str | None, bool]:
 
 
 def render_kpi_headline(board, metric: str) -> None:
-    """Four tiles: latest value (delta vs the month before, coloured by the KPI's direction), the
-    target at the review, its RAG with the direction of travel, and the final target's outlook."""
+    """Four tiles — the judged value (the change since the previous review as information, uncoloured),
+    the target, the RAG with the direction of travel (from the variation), the final target's forecast —
+    then the variation and assurance icons with their words, and the interval and basis in a line."""
+    from dashboard.components.verdict import basis_words, interval_words, render_badges, render_interval_line
     from metrics.kpis import REGISTRY
 
     kpi = REGISTRY[metric]
     r = board.row(metric)
     when = uk_month(board.at[:7])
     c1, c2, c3, c4 = st.columns(4)
-    delta, unchanged = _delta(metric, r.shown_value, r.prev_value)
-    if delta and unchanged:
-        delta = "no change"
-    c1.metric(f"Value, {uk_month(r.shown_month)}", fmt(metric, r.shown_value),
-              delta=f"{delta} vs {uk_month(r.prev_month)}" if delta else None,
-              delta_color="off" if unchanged else "normal" if kpi.higher_is_better else "inverse",
-              delta_arrow="off" if unchanged else "auto",
-              help=f"{'Higher' if kpi.higher_is_better else 'Lower'} is better.", border=True)
-    c2.metric(f"Target, {when} review", fmt(metric, r.target) if r.shown_rag else "No target set",
-              help=f"The trajectory target on {uk_date(board.at)} (review settings).", border=True)
-    travel = r.shown_travel
-    c3.metric(f"RAG, {when} review", words.rag_text(r.shown_rag, "icon"),
-              help=(f"Provisional: {uk_month(board.month)} has no data yet, so the latest value is rated against "
-                    "the target." if board.provisional else f"The {uk_month(board.month)} value against the target.")
-              + (f" Direction of travel: since the {uk_month(board.previous_checkpoint.isoformat())} review."
-                 if board.previous_checkpoint else ""),
+    prev = uk_month(board.previous_checkpoint.isoformat()[:7]) if board.previous_checkpoint else None
+    delta, unchanged = _delta(metric, r.actual, r.previous_actual) if prev else (None, False)
+    c1.metric(f"Value, {uk_month(r.actual_month)}", fmt(metric, r.actual),
+              delta=f"{'no change' if unchanged else delta} vs {prev} review" if delta else None,
+              delta_color="off", delta_arrow="off" if unchanged else "auto",
+              help=f"{'Higher' if kpi.higher_is_better else 'Lower'} is better. Judged on {basis_words(r)}. "
+              + (interval_words(r) + ". " if r.interval else "")
+              + "The change since the previous review is information only: the variation says whether it is real.",
+              border=True)
+    c2.metric(f"Target, {when} review", fmt(metric, r.target) if r.rated else "No target set",
+              help=f"The trajectory target for {uk_month(r.actual_month)}, the judged month (review settings).",
+              border=True)
+    travel = r.direction_of_travel if r.rated else None
+    c3.metric(f"RAG, {when} review", words.rag_text(r.rag, "icon"),
+              help=f"The {uk_month(board.month)} value against the target"
+              + (" — provisional: not yet marked final." if board.provisional else ".")
+              + " Direction of travel: from the variation (statistical process control).",
               delta=words.travel_text(travel, "icon") if travel else None, delta_arrow="off",
               delta_color={"improving": "normal", "worsening": "inverse"}.get(travel, "off"), border=True)
     if r.final_target is not None:
         c4.metric(f"Final target, {uk_month(r.final_date[:7])}", fmt(metric, r.final_target),
-                  delta=words.forecast_text(r.forecast, "tile") or None,
-                  delta_arrow="off", border=True,
-                  delta_color={"on_trend": "normal", "already_met": "normal", "not_on_trend": "inverse"}.get(
-                      r.outlook_status, "off"),
-                  help="Projection: a straight line through the last 6 monthly values.")
+                  delta=words.forecast_text(r.forecast, "tile") or None, delta_arrow="off", border=True,
+                  delta_color={"reaches_target": "normal", "already_met": "normal",
+                               "moving_away": "inverse"}.get(r.outlook_status, "off"),
+                  help="Forecast: a straight line through the current period's last 12 months, said only when "
+                  "its slope is significant at 95%. " + words.forecast_text(r.forecast, fmt=kpi.format) + ".")
+    render_badges(r)
+    render_interval_line(r)
+
+
+def render_spc_note(board, metric: str) -> None:
+    """Under the SPC chart: what it shows, the judged month's verdict and period, where the method is."""
+    from dashboard.components.verdict import DOC
+
+    r = board.row(metric)
+    chart = r.spc
+    if chart is None or not chart.points:
+        st.caption("No monthly values yet: nothing to chart.")
+        return
+    seg = chart.segment_of(chart.judged_month) if chart.judged_month else None
+    period = (f" The judged month's period runs from {uk_month(seg.start)} ({seg.n} months"
+              + (", trial limits: fewer than 13" if seg.trial else "") + ")." if seg else "")
+    rebases = "; ".join(f"{uk_month(rb.month)}: {rb.reason}" for rb in chart.settings.rebases)
+    pooled = (" The chart plots single months; the judged value pools three (see above)."
+              if r.basis == "rolling_3_months" else "")
+    st.caption("Each month's value with its period's mean and process limits: about 99 months in 100 fall inside "
+               f"them by chance.{pooled} Triangles mark special cause improvement, squares special cause concern; "
+               f"the judged month ({uk_month(board.month)}) is ringed.{period}"
+               + (f" Rebases — {plain(rebases)}." if rebases else "")
+               + f" The method in plain English: `{DOC}`.")
 
 
 def render_flag_notes(db: str, v: int, metric: str) -> None:

@@ -29,7 +29,9 @@ def present_position(n: int, key: str = "present_i") -> int:
 
 def render_slide(board, metric: str) -> None:
     """One priority in projector type: value, target, RAG word and direction of travel, each a big h2
-    under a short label (headings h1 → h2 only)."""
+    under a short label (headings h1 → h2 only); then the variation and assurance icons with their words
+    and the interval."""
+    from dashboard.components.verdict import render_badges, render_interval_line
     from metrics.kpis import REGISTRY
 
     kpi = REGISTRY[metric]
@@ -37,15 +39,17 @@ def render_slide(board, metric: str) -> None:
     st.title(kpi.label, anchor=False, help=kpi.priority)
     when = uk_month(board.at[:7])
     tiles = (
-        (uk_month(r.shown_month), fmt(metric, r.shown_value)),
-        (f"Target, {when} review", fmt(metric, r.target) if r.shown_rag else "None set"),
-        ("Rating" + (" (provisional)" if board.provisional else ""), words.rag_text(r.shown_rag, "icon")),
-        (f"Since {uk_month(board.previous_checkpoint.isoformat())} review" if board.previous_checkpoint
-         else "Direction of travel",
-         words.travel_text(r.shown_travel, "icon")),
+        (uk_month(r.actual_month), fmt(metric, r.actual)),
+        (f"Target, {when} review", fmt(metric, r.target) if r.rated else "None set"),
+        ("Rating" + (" (provisional)" if board.provisional else ""), words.rag_text(r.rag, "icon")),
+        ("Direction of travel", words.travel_text(r.direction_of_travel if r.rated else None, "icon")),
     )
-    for col, (label, big) in zip(st.columns([1, 1, 1, 1.15]), tiles):
+    for col, (label, big) in zip(st.columns([1, 1, 1, 1.3]), tiles):
         col.markdown(f"**{label}**")
         col.markdown(f"## {big}")
-    st.caption(f"At the {uk_date(board.at)} review"
-               + f". {'Higher' if kpi.higher_is_better else 'Lower'} is better; ▲ means better.")
+    render_badges(r, size=56, travel=False, scale=1.5)
+    render_interval_line(r)
+    st.caption(f"At the {uk_date(board.at)} review, judging {uk_month(board.month)}"
+               + (" (provisional: not yet marked final)" if board.provisional else "")
+               + f". {'Higher' if kpi.higher_is_better else 'Lower'} is better; ▲ means better. Direction of travel "
+               "comes from the variation: a change is news only when it is special cause.")

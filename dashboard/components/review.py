@@ -19,6 +19,8 @@ def overall_line(board) -> str:
 
 
 def _review_note(r) -> str:
+    from dashboard.components.verdict import verdict_notes
+
     k, notes = r.kpi, []
     if r.restated:
         notes.append(f"restated: was {k.format(r.actual)}, now {k.format(r.current_actual)}"
@@ -27,22 +29,28 @@ def _review_note(r) -> str:
         notes.append(f"no data for {uk_month(r.actual_month)}; latest {uk_month(r.latest_available_month)}: "
                      f"{k.format(r.latest_available_value)}" if r.latest_available_month
                      else f"no data for {uk_month(r.actual_month)}")
-    return "; ".join(notes)
+    return "; ".join(notes + verdict_notes(r))
 
 
-REVIEW_COLUMNS = ["KPI", "ToR", "Actual", "Month", "Target", "RAG", "Direction of travel", "Forecast (final target)",
-                  "Note"]
+REVIEW_COLUMNS = ["KPI", "ToR", "Actual", "95% interval", "Month", "Target", "RAG", "Variation", "Variation (words)",
+                  "Direction of travel", "Assurance", "Assurance (words)", "Forecast (final target)", "Note"]
 
 
 def review_frame(board):
     """The review table as shown (a ``metrics.reviews.ReviewBoard``): one row per rated KPI, every cell
-    text (units differ by row)."""
+    text (units differ by row); the variation and assurance icons as data URLs beside their words."""
     import pandas as pd
 
+    from dashboard.components.verdict import assurance_icon, interval_cell, variation_icon
+    from reports.icons import data_url
+
     rows = [{
-        "KPI": r.label, "ToR": r.tor, "Actual": r.kpi.format(r.actual), "Month": uk_month(r.actual_month),
-        "Target": r.kpi.format(r.target), "RAG": words.rag_text(r.rag, "icon"),
+        "KPI": r.label, "ToR": r.tor, "Actual": r.kpi.format(r.actual), "95% interval": interval_cell(r),
+        "Month": uk_month(r.actual_month), "Target": r.kpi.format(r.target), "RAG": words.rag_text(r.rag, "icon"),
+        "Variation": data_url(variation_icon(r)),
+        "Variation (words)": words.variation_text(r.variation, "upper", direction=r.direction),
         "Direction of travel": words.travel_text(r.direction_of_travel, "icon"),
+        "Assurance": data_url(assurance_icon(r)), "Assurance (words)": words.assurance_text(r.assurance, "upper"),
         "Forecast (final target)": f"{words.forecast_text(r.forecast, 'short')} ({r.kpi.format(r.final_target)})",
         "Note": _review_note(r),
     } for r in board.rated]
@@ -50,15 +58,18 @@ def review_frame(board):
 
 
 def review_export_frame(board):
-    """The review table for CSV export: numbers as numbers, with the checkpoint's context on each row."""
+    """The review table for CSV export: numbers as numbers, with the checkpoint's context on each row
+    (the same columns as ``reports.tables.review_table``'s judgement, and where the method is explained)."""
     import pandas as pd
+
+    from reports.tables import judgement_columns
 
     return pd.DataFrame([{
         "checkpoint": board.at, "label": board.label or "", "final": board.final,
         "finalised_at": board.finalised_at or "", "finalised_by": board.finalised_by or "",
         "kpi_id": r.metric, "kpi": r.label, "tor": r.tor, "unit": r.unit, "better": r.direction,
-        "actual_month": r.actual_month, "actual": r.actual, "target": r.target, "tolerance": r.tolerance,
-        "rag": r.rag, "direction_of_travel": r.direction_of_travel or "",
+        "actual_month": r.actual_month, "actual": r.actual, **judgement_columns(r), "target": r.target,
+        "tolerance": r.tolerance, "rag": r.rag, "direction_of_travel": r.direction_of_travel or "",
         "previous_month": r.previous_month or "", "previous_actual": r.previous_actual,
         "final_target": r.final_target, "forecast": words.forecast_text(r.forecast, "short"),
         "restated": r.restated, "actual_now": r.current_actual if board.final else r.actual,
@@ -165,8 +176,12 @@ def render_review_table(board, at: str) -> None:
     from metrics.months import month_label
 
     st.header(plain(board.label) if board.label else f"Review on {uk_date(at)}")
-    prev = f"; direction of travel against {uk_date(board.previous_checkpoint)}" if board.previous_checkpoint else ""
-    st.caption(f"Checkpoint {uk_date(at)} · actuals for {month_label(board.month)}, the last complete month{prev}.")
+    prev = (f"; change since {uk_date(board.previous_checkpoint)} shown as information" if board.previous_checkpoint
+            else "")
+    lag = getattr(board, "reporting_lag_days", None)
+    st.caption(f"Checkpoint {uk_date(at)} · judged month {month_label(board.month)}"
+               + (f" (the latest month ended at least {lag} days before the checkpoint)" if lag is not None else "")
+               + f"{prev}.")
     if board.final:
         st.success(plain(f"Final — as presented on {uk_date(board.finalised_at)} by {board.finalised_by}.")
                    + f" These are the frozen values (settings version {board.settings_version_id}; data as of "
@@ -186,17 +201,29 @@ def render_review_table(board, at: str) -> None:
     if not board.rated:
         st.caption("No KPI has a target in the settings, so nothing is rated.")
     text = st.column_config.TextColumn
-    st.dataframe(review_frame(board), hide_index=True, width="stretch",
-                 column_order=["KPI", "ToR", "RAG", "Actual", "Month", "Target", "Direction of travel",
+    image = st.column_config.ImageColumn
+    st.dataframe(review_frame(board), hide_index=True, width="stretch", row_height=40,
+                 height=40 * (len(board.rated) + 1) + 3,
+                 column_order=["KPI", "ToR", "RAG", "Actual", "95% interval", "Month", "Target", "Variation",
+                               "Variation (words)", "Direction of travel", "Assurance", "Assurance (words)",
                                "Forecast (final target)", "Note"],
-                 column_config={"KPI": text(width="medium", pinned=True), "ToR": text(width=60),
-                                "RAG": text(width=95), "Actual": text(width=80), "Month": text(width=80),
-                                "Target": text(width=80), "Direction of travel": text(width=130),
+                 column_config={"KPI": text(width="medium", pinned=True), "ToR": text(width=50),
+                                "RAG": text(width=95), "Actual": text(width=70), "95% interval": text(width=104),
+                                "Month": text(width=76), "Target": text(width=70),
+                                "Variation": image(width=64, help="Statistical process control: is the change "
+                                                   "real or noise? (What the icons mean, below)"),
+                                "Variation (words)": text(width=200), "Direction of travel": text(width=170),
+                                "Assurance": image(width=70, help="Will the target be met if nothing changes?"),
+                                "Assurance (words)": text(width=150),
                                 "Forecast (final target)": text(width="medium", help=(
-                                    "When the final target is met if the trend of the last 6 months continues")),
+                                    "When the line through the current period's last 12 months reaches the final "
+                                    "target; 'trend not established' when its slope could be zero")),
                                 "Note": text(width="large")},
-                 alt=f"Review table for {uk_date(at)}: each KPI's actual, target, RAG rating, direction of travel, "
-                     "forecast and notes.")
+                 alt=f"Review table for {uk_date(at)}: each KPI's actual, interval, target, RAG rating, variation, "
+                     "direction of travel, assurance, forecast and notes.")
+    from dashboard.components.verdict import render_key
+
+    render_key()
     export_button("Download the review table (CSV)", safe_csv(review_export_frame(board)), f"review-{at}.csv",
                   f"review table {at}", key="export-review")
 

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import access
 from dashboard.components.chrome import render_demo_notice
 from dashboard.components.text import plain
+from dashboard.components.verdict import render_key
 from metrics.benchmarks import BENCHMARKED_METRICS
 from metrics.kpis import REGISTRY
 from metrics.settings import get_settings
@@ -28,6 +29,16 @@ for k in REGISTRY.values():
         if k.id in BENCHMARKED_METRICS:
             b = BENCHMARKED_METRICS[k.id]
             st.caption(f"Published benchmark: {b.label}. {b.caveat}")
+st.header("How progress is judged")
+st.markdown(
+    "Each review judges the latest month that ended at least the reporting lag (14 days by default) before it. "
+    "Small monthly samples (audits, face-to-face conferences) are pooled over three months. Every percentage "
+    "carries a 95% interval: where the target lies inside it, the figure cannot be told apart from the target. "
+    "Statistical process control (NHS England's *Making Data Count* rules) tells a real change from noise "
+    "(**variation**) and whether the target will be met if nothing changes (**assurance**). The method in plain "
+    "English, for the Commissioner and the board, is `docs/judgement.md`."
+)
+render_key(expanded=True)
 st.header("Data sources")
 st.markdown(
     "- **Monthly extracts** uploaded by the council's performance team (workforce, assessments, child "

@@ -50,6 +50,137 @@ TRAVEL_SHAPES = {"improving": "▲", "worsening": "▼", "no_significant_change"
 NO_TRAVEL = "–"
 NOT_KNOWN = "– Not known"
 
+# --- the v2 judgement (shared/spec/judgement.md; docs/judgement.md explains each in plain English) ------
+
+VARIATIONS = ("improvement", "concern", "common_cause", "not_enough_data")
+ASSURANCES = ("consistent_pass", "consistent_fail", "hit_or_miss", "not_enough_data")
+#: Short names (Making Data Count's meanings, our words).
+VARIATION_WORDS = {"improvement": "Special cause improvement", "concern": "Special cause concern",
+                   "common_cause": "Common cause", "not_enough_data": "Not enough data"}
+ASSURANCE_WORDS = {"consistent_pass": "Consistently passing", "consistent_fail": "Consistently failing",
+                   "hit_or_miss": "Hit or miss", "not_enough_data": "Not enough data"}
+#: The one sentence each verdict means (tooltips, the packs' key, docs/judgement.md).
+VARIATION_MEANINGS = {
+    "improvement": "a change too large or too long-lasting to be chance, in the better direction",
+    "concern": "a change too large or too long-lasting to be chance, in the worse direction",
+    "common_cause": "within the range this measure normally moves by chance: no significant change",
+    "not_enough_data": "fewer than 13 months since the last rebase (trial limits), or no value for the judged "
+                       "month: no verdict yet",
+}
+ASSURANCE_MEANINGS = {
+    "consistent_pass": "the target lies beyond the process limits on the worse side: if nothing changes, "
+                       "every month will meet it",
+    "consistent_fail": "the target lies beyond the process limits on the better side: if nothing changes, "
+                       "no month will meet it",
+    "hit_or_miss": "the target lies inside the process limits: some months will meet it and some will not, "
+                   "by chance alone",
+    "not_enough_data": "no verdict: fewer than 13 months since the last rebase, no value for the judged month, "
+                       "or no target",
+}
+#: Text-only shapes (table cells, where a drawn icon cannot go): the letters of the drawn icons.
+VARIATION_MARKS = {("improvement", "high"): "↑H", ("improvement", "low"): "↓L", ("concern", "high"): "↑H",
+                   ("concern", "low"): "↓L", "common_cause": "~", "not_enough_data": "…"}
+ASSURANCE_MARKS = {"consistent_pass": "P", "consistent_fail": "F", "hit_or_miss": "?", "not_enough_data": "…"}
+#: Where the target lies inside a value's 95% interval (judgement.md section 3).
+CANNOT_TELL = "cannot be told apart from the target at 95%"
+BASIS_WORDS = {"month": "the month", "rolling_3_months": "3 months pooled"}
+
+
+#: Why a point is special cause (judgement.md section 4's rules), for chart hovers and the SPC table.
+def rule_text(rule: str | None, sense: str | None = None, run_length: int = 7) -> str:
+    """'outside the process limits', '7 points in a row above the mean', '7 points each higher than the
+    one before', '2 of 3 points beyond the near limit above the mean'; '' for no rule."""
+    if rule is None:
+        return ""
+    side = {"high": "above", "low": "below"}.get(sense or "", "on one side of")
+    limit = {"high": "above the upper process limit", "low": "below the lower process limit"}
+    step = {"high": "higher", "low": "lower"}.get(sense or "", "higher (or lower)")
+    return {
+        "outside_limits": limit.get(sense or "", "outside the process limits"),
+        "trend": f"{run_length} points each {step} than the one before",
+        "two_of_three": f"2 of 3 points beyond the near limit {side} the mean",
+        "shift": f"{run_length} points in a row {side} the mean",
+    }.get(rule, rule.replace("_", " "))
+
+
+def sense_of(variation: str | None, direction: str) -> str | None:
+    """'high' or 'low' for a special-cause verdict on a KPI whose better ``direction`` is 'up'/'down':
+    improvement runs the better way, concern the other; None for the rest."""
+    if variation not in ("improvement", "concern"):
+        return None
+    better = "high" if direction == "up" else "low"
+    return better if variation == "improvement" else ("low" if better == "high" else "high")
+
+
+def variation_text(variation: str | None, style: Style = "plain", *, direction: str | None = None) -> str:
+    """The variation verdict in words: plain 'special cause improvement', upper 'Special cause improvement
+    (high)', icon '↑H Special cause improvement'. With ``direction`` (the KPI's better direction) the
+    high/low sense is named. ``None`` (not judged) → 'not judged' ('– Not judged' in the icon style)."""
+    if variation is None:
+        return "– Not judged" if style == "icon" else "not judged"
+    word = VARIATION_WORDS[variation]
+    sense = sense_of(variation, direction) if direction else None
+    if style == "plain":
+        return word.lower()
+    if style == "upper":
+        return word + (f" ({sense})" if sense else "")
+    mark = VARIATION_MARKS.get((variation, sense)) or VARIATION_MARKS.get(variation) or "!"
+    return f"{mark} {word}"
+
+
+def assurance_text(assurance: str | None, style: Style = "plain") -> str:
+    """The assurance verdict in words: plain 'consistently passing', upper 'Consistently passing', icon
+    'P Consistently passing'. ``None`` (no target) → 'no target' ('– No target set' in the icon style)."""
+    if assurance is None:
+        return NO_TARGET if style == "icon" else "no target"
+    word = ASSURANCE_WORDS[assurance]
+    if style == "plain":
+        return word.lower()
+    return f"{ASSURANCE_MARKS[assurance]} {word}" if style == "icon" else word
+
+
+def interval_text(interval, fmt=None, *, target_within: bool | None = None) -> str:
+    """'95% interval 41.2%–63.0%' (``fmt`` formats a value, e.g. ``kpi.format``), followed by '; cannot be
+    told apart from the target at 95%' when ``target_within``. No interval → ''."""
+    if not interval:
+        return ""
+    f = fmt or (lambda x: f"{x:.1f}")
+    text = f"95% interval {f(interval[0])}–{f(interval[1])}"
+    return text + (f"; {CANNOT_TELL}" if target_within else "")
+
+
+def _span(months) -> str:
+    """('2023-08','2023-09','2023-10') → 'Aug–Oct 2023'; across a year 'Dec 2023–Feb 2024'; one month
+    'Oct 2023'."""
+    from metrics.months import short_month
+
+    ms = sorted(m for m in months if m)
+    if not ms:
+        return ""
+    first, last = ms[0], ms[-1]
+    if first == last:
+        return short_month(first)
+    if first[:4] == last[:4]:
+        return f"{short_month(first)[:3]}–{short_month(last)}"
+    return f"{short_month(first)}–{short_month(last)}"
+
+
+def basis_text(basis: str | None, judged_month: str | None, months_pooled: int | None = None) -> str:
+    """How the judged value was made: 'the month (Oct 2023)'; pooled, '3 months pooled (Aug–Oct 2023)',
+    or with a month of the window without data '2 months pooled (Aug–Oct 2023; 1 without data)'."""
+    from metrics.months import month_from_index, month_index
+
+    if not basis or not judged_month:
+        return ""
+    if basis == "month":
+        return f"the month ({_span([judged_month])})"
+    if basis == "rolling_3_months":
+        window = [month_from_index(month_index(judged_month) - i) for i in (2, 1, 0)]
+        n = 3 if months_pooled is None else int(months_pooled)
+        gap = f"; {3 - n} without data" if n < 3 else ""
+        return f"{n} month{'s' if n != 1 else ''} pooled ({_span(window)}{gap})"
+    return basis.replace("_", " ")
+
 
 def rag_text(rag: str | None, style: Style = "plain") -> str:
     """A rating in words: ``rag_text("no_data")`` → 'no data', ``"upper"`` → 'NO DATA', ``"icon"`` →
@@ -76,19 +207,26 @@ def travel_text(travel: str | None, style: Style = "plain") -> str:
 ForecastStyle = Literal["sentence", "short", "tile"]
 
 
-def forecast_text(fc, style: ForecastStyle = "sentence") -> str:
-    """A :class:`metrics.projection.Forecast` in words. ``sentence`` (review table, packs, ``kpi review``):
-    'on trend to meet by Aug 2025'; ``short`` (dashboard review table): 'on trend: Aug 2025'; ``tile``
-    (KPI page headline): 'on trend, met by Aug 2025'. No forecast: '–' (``tile``: '')."""
+def forecast_text(fc, style: ForecastStyle = "sentence", fmt=None) -> str:
+    """A forecast (:class:`metrics.projection.Forecast`) in words. ``sentence`` (review table, packs,
+    ``kpi review``): its own :meth:`~metrics.projection.Forecast.describe` — 'on trend to reach 60.0% by
+    Aug 2025 (95%: 52.0%–68.0% then)', 'trend not established' — with ``fmt`` (``kpi.format``) for the
+    numbers; ``short`` (dashboard review table): 'on trend: Aug 2025'; ``tile`` (KPI page headline): 'on
+    trend, met by Aug 2025'. No forecast: '–' (``tile``: '')."""
     from metrics.months import short_month as month_label
     from metrics.projection import STATUS_TEXT
 
     if fc is None:
         return "" if style == "tile" else "–"
+    if style == "sentence":
+        if fc.status == "reaches_target" and fc.target is None:  # no final target recorded with it
+            f = fmt or (lambda x: f"{x:g}")
+            then = f" (95%: {f(fc.interval[0])}–{f(fc.interval[1])} then)" if fc.interval else ""
+            return f"on trend to meet the target by {month_label(fc.month)}{then}"
+        return fc.describe(fmt) if fmt else fc.text
     if fc.status == "reaches_target" and fc.month:
         label = month_label(fc.month)
-        return {"sentence": f"on trend to meet by {label}", "short": f"on trend: {label}",
-                "tile": f"on trend, met by {label}"}[style]
+        return {"short": f"on trend: {label}", "tile": f"on trend, met by {label}"}[style]
     return STATUS_TEXT[fc.status]
 
 

@@ -19,7 +19,7 @@ from metrics.reviews import words
 from reports import disclosure
 from reports.charts import PACK, review_chart
 from reports.pack.model import Commentary, EvidenceItem, KpiPage, PackModel, Table, shorten
-from reports.tables import PackData, ReviewRow, overall_line, review_rows
+from reports.tables import JUDGEMENT_DOC, PackData, ReviewRow, overall_line, review_rows
 
 SUPPRESSED = disclosure.SUPPRESSED
 
@@ -88,14 +88,29 @@ def _current_entries(entries) -> list:
 
 
 def _summary(rows: list[ReviewRow], month: str) -> Table:
+    """The checkpoint summary: the actual with its 95% interval under it, target, RAG, the variation and
+    assurance verdicts in words (the renderers draw their icons beside them), the forecast."""
     body = []
     for r in rows:
-        body.append([f"{r.tor}  {r.label}", r.actual_text, r.target_text, r.rag_text, r.travel_text,
-                     r.forecast_text])
-    return Table(header=["Priority (ToR)", f"Actual, {short_month(month)}", "Target", "RAG", "Travel",
-                         "Forecast"],
-                 rows=body, widths=[0.40, 0.115, 0.10, 0.10, 0.11, 0.175],
-                 align=["left", "right", "right", "center", "left", "left"])
+        actual = r.actual_text + (f"\n{r.interval_text}" if r.interval_text else "") + (" ≈" if r.cannot_tell else "")
+        variation = r.variation_text.removeprefix("Special cause ").capitalize() if r.variation else r.variation_text
+        body.append([f"{r.tor}  {r.label}", actual, r.target_text, r.rag_text, variation, r.assurance_text,
+                     r.forecast_short or r.forecast_text])
+    return Table(header=["Priority (ToR)", f"Actual, {short_month(month)}", "Target", "RAG", "Variation",
+                         "Assurance", "Forecast"],
+                 rows=body, widths=[0.26, 0.14, 0.09, 0.09, 0.15, 0.15, 0.12],
+                 align=["left", "right", "right", "center", "left", "left", "left"])
+
+
+METHOD = [
+    "Variation (statistical process control, NHS England's Making Data Count rules) says whether the judged "
+    "month's change is real or noise: special cause improvement or concern, or common cause (no significant "
+    "change). The direction of travel comes from it.",
+    "Assurance says whether the target will be met if nothing changes: consistently passing, consistently "
+    "failing, or hit or miss.",
+    "Percentages carry a 95% interval; where the target lies inside it the figure cannot be told apart from the "
+    "target. Audits and face-to-face conferences are judged on three months pooled.",
+]
 
 
 def _recent_table(data: PackData, kpi: KPI, month: str, public: bool) -> Table:
@@ -287,6 +302,8 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
         cover.append("Synthetic demo data: these are not real figures about real children or staff.")
 
     notes = [n for r in rows for n in r.notes]
+    if any(r.cannot_tell for r in rows):
+        notes.append(f"≈ the target lies inside the value's 95% interval: {words.CANNOT_TELL}.")
     if public:
         notes.append(f"'{SUPPRESSED}' = suppressed because of small numbers; a suppressed figure's RAG rating, "
                      "direction of travel and forecast are not shown either. See the suppression rule at the end.")
@@ -341,6 +358,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
         summary_notes=notes, kpis=pages, overall_commentary=overall_entries, evidence=evidence,
         definitions=definitions, sources=sources, quality_glossary=glossary,
         suppression_rules=list(disclosure.RULES) if public else [],
+        method=METHOD + [f"The method in plain English: {JUDGEMENT_DOC} (How progress is judged)."],
     )
 
 
@@ -348,6 +366,7 @@ def _chart_caption(kpi: KPI, row: ReviewRow, data: PackData) -> str:
     parts = ["Monthly actual (solid)", "target trajectory (dashed)", "review checkpoints with their RAG"]
     if kpi.benchmark:
         parts.append("published DfE benchmarks")
-    return "Chart: " + ", ".join(parts) + f". Months up to {short_month(row.actual_month)}."
+    return ("Chart: " + ", ".join(parts) + f". Months up to {short_month(row.actual_month)}. "
+            f"How progress is judged: {JUDGEMENT_DOC}.")
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metrics.kpis import KPI
-from reports.tables import ReviewRow
+from metrics.reviews import words
+from reports.tables import WITHHELD, ReviewRow
 
 #: Charts are 16:9 (each renderer sets its size in CSS pixels, CHART_SIZE, so that the chart's 20 px
 #: type comes out large enough where it is placed) and rendered at CHART_SCALE for sharpness.
@@ -81,7 +82,7 @@ class PackModel:
     cover_lines: list[str]
     summary: Table
     summary_rags: list[str | None]  # per summary row, for the RAG cell colour
-    summary_rows: list[ReviewRow]
+    summary_rows: list[ReviewRow]  # each with its v2 verdicts (variation, assurance: the icons beside the words)
     overall: str
     summary_notes: list[str]
     kpis: list[KpiPage]
@@ -91,6 +92,8 @@ class PackModel:
     sources: list[str]
     quality_glossary: list[tuple[str, str]]
     suppression_rules: list[str] = field(default_factory=list)
+    #: How progress is judged, in a few sentences, and where the method is written down (docs/judgement.md)
+    method: list[str] = field(default_factory=list)
 
     @property
     def footer(self) -> str:
@@ -124,3 +127,20 @@ def shorten(text, limit: int = NAME_LIMIT) -> str:
     if space > limit * 4 // 5:
         cut = cut[:space]
     return cut.rstrip() + "…"
+
+
+def verdict_line(r: ReviewRow) -> str:
+    """The v2 judgement of a pack row in one sentence: basis, interval, 'cannot be told apart'."""
+    parts = [f"Judged on {r.basis_text}"] if r.basis_text else []
+    if r.interval_text:
+        parts.append(f"95% interval {r.interval_text}" + (f": {words.CANNOT_TELL}" if r.cannot_tell else ""))
+    return "; ".join(parts) + "." if parts else ""
+
+
+def row_icons(r) -> tuple:
+    """(variation icon, assurance icon) of a pack row; None where the verdict is withheld (public)."""
+    from reports.icons import assurance_icon, variation_icon
+
+    v = None if r.variation_text in (WITHHELD, "") else variation_icon(r.variation, r.direction)
+    a = None if r.assurance_text in (WITHHELD, "") else assurance_icon(r.assurance)
+    return v, a
