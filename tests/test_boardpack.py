@@ -103,27 +103,11 @@ def plant_small_numbers(path: Path) -> None:
     conn.close()
 
 
-def judge_february(path: Path) -> None:
-    """judgement.md section 1: with the default 14-day reporting lag the 1 Mar 2025 review judges January
-    2025; the stores below plant small numbers in February, so they save the settings with no lag (the
-    review then judges February, as these tests mean)."""
-    from metrics.reviews import JudgementSettings, default_settings, save_settings
-    from metrics.store import connect
-
-    conn = connect(path)
-    try:
-        s = default_settings()
-        save_settings(conn, s.model_copy(update={"judgement": JudgementSettings(reporting_lag_days=0)}), by="tester")
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def planted_db(demo_db, env) -> Path:
     path = env / "planted.sqlite"
     shutil.copyfile(demo_db, path)
-    plant_small_numbers(path)
-    judge_february(path)
+    plant_small_numbers(path)  # in January 2025, the month the 1 Mar 2025 review judges with the default lag
     return path
 
 
@@ -593,7 +577,6 @@ def long_db(demo_db, env) -> Path:
     conn.commit()
     conn.close()
     assert renamed
-    judge_february(path)
     return path
 
 
