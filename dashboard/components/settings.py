@@ -130,6 +130,7 @@ JUDGE_ON = {"month": "the month", "rolling_3_months": "3 months pooled"}
 TWO_OF_THREE = {True: "Yes: a point beyond the process limits counts (MDC, 2023)",
                 False: "No: only points between the near and the process limits count (NHSRplotthedots 0.2.2)"}
 LABEL_ID = {kpi.label: k for k, kpi in REGISTRY.items()}
+EVERY = "every point"
 
 
 def _since(since: dict, *keys: str) -> str:
@@ -183,14 +184,16 @@ def judgement_inputs(current: ReviewSettings, since: dict) -> tuple[dict, list[s
                 "points*: blank sets the process limits on every point; N (12 or more) fixes them on the first "
                 "N points of each segment and extends them, so later months are judged against that baseline.")
     rows = [{"KPI": kpi.label, "Judged on": JUDGE_ON[j.judge_on(k)],
-             "Fix limits on the first N points": j.of(k).fix_after,
+             "Fix limits on the first N points": EVERY if j.of(k).fix_after is None else str(j.of(k).fix_after),
              "In force": _since(since, f"judgement.{k}.judge_on", f"judgement.{k}.fix_after")}
             for k, kpi in REGISTRY.items()]
     per_kpi = st.data_editor(
-        pd.DataFrame(rows).astype({"Fix limits on the first N points": "Int64"}), hide_index=True,
-        key=f"{FIELD}judge_kpis", width="stretch", disabled=["KPI", "In force"],
-        column_config={"Judged on": st.column_config.SelectboxColumn(options=list(JUDGE_ON.values()), required=True),
-                       "Fix limits on the first N points": st.column_config.NumberColumn(step=1, format="%d")})
+        pd.DataFrame(rows), hide_index=True, key=f"{FIELD}judge_kpis", width="stretch", disabled=["KPI", "In force"],
+        column_config={"Judged on": st.column_config.SelectboxColumn(
+                           options=list(JUDGE_ON.values()), required=True,
+                           help="Percentages only; counts and FTE are always judged on the month"),
+                       "Fix limits on the first N points": st.column_config.TextColumn(
+                           help=f"'{EVERY}', or a whole number of points, 12 or more")})
     st.markdown("**Rebases.** A month when the process changed (a restructure, the statutory direction): it starts "
                 "a new segment with its own limits, drawn on the charts with its reason. Add or delete rows at "
                 "the table's edge.")
@@ -206,8 +209,11 @@ def judgement_inputs(current: ReviewSettings, since: dict) -> tuple[dict, list[s
         k = LABEL_ID[r["KPI"]]
         chosen = next((key for key, word in JUDGE_ON.items() if word == r["Judged on"]), None)
         judge_on = j.of(k).judge_on if chosen == j.judge_on(k) else chosen
-        fix = r["Fix limits on the first N points"]
-        kpis[k] = {"judge_on": judge_on, "fix_after": None if _blank(fix) else int(fix), "rebases": []}
+        fix = "" if _blank(r["Fix limits on the first N points"]) else str(r["Fix limits on the first N points"]).strip()
+        if fix.lower() not in ("", EVERY) and not fix.isdigit():
+            problems.append(f"judgement → {k} → fix limits on the first N points: '{fix}' is not a whole number "
+                            f"(write '{EVERY}', or a number of points, 12 or more)")
+        kpis[k] = {"judge_on": judge_on, "fix_after": int(fix) if fix.isdigit() else None, "rebases": []}
     for i, r in enumerate(rebases.to_dict("records"), start=1):
         if all(_blank(v) for key, v in r.items() if key != "In force"):
             continue
@@ -244,6 +250,10 @@ def draft(data: dict, targets: dict[str, dict], judgement: dict,
     return (None, problems) if problems else (new, [])
 
 
+def _rating(rag: str | None) -> str:
+    return rag_text(rag, "icon") if rag else "not reviewed"
+
+
 def _pair(metric: str, a, b) -> str:
     return fmt(metric, a) if a == b else f"{fmt(metric, a)} → {fmt(metric, b)}"
 
@@ -263,8 +273,7 @@ def render_impact(db: str, version: int, current: ReviewSettings, new: ReviewSet
             st.dataframe(pd.DataFrame([{
                 "Review": c.title, "Date": uk_date(c.checkpoint), "KPI": c.label,
                 "Judged month": uk_month(c.new_month or c.old_month),
-                "Rating now": rag_text(c.old_rag, "icon") if c.old_rag else "not reviewed",
-                "Would be": rag_text(c.new_rag, "icon") if c.new_rag else "not reviewed",
+                "Rating": f"{_rating(c.old_rag)} → {_rating(c.new_rag)}",
                 "Value": _pair(c.metric, c.old_value, c.new_value) if c.old_rag and c.new_rag else
                 fmt(c.metric, c.old_value if c.old_rag else c.new_value),
                 "Target": _pair(c.metric, c.old_target, c.new_target) if c.old_rag and c.new_rag else
