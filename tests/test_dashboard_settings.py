@@ -49,7 +49,7 @@ def test_judgement_settings_are_explained_dated_and_saved_through_the_page(demo_
     assert count(demo_db, "audit_log", "WHERE action = 'settings_change'") == 1
     shown = captions(s)
     assert re.search(r"with 21 days, .*In force since \d{1,2} [A-Z][a-z]{2} 20\d\d \(version 1\)", shown), shown
-    history = s.dataframe[-1].value
+    history = s.table[-1].value
     assert list(history.columns) == ["Version", "Saved (UK time)", "By", "Note", "What changed"]
     assert UK_TIME.match(history["Saved (UK time)"].iloc[0]), history["Saved (UK time)"].iloc[0]
     assert history["What changed"].iloc[0] == ("first saved version, from the built-in defaults; reporting lag 14 → "
@@ -131,7 +131,7 @@ def test_impact_preview_lists_exactly_the_ratings_that_change(demo_db):
     at.number_input(key="sf-agency_rate-final_target").set_value(15.0)
     at = rerun(at)
     assert "Saving would change: Agency social workers (% of FTE): final target 20% → 15%." in markdown(at)
-    table = at.dataframe[-2].value  # the preview; the history is last
+    table = at.table[0].value  # the preview (no history yet: nothing saved through the page)
     want = [(c.title, c.label) for c in expected if c.checkpoint != final]
     assert len(want) == 4 and f"{len(want)} ratings would change at 4 reviews" in markdown(at)
     assert list(zip(table["Review"], table["KPI"])) == want

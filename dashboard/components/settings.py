@@ -270,7 +270,7 @@ def render_impact(db: str, version: int, current: ReviewSettings, new: ReviewSet
             reviews = len({c.checkpoint for c in changes})
             st.markdown(f"**{len(changes)} rating{'s' if len(changes) != 1 else ''} would change** at {reviews} "
                         f"review{'s' if reviews != 1 else ''} that {'are' if reviews != 1 else 'is'} not final:")
-            st.dataframe(pd.DataFrame([{
+            st.table(pd.DataFrame([{
                 "Review": c.title, "Date": uk_date(c.checkpoint), "KPI": c.label,
                 "Judged month": uk_month(c.new_month or c.old_month),
                 "Rating": f"{_rating(c.old_rag)} → {_rating(c.new_rag)}",
@@ -278,7 +278,7 @@ def render_impact(db: str, version: int, current: ReviewSettings, new: ReviewSet
                 fmt(c.metric, c.old_value if c.old_rag else c.new_value),
                 "Target": _pair(c.metric, c.old_target, c.new_target) if c.old_rag and c.new_rag else
                 fmt(c.metric, c.old_target if c.old_rag else c.new_target),
-            } for c in changes]), hide_index=True, width="stretch", key="settings-impact-table")
+            } for c in changes]), hide_index=True, border="horizontal")  # wraps: nothing cut off at 1280 px
         else:
             st.markdown("**No rating would change** at any review that is not final.")
         st.caption("Final reviews are frozen and keep the settings they were judged against: "
@@ -321,11 +321,7 @@ def render_history(db: str, version: int) -> None:
         return
     shown = pd.DataFrame({"Version": history["version"], "Saved (UK time)": history["saved_at"].map(uk_time),
                           "By": history["by"], "Note": history["note"], "What changed": history["summary"]})
-    st.dataframe(shown, hide_index=True, width="stretch", key="settings-history",
-                 column_config={"Version": st.column_config.NumberColumn(width="small"),
-                                "Saved (UK time)": st.column_config.TextColumn(width="small"),
-                                "Note": st.column_config.TextColumn(width="medium"),
-                                "What changed": st.column_config.TextColumn(width="large")})
+    st.table(shown, hide_index=True, border="horizontal")  # wraps: every word of what changed is shown
     st.download_button("Download the history with the machine diff (CSV)", key="settings-history-csv",
                        data=history.rename(columns={"saved_at": "saved_at_utc"}).to_csv(index=False).encode(),
                        file_name="settings-history.csv", mime="text/csv")
