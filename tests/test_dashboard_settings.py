@@ -18,6 +18,11 @@ from metrics.reviews.impact import settings_impact
 UK_TIME = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}$")  # '3 May 2024 09:14'
 
 
+def table(at, i: int):
+    """A table as the reader sees it (cells are escaped for markdown, with word joiners before '@')."""
+    return at.table[i].value.map(lambda x: str(x).replace("\\", "").replace("\u2060", ""))
+
+
 def captions(at) -> str:
     return " ".join(c.replace("\\", "") for c in texts(at, "caption"))
 
@@ -49,7 +54,7 @@ def test_judgement_settings_are_explained_dated_and_saved_through_the_page(demo_
     assert count(demo_db, "audit_log", "WHERE action = 'settings_change'") == 1
     shown = captions(s)
     assert re.search(r"with 21 days, .*In force since \d{1,2} [A-Z][a-z]{2} 20\d\d \(version 1\)", shown), shown
-    history = s.table[-1].value
+    history = table(s, -1)
     assert list(history.columns) == ["Version", "Saved (UK time)", "By", "Note", "What changed"]
     assert UK_TIME.match(history["Saved (UK time)"].iloc[0]), history["Saved (UK time)"].iloc[0]
     assert history["What changed"].iloc[0] == ("first saved version, from the built-in defaults; reporting lag 14 → "
@@ -131,12 +136,12 @@ def test_impact_preview_lists_exactly_the_ratings_that_change(demo_db):
     at.number_input(key="sf-agency_rate-final_target").set_value(15.0)
     at = rerun(at)
     assert "Saving would change: Agency social workers (% of FTE): final target 20% → 15%." in markdown(at)
-    table = at.table[0].value  # the preview (no history yet: nothing saved through the page)
+    preview = table(at, 0)  # the preview, above the history
     want = [(c.title, c.label) for c in expected if c.checkpoint != final]
     assert len(want) == 4 and f"{len(want)} ratings would change at 4 reviews" in markdown(at)
-    assert list(zip(table["Review"], table["KPI"])) == want
-    assert list(table["Rating"]) == ["● Green → ◆ Amber"] * 4
-    assert all("→" in t for t in table["Target"])
+    assert list(zip(preview["Review"], preview["KPI"])) == want
+    assert list(preview["Rating"]) == ["● Green → ◆ Amber"] * 4
+    assert all("→" in t for t in preview["Target"])
     note = captions(at)
     assert "Final reviews are frozen" in note and "would not change" in note
     assert count(demo_db, "review_settings_versions") == 1  # only the one mark_final saved
@@ -147,3 +152,19 @@ def test_tolerance_labels_say_percentage_points_for_percent_kpis(demo_db):
     assert at.number_input(key="sf-agency_rate-tolerance").label == "Amber tolerance (percentage points)"
     assert at.number_input(key="sf-permanent_practitioners_fte-tolerance").label == "Amber tolerance (FTE)"
     assert at.number_input(key="sf-permanent_team_managers-tolerance").label == "Amber tolerance (count)"
+
+
+def test_user_text_in_the_history_and_preview_is_inert(demo_db):
+    """st.table renders markdown in its cells: a note or a checkpoint label is shown as typed, never as a
+    link, emphasis or HTML."""
+    from dashboard.components.text import plain
+
+    payload = "<script>alert(1)</script> [x](http://e.org) **b** a@b.org"
+    at = open_page("settings")
+    at.text_input(key="sf-note").set_value(payload)
+    at.number_input(key="sf-agency_rate-final_target").set_value(15.0)
+    at.button(key="save-settings").click()
+    at = rerun(at)
+    raw = at.table[-1].value
+    assert raw["Note"].iloc[0] == plain(payload)
+    assert raw["By"].iloc[0] == plain("demo.admin@example.org")

@@ -278,7 +278,8 @@ def render_impact(db: str, version: int, current: ReviewSettings, new: ReviewSet
                 fmt(c.metric, c.old_value if c.old_rag else c.new_value),
                 "Target": _pair(c.metric, c.old_target, c.new_target) if c.old_rag and c.new_rag else
                 fmt(c.metric, c.old_target if c.old_rag else c.new_target),
-            } for c in changes]), hide_index=True, border="horizontal")  # wraps: nothing cut off at 1280 px
+            } for c in changes]).map(plain), hide_index=True, border="horizontal")  # wraps: nothing cut off
+            # (st.table renders markdown in its cells: every cell is made inert text by plain())
         else:
             st.markdown("**No rating would change** at any review that is not final.")
         st.caption("Final reviews are frozen and keep the settings they were judged against: "
@@ -321,7 +322,8 @@ def render_history(db: str, version: int) -> None:
         return
     shown = pd.DataFrame({"Version": history["version"], "Saved (UK time)": history["saved_at"].map(uk_time),
                           "By": history["by"], "Note": history["note"], "What changed": history["summary"]})
-    st.table(shown, hide_index=True, border="horizontal")  # wraps: every word of what changed is shown
+    # st.table wraps (every word of what changed is shown) and renders markdown: cells made inert by plain()
+    st.table(shown.astype({"Version": str}).map(plain), hide_index=True, border="horizontal")
     st.download_button("Download the history with the machine diff (CSV)", key="settings-history-csv",
                        data=history.rename(columns={"saved_at": "saved_at_utc"}).to_csv(index=False).encode(),
                        file_name="settings-history.csv", mime="text/csv")
