@@ -64,7 +64,8 @@ def test_judgement_settings_are_explained_dated_and_saved_through_the_page(demo_
 def test_rebases_and_per_kpi_settings_are_saved_through_the_tables(demo_db):
     at = open_page("settings")
     at.session_state["sf-rebases"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
-        {"KPI": "Agency social workers (% of FTE)", "First month (YYYY-MM)": "2023-04", "Reason": "statutory direction"}]}
+        {"KPI": "Agency social workers (% of FTE)", "First month (YYYY-MM)": "2023-04",
+         "Reason": "statutory direction"}]}
     at.session_state["sf-judge_kpis"] = {"edited_rows": {6: {"Judged on": "the month"},
                                                          0: {"Fix limits on the first N points": "12"}},
                                          "added_rows": [], "deleted_rows": []}

@@ -54,7 +54,8 @@ def test_the_issue_example_in_words():
      "Permanent social workers (FTE): amber tolerance 5 → 4.5 FTE"),
     ({"targets__permanent_team_managers__tolerance": 2.0},
      "Permanent front-line team managers: amber tolerance 1 → 2"),
-    ({"targets__permanent_practitioners_fte__final_target": 90.0, "targets__permanent_practitioners_fte__baseline_value": 50.0},
+    ({"targets__permanent_practitioners_fte__final_target": 90.0,
+      "targets__permanent_practitioners_fte__baseline_value": 50.0},
      "Permanent social workers (FTE): baseline 53 FTE → 50 FTE, final target 85 FTE → 90 FTE"),
     ({"targets__permanent_team_managers__baseline_value": 7.0}, "Permanent front-line team managers: baseline 6 → 7"),
     ({"targets__audits_good_or_better__baseline_month": "2023-03"},
@@ -142,7 +143,8 @@ def test_history_keeps_words_who_and_when_and_since_when(conn):
                                    judgement__run_length=6), by="lead", note="")
     h = settings_history(fresh_db)
     assert [v.summary for v in h] == [
-        ["first saved version, from the built-in defaults", "Agency social workers (% of FTE): final target 20% → 18%"],
+        ["first saved version, from the built-in defaults",
+         "Agency social workers (% of FTE): final target 20% → 18%"],
         ["reporting lag 14 → 21 days"],
         ["run length (points in a row that make a shift) 7 → 6"]]
     assert h[0].changes == ["first saved version"]  # the machine diff, unchanged

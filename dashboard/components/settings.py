@@ -209,7 +209,8 @@ def judgement_inputs(current: ReviewSettings, since: dict) -> tuple[dict, list[s
         k = LABEL_ID[r["KPI"]]
         chosen = next((key for key, word in JUDGE_ON.items() if word == r["Judged on"]), None)
         judge_on = j.of(k).judge_on if chosen == j.judge_on(k) else chosen
-        fix = "" if _blank(r["Fix limits on the first N points"]) else str(r["Fix limits on the first N points"]).strip()
+        fix = r["Fix limits on the first N points"]
+        fix = "" if _blank(fix) else str(fix).strip()
         if fix.lower() not in ("", EVERY) and not fix.isdigit():
             problems.append(f"judgement → {k} → fix limits on the first N points: '{fix}' is not a whole number "
                             f"(write '{EVERY}', or a number of points, 12 or more)")

@@ -106,7 +106,8 @@ def _kpi_words(kpi_id: str, field: str, x: Any, y: Any) -> str:
 def _checkpoint_words(date: str, x: Any, y: Any) -> str:
     name = f"checkpoint {uk_date(date)}"
     if x is ABSENT:
-        return f"{name} added ({_quoted(y.removesuffix(SIX_MONTH))}{', the six-month review' if y.endswith(SIX_MONTH) else ''})"
+        six = ", the six-month review" if y.endswith(SIX_MONTH) else ""
+        return f"{name} added ({_quoted(y.removesuffix(SIX_MONTH))}{six})"
     if y is ABSENT:
         return f"{name} removed"
     (lx, sx), (ly, sy) = ((s.removesuffix(SIX_MONTH), s.endswith(SIX_MONTH)) for s in (x, y))
