@@ -144,14 +144,40 @@ def evidence(db: str, version: int, checkpoint: str) -> list:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def settings_history(db: str, version: int) -> pd.DataFrame:
-    """Every saved settings version, newest first, with what changed from the one before."""
+    """Every saved settings version, newest first: who, when (UTC), note, what changed in words (the first:
+    from the built-in defaults) and the machine diff kept in the audit trail."""
     from metrics.reviews import settings_history as history
 
     with connect(db) as conn:
-        rows = [{"version": v.id, "saved (UTC)": v.saved_at, "by": v.saved_by, "note": v.note,
-                 "what changed": "; ".join(v.changes)} for v in history(conn)]
-    cols = ["version", "saved (UTC)", "by", "note", "what changed"]
+        rows = [{"version": v.id, "saved_at": v.saved_at, "by": v.saved_by, "note": v.note,
+                 "summary": "; ".join(v.summary), "changes": "; ".join(v.changes)} for v in history(conn)]
+    cols = ["version", "saved_at", "by", "note", "summary", "changes"]
     return pd.DataFrame(rows[::-1], columns=cols)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def settings_in_force(db: str, version: int) -> dict:
+    """Flattened settings key → ``metrics.reviews.changes.InForce`` (since when it has held its value)."""
+    from metrics.reviews import settings_history as history
+    from metrics.reviews.changes import in_force_since
+
+    with connect(db) as conn:
+        return in_force_since(history(conn))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def settings_impact(db: str, version: int, new_json: str) -> tuple[list, list[str]]:
+    """(every rating that would change at a non-final review with the settings ``new_json`` —
+    ``metrics.reviews.impact.SettingsChange`` —, the ISO dates of the final reviews left as they are)."""
+    from metrics.reviews import ReviewSettings, current_series, final_checkpoints
+    from metrics.reviews.impact import settings_impact as impact
+
+    old, new = review_settings(db, version), ReviewSettings.model_validate_json(new_json)
+    with connect(db) as conn:
+        finals = [f["checkpoint"] for f in final_checkpoints(conn)]
+        new_series = (None if new.historic_complaints_cutoff == old.historic_complaints_cutoff
+                      else current_series(conn, new))
+    return impact(review_series(db, version), old, new, finals, new_series=new_series), finals
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,4 +1,5 @@
-"""Settings (admins): the council, the review checkpoints and each KPI's trajectory. Every save is a new,
+"""Settings (admins): the council, the review checkpoints, each KPI's trajectory and how progress is judged.
+Before saving, the page shows what would change, in words and rating by rating. Every save is a new,
 permanent version (who, when, note, what changed); nothing is saved unless all of it is valid."""
 
 from __future__ import annotations
@@ -6,8 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components.settings import (FIELD, checkpoint_editor, council_inputs, render_history,
-                                           reset_when_saved, save, target_inputs)
+from dashboard.components.settings import (FIELD, checkpoint_editor, council_inputs, draft, judgement_inputs,
+                                           render_history, render_impact, reset_when_saved, save, target_inputs)
 from dashboard.components.text import plain
 
 identity = access.page("settings")
@@ -29,18 +30,27 @@ st.caption("One row per review. Tick the six-month review (ToR 5). Add or delete
 checkpoints = checkpoint_editor(current)
 
 st.subheader("Targets")
-st.caption("For each KPI rated at reviews: a baseline, an amber tolerance (in the KPI's unit) and a final target "
-           "with its date and/or explicit targets for particular checkpoints. Between points the target is a "
-           "straight line.")
+st.caption("For each KPI rated at reviews: a baseline, an amber tolerance (for a percentage, in percentage "
+           "points) and a final target with its date and/or explicit targets for particular checkpoints. Between "
+           "points the target is a straight line.")
 targets = target_inputs(current)
 
+st.subheader("How progress is judged")
+st.caption("Which month a review judges, and how a real change is told from noise (statistical process control, "
+           "as in NHS England's Making Data Count). Each setting says since when it has been in force.")
+judgement, table_problems = judgement_inputs(current, loaders.settings_in_force(db, version))
+
+new, problems = draft({**council, "checkpoints": checkpoints}, targets, judgement,
+                      ([la_problem] if la_problem else []) + table_problems)
+st.subheader("Save")
+render_impact(db, version, current, new)
 note = st.text_input("Note for the history (what changed and why)", key=f"{FIELD}note")
 if st.button("Save settings", type="primary", key="save-settings"):
-    save(current, in_force, {**council, "checkpoints": checkpoints}, targets, note,
-         [la_problem] if la_problem else [])
+    save(current, in_force, new, note, problems)
 
 st.divider()
 st.subheader("History")
-st.caption("Every saved version, newest first. Versions can never be edited or deleted; final reviews keep "
-           "the version they were judged against.")
+st.caption("Every saved version, newest first, with who saved it, when and what changed in words (the first: from "
+           "the built-in defaults). Versions can never be edited or deleted; final reviews keep the version "
+           "they were judged against.")
 render_history(db, version)

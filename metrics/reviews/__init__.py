@@ -9,7 +9,9 @@ The package, by job:
   forecast, the frozen result's shape;
 * :mod:`metrics.reviews.store` — settings versions, finals and the review at a date, against the store;
 * :mod:`metrics.reviews.model` — the review model: one row per KPI with everything any surface shows;
-* :mod:`metrics.reviews.words` — the words (and shapes) for RAG, travel, forecasts and flags.
+* :mod:`metrics.reviews.words` — the words (and shapes) for RAG, travel, forecasts and flags;
+* :mod:`metrics.reviews.changes` — a settings change in plain English, and since when each setting is in force;
+* :mod:`metrics.reviews.impact` — the ratings a settings change would move at the reviews not yet final.
 
 Everything public is importable from ``metrics.reviews``.
 

@@ -420,10 +420,14 @@ def _flatten(s: ReviewSettings) -> dict[str, Any]:
     return d
 
 
-def diff_settings(old: ReviewSettings | None, new: ReviewSettings) -> list[str]:
-    """Human-readable changes, e.g. ``agency_rate.final_target 20 → 18``."""
-    if old is None:
-        return ["first saved version"]
+#: Marks a key absent from one side of :func:`settings_changes`.
+ABSENT = object()
+
+
+def settings_changes(old: ReviewSettings, new: ReviewSettings) -> list[tuple[str, Any, Any]]:
+    """Every flattened key that differs, as ``(key, old value, new value)`` (:data:`ABSENT` on the side
+    without it). A KPI whose target is added or removed is one entry ``(kpi_id, ABSENT|"target", …)``;
+    its fields are not listed. The words are :func:`metrics.reviews.changes.summarise`."""
     a, b = _flatten(old), _flatten(new)
     added_kpis = {k for k in b if k in REGISTRY and k not in a}
     removed_kpis = {k for k in a if k in REGISTRY and k not in b}
@@ -431,17 +435,28 @@ def diff_settings(old: ReviewSettings | None, new: ReviewSettings) -> list[str]:
     for key in [*a, *(k for k in b if k not in a)]:
         kpi = key.split(".")[0]
         if key in REGISTRY:
-            if key in added_kpis:
-                out.append(f"{key} target added")
-            elif key in removed_kpis:
-                out.append(f"{key} target removed")
+            if key in added_kpis or key in removed_kpis:
+                out.append((key, a.get(key, ABSENT), b.get(key, ABSENT)))
             continue
         if kpi in added_kpis or kpi in removed_kpis:
             continue
-        if key not in b:
-            out.append(f"{key} removed (was {_fmt(a[key])})")
-        elif key not in a:
-            out.append(f"{key} added: {_fmt(b[key])}")
-        elif a[key] != b[key]:
-            out.append(f"{key} {_fmt(a[key])} → {_fmt(b[key])}")
+        if key not in a or key not in b or a[key] != b[key]:
+            out.append((key, a.get(key, ABSENT), b.get(key, ABSENT)))
+    return out
+
+
+def diff_settings(old: ReviewSettings | None, new: ReviewSettings) -> list[str]:
+    """Machine-readable changes (kept in the audit trail), e.g. ``agency_rate.final_target 20 → 18``."""
+    if old is None:
+        return ["first saved version"]
+    out = []
+    for key, x, y in settings_changes(old, new):
+        if key in REGISTRY:
+            out.append(f"{key} target {'added' if x is ABSENT else 'removed'}")
+        elif y is ABSENT:
+            out.append(f"{key} removed (was {_fmt(x)})")
+        elif x is ABSENT:
+            out.append(f"{key} added: {_fmt(y)}")
+        else:
+            out.append(f"{key} {_fmt(x)} → {_fmt(y)}")
     return out or ["no changes"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 from pydantic import BaseModel
 
+from metrics.reviews.changes import summarise
 from metrics.reviews.evaluate import CheckpointResult, evaluate, restate
 from metrics.reviews.settings import ReviewSettings, as_date, default_settings, diff_settings
 from metrics.store import transaction
@@ -42,9 +43,11 @@ def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by:
             "INSERT INTO review_settings_versions (saved_at, saved_by, note, settings_json) VALUES (?, ?, ?, ?)",
             (utc_now(), by.strip(), note or "", s.model_dump_json()),
         )
-        changes = diff_settings(load_settings(conn, previous), s) if previous else ["first saved version"]
+        before = load_settings(conn, previous) if previous else None
+        changes = diff_settings(before, s)
         audit.record(conn, by.strip(), "settings_change", f"settings version {cur.lastrowid}",
-                     {"note": note or "", "changes": changes[:200]}, role=role)
+                     {"note": note or "", "changes": changes[:200], "summary": summarise(before, s)[:200]},
+                     role=role)
     return int(cur.lastrowid)
 
 
@@ -73,16 +76,19 @@ class SettingsVersion:
     saved_by: str
     note: str
     settings: ReviewSettings
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # the machine diff (as in the audit trail)
+    summary: list[str] = field(default_factory=list)  # the same in words (metrics.reviews.changes)
 
 
 def settings_history(conn: sqlite3.Connection) -> list[SettingsVersion]:
-    """Every saved version, oldest first, each with what changed from the one before."""
+    """Every saved version, oldest first, each with what changed from the one before (the first: from the
+    built-in defaults, in words)."""
     out: list[SettingsVersion] = []
     prev: ReviewSettings | None = None
     for r in conn.execute("SELECT id, saved_at, saved_by, note, settings_json FROM review_settings_versions ORDER BY id"):
         s = ReviewSettings.model_validate_json(r["settings_json"])
-        out.append(SettingsVersion(r["id"], r["saved_at"], r["saved_by"], r["note"], s, diff_settings(prev, s)))
+        out.append(SettingsVersion(r["id"], r["saved_at"], r["saved_by"], r["note"], s, diff_settings(prev, s),
+                                   summarise(prev, s)))
         prev = s
     return out
 
