@@ -12,9 +12,9 @@ from metrics.months import month_range
 
 
 #: A cell of the coverage grid that the next review needs and that is missing (the page highlights it).
-NEEDED = "⚠ missing — needed for the next review"
+NEEDED = "⚠ missing"  # highlighted, and said in the legend: missing and needed for the next review
 #: A record-level kind missing in a month whose KPIs were all given as figures.
-BY_FIGURES = "given as figures"
+BY_FIGURES = "as figures"
 
 
 @dataclass(frozen=True)

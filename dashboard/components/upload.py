@@ -486,9 +486,14 @@ def render_history(identity) -> None:
     if history.empty:
         st.caption("No uploads yet.")
         return
+    text = st.column_config.TextColumn
     st.dataframe(history_frame(history), hide_index=True, width="stretch",
-                 column_config={"Upload": st.column_config.NumberColumn(width="small", format="%d"),
-                                "Rows": st.column_config.NumberColumn(format="localized")})
+                 column_config={"Upload": st.column_config.NumberColumn(width=70, format="%d"),
+                                "Kind": text(width=100), "Months": text(width=150),
+                                "Rows": st.column_config.NumberColumn(width=80, format="localized"),
+                                "Status": text(width=90), "Uploaded at (UK time)": text(width=160),
+                                "By": text(width="medium"), "File": text(width="medium"),
+                                "SHA-256 (start)": text(width=120)})
     newest = history.sort_values("id", ascending=False)
     earlier = newest[newest["status"].isin(["superseded", "withdrawn"])]
     if not earlier.empty and identity.may("restore"):
