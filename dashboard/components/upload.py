@@ -197,7 +197,7 @@ def render_impact(impact: impacts.Impact, *, done: bool = False) -> None:
     review, every final review restated (old → new)."""
     will = "" if done else " would"
     if impact.replaces:
-        st.markdown("**Replaces** " + "; ".join(
+        st.markdown(f"**{'Replaced' if done else 'Replaces'}** " + "; ".join(
             f"upload {u['id']} ({plain(u['kind'])} {describe_months(u['months'])}, {plain(u['file_name'])}, "
             f"{uk_time(u['uploaded_at'])} by {plain(u['uploaded_by'])})" for u in impact.replaces)
             + ". Earlier uploads are kept and can be restored.")
@@ -216,7 +216,8 @@ def render_impact(impact: impacts.Impact, *, done: bool = False) -> None:
         } for c in impact.changes]), hide_index=True, border="horizontal")
     if impact.restatements:
         finals = sorted({r.title for r in impact.restatements})
-        st.warning(f"**This{' restated' if done else ' restates'} {len(finals)} final review(s)**: "
+        st.warning(f"**This{' restated' if done else ' restates'} {len(finals)} final review"
+                   f"{'s' if len(finals) != 1 else ''}**: "
                    f"{plain(', '.join(finals))}. The board's record stays as presented; the review page will "
                    "show these KPIs as restated.", icon=":material/history:")
         st.table(pd.DataFrame([{
