@@ -339,3 +339,16 @@ def test_uk_time(iso, shown):
     from dashboard.components.text import uk_time
 
     assert uk_time(iso) == shown
+
+
+def test_a_read_only_store_says_so_before_anything_is_offered(empty_db, monkeypatch):
+    import sqlite3
+
+    def refuse(*a, **k):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(impact, "upload_impact", refuse)
+    at = open_upload()
+    at.get("file_uploader")[0].set_value(("may.csv", workforce_csv(months_back(1)[0], 2), "text/csv"))
+    at = run(at)
+    assert "The store is read-only" in text(at.error) and not load_buttons(at)

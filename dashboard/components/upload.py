@@ -7,6 +7,7 @@ grouped, never cut off); the example files."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pandas as pd
 import streamlit as st
@@ -184,6 +185,10 @@ def _impact(what: tuple, compute) -> impacts.Impact | None:
                 cache[k] = compute(conn)
         except Refused as r:
             _refused(r)
+            return None
+        except sqlite3.OperationalError as e:  # a read-only or busy store: said plainly, never a traceback
+            why = "read-only" if "readonly" in str(e) else "busy with another change (try again in a moment)"
+            st.error(f"The store is {why}: nothing can be loaded or restored now.", icon=":material/block:")
             return None
     return cache[k]
 
