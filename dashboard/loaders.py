@@ -64,12 +64,21 @@ def coverage(db: str, version: int) -> pd.DataFrame:
         return store.coverage(conn)
 
 
+def review_needs(db: str, version: int):
+    """What the next review needs (``metrics.views.next_review_needs``): checkpoint, judged month, kinds."""
+    from metrics.reviews.views import latest_data_month
+    from metrics.views import next_review_needs
+
+    return next_review_needs(review_settings(db, version), latest_data_month(review_series(db, version)))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage_grid(db: str, version: int) -> pd.DataFrame:
-    """The coverage page's month × kind grid (``metrics.views.coverage_grid``)."""
+    """The coverage page's month × kind grid (``metrics.views.coverage_grid``), reaching the month the
+    next review judges, with what it needs and is missing marked."""
     from metrics.views import coverage_grid as grid
 
-    return grid(coverage(db, version))
+    return grid(coverage(db, version), review_needs(db, version))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

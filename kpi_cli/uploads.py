@@ -35,7 +35,10 @@ def cmd_ingest(args) -> int:
             batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)):
         batch.add(r)
         results.append(r)
-        if r.ok:
+        if r.status == "unchanged":  # identical to the current upload for its months: no upload created
+            err(f"unchanged {r.file}: {r.kind} {', '.join(r.months)} — identical to upload {r.upload_id}, already "
+                "current; nothing was stored")
+        elif r.ok:
             replaced = "".join(f"; replaces upload {u['id']}" for u in r.replaces)
             err(f"accepted {r.file}: {r.kind} {', '.join(r.months)} — {r.rows} rows (upload {r.upload_id}{replaced})"
                 f"; source: {r.source}")

@@ -27,7 +27,7 @@ from metrics.validate import Validated, Window, validate
 class IngestResult:
     file: str
     kind: str | None
-    status: str  # accepted | refused | preview
+    status: str  # accepted | refused | preview | unchanged (identical to the current upload: nothing stored)
     upload_id: int | None = None
     months: list[str] = field(default_factory=list)
     rows: int = 0
@@ -188,6 +188,10 @@ def prepare(
     pairs = store.scopes_and_months(v.kind, v.frame, v.months)
     current = store.current_for(conn, v.kind, pairs)
     replaces = _replaced(current)
+    if same := _identical(current, pairs, sha):  # already current for every month it covers: nothing to store
+        return Prepared(IngestResult(file=name, kind=v.kind, status="unchanged", upload_id=same["id"],
+                                     months=v.months, rows=len(v.frame), replaces=replaces, sha256=sha,
+                                     source=v.source, warnings=[_unchanged_words(same)]))
     problem = batch.clash(v.kind, v.months, name) if batch is not None else None
     if problem is None and len(v.frame) == 0 and not allow_empty:
         problem = _emptied(conn, v, name, current)
@@ -226,7 +230,7 @@ def commit(
     :class:`metrics.store.StoreProblem` (a ``Refused``, plain message) when the store cannot take it: the
     key is not the store's, the store is damaged or the disk is full. A Prepared is stored at most once.
     """
-    if not prepared.ok:
+    if not prepared.ok or prepared.result.status == "unchanged":
         return prepared.result
     if prepared.committed:
         raise ValueError(f"{prepared.result.file} was already stored (upload {prepared.result.upload_id}).")
@@ -259,7 +263,10 @@ def commit(
     try:
         with store.transaction(conn):
             bind_key(conn, key)
-            result.replaces = _replaced(store.current_for(conn, v.kind, prepared.pairs))
+            current = store.current_for(conn, v.kind, prepared.pairs)
+            if same := _identical(current, prepared.pairs, sha):  # loaded since the check (a second click)
+                return replace(result, status="unchanged", upload_id=same["id"], warnings=[_unchanged_words(same)])
+            result.replaces = _replaced(current)
             result.warnings = _warnings(v, result.replaces, sha)
             result.upload_id = store.write_upload(
                 conn, kind=v.kind, months=v.months, frame=v.frame, sha256=sha, file_name=name,
@@ -390,6 +397,21 @@ def _replaced(current: dict) -> list[dict]:
     return sorted({u["id"]: u for u in current.values()}.values(), key=lambda u: u["id"])
 
 
+def _identical(current: dict, pairs: list, sha: str) -> dict | None:
+    """The upload already current for every (scope, month) in ``pairs`` when it is this very file (same
+    SHA-256), else None: loading the file again would change nothing."""
+    ups = {u["id"]: u for u in current.values()}
+    if not pairs or len(current) < len(pairs) or len(ups) != 1:
+        return None
+    (u,) = ups.values()
+    return u if u["sha256"] == sha else None
+
+
+def _unchanged_words(u: dict) -> str:
+    return (f"Identical to upload {u['id']} ({u['file_name']}), which is already current for these months: "
+            "nothing to load.")
+
+
 def _warnings(v: Validated, replaces: list[dict], sha: str) -> list[str]:
     warnings = list(v.warnings)
     for u in replaces:
@@ -421,12 +443,19 @@ def ingest_path_all(conn: sqlite3.Connection, path: str | Path, **kwargs) -> lis
 
 
 def restore_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "",
-                   settings: Settings | None = None) -> dict:
+                   settings: Settings | None = None,
+                   on_commit: Callable[[sqlite3.Connection, int], None] | None = None) -> dict:
     """Make an earlier upload current again, recording who did it in the audit trail. Refused (KeyProblem)
-    when the configured key is not the store's: the operator is pointed at the wrong key or store."""
+    when the configured key is not the store's: the operator is pointed at the wrong key or store.
+    ``on_commit(conn, upload_id)`` runs in the same transaction (e.g. the restatement's audit rows)."""
     key_for_store(conn, settings or get_settings())
-    return store.restore(conn, upload_id, on_commit=lambda c, uid: audit.record(
-        c, by, "restore", f"upload {uid}", {}, role=role))
+
+    def audit_it(c: sqlite3.Connection, uid: int) -> None:
+        audit.record(c, by, "restore", f"upload {uid}", {}, role=role)
+        if on_commit:
+            on_commit(c, uid)
+
+    return store.restore(conn, upload_id, on_commit=audit_it)
 
 
 def withdraw_upload(conn: sqlite3.Connection, upload_id: int, *, by: str, role: str = "",

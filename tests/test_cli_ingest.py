@@ -444,3 +444,21 @@ def test_metrics_json_never_holds_infinity_or_nan(run_kpi, fresh_db, tmp_path):
 
     rows = json.loads(res.out, parse_constant=no_constants)
     assert [(r["month"], r["value"]) for r in rows if r["metric"] == "permanent_team_managers"] == [("2023-04", 9.0)]
+
+
+def test_an_identical_file_is_unchanged_exit_0_and_creates_no_upload(run_kpi, fresh_db, tmp_path, digest):
+    """Issue 15: a file identical (same SHA-256) to the current upload for its kind and months loads nothing."""
+    v1 = assessments_file(tmp_path, "april.csv", 5)
+    assert run_kpi("ingest", v1).code == 0
+    before = digest(fresh_db)
+    res = run_kpi("ingest", v1, "--json")
+    assert res.code == 0
+    (out,) = res.json()
+    assert (out["status"], out["upload_id"], out["errors"]) == ("unchanged", 1, [])
+    assert "unchanged april.csv" in res.err and "identical to upload 1" in res.err
+    assert [u["id"] for u in run_kpi("uploads", "--json").json()] == [1]
+    assert digest(fresh_db) == before
+    # with a changed file beside it: that one loads, the identical one is still unchanged
+    v2 = assessments_file(tmp_path, "may.csv", 3, prefix="B")
+    res = run_kpi("ingest", v1, v2, "--json")
+    assert res.code == 0 and [r["status"] for r in res.json()] == ["unchanged", "accepted"]

@@ -728,7 +728,9 @@ def test_an_empty_file_over_months_that_hold_no_rows_needs_no_confirmation(fresh
     # an empty snapshot over an empty snapshot is fine too
     head = b"complaint_id,received_date,closed_date,stage\n"
     assert_accepted(ingest(fresh_db, head, settings, month="2023-04"))
-    assert_accepted(ingest(fresh_db, head, settings, month="2023-04"))
+    assert_accepted(ingest(fresh_db, head.replace(b"\n", b"\r\n"), settings, month="2023-04"))
+    assert ingest(fresh_db, head, settings, month="2023-04").status == "accepted"  # not the current one's bytes
+    assert ingest(fresh_db, head, settings, month="2023-04").status == "unchanged"  # issue 15: identical to it
 
 
 def test_two_files_for_one_snapshot_month_in_one_batch(fresh_db, settings, digest):

@@ -508,7 +508,8 @@ def test_a_read_only_store_can_still_be_read(how, run_kpi, settings, _empty_stor
         code, out, err = _run_as_other_user(["metrics", "--json", "--db", str(db)], folder)
         assert code == 0, err
         assert json.loads(out) == want_metrics.json()
-        code, out, err = _run_as_other_user(["ingest", str(folder / "a.csv"), "--db", str(db)], folder)
+        other = write(folder / "b.csv", assessments(["2023-06"]))  # a.csv again would be "unchanged" (issue 15)
+        code, out, err = _run_as_other_user(["ingest", str(other), "--db", str(db)], folder)
         assert code == 1 and "read-only" in err
         no_traceback(err)
         assert db.read_bytes() == before

@@ -415,9 +415,14 @@ def test_snapshot_reupload_supersedes_that_month_only(fresh_db, settings):
     wf = (GOOD / "workforce_canonical.csv").read_bytes()
     apr = accepted(ingest(fresh_db, wf, settings, month="2023-04"))
     may = accepted(ingest(fresh_db, wf, settings, month="2023-05"))
-    apr2 = accepted(ingest(fresh_db, wf, settings, month="2023-04"))
-    assert any("identical to upload" in w for w in apr2.warnings)
+    # issue 15: the same file again for April is identical to the current upload: unchanged, no upload made
+    same = ingest(fresh_db, wf, settings, month="2023-04")
+    assert (same.status, same.upload_id) == ("unchanged", apr.upload_id)
+    assert any("Identical to upload" in w for w in same.warnings)
+    apr2 = accepted(ingest(fresh_db, wf.replace(b"Safeguarding East", b"Safeguarding West"), settings,
+                           month="2023-04"))
     conn = store.connect(fresh_db)
+    assert len(store.list_uploads(conn)) == 3
     assert pointers(conn, "workforce") == {"2023-04": apr2.upload_id, "2023-05": may.upload_id}
     assert statuses(conn) == {apr.upload_id: "superseded", may.upload_id: "current", apr2.upload_id: "current"}
     assert store.read_current(conn, "workforce").groupby("month").size().to_dict() == {"2023-04": 4, "2023-05": 4}

@@ -460,6 +460,7 @@ def _open_upload_page():
 def _shown(at) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [c.value for c in at.caption]
     parts += [str(v) for df in at.dataframe for v in df.value.to_numpy().ravel()]
+    parts += [str(v).replace("\\", "") for t in at.table for v in t.value.to_numpy().ravel()]  # markdown-escaped
     return " ".join(parts)
 
 

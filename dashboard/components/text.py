@@ -24,6 +24,20 @@ def uk_datetime(iso: str | None) -> str:
     return f"{uk_date(t.date())}, {t.strftime('%H:%M')} UTC"
 
 
+def uk_time(iso: str | None) -> str:
+    """A stored UTC time in UK local time (GMT or BST), as the upload and audit tables show it:
+    '2024-05-03T08:14:00Z' -> '3 May 2024 09:14'."""
+    if not iso:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    t = dt.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    t = t.astimezone(ZoneInfo("Europe/London"))
+    return f"{uk_date(t.date())} {t.strftime('%H:%M')}"
+
+
 WORD_JOINER = "\u2060"  # invisible, not a space: "http:⁠//x" is not a URL to the autolinker
 
 

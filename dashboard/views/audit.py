@@ -4,15 +4,25 @@ import streamlit as st
 
 from dashboard import access, loaders
 from dashboard.components.chrome import export_button
+from dashboard.components.text import uk_time
 from metrics.export import safe_csv
+
+#: The audit table's columns as shown (friendly names; times in UK local time).
+COLUMNS = {"id": "Entry", "at": "When (UK time)", "actor": "Who", "role": "Role", "action": "Action",
+           "target": "What", "details": "Details"}
 
 access.page("audit")
 st.title("Audit trail")
-st.write("Append-only: the store refuses any change or deletion of these rows. Times are UTC.")
+st.write("Append-only: the store refuses any change or deletion of these rows. Newest first; times are UK time "
+         "(the download keeps the stored UTC times).")
 db, version = loaders.version()
 trail = loaders.audit_trail(db, version)
 actions = sorted(trail["action"].unique()) if not trail.empty else []
-chosen = st.multiselect("Actions", actions, default=actions)
+chosen = st.multiselect("Actions", actions, default=actions, format_func=lambda a: a.replace("_", " ").capitalize())
 shown = trail[trail["action"].isin(chosen)] if chosen else trail
-st.dataframe(shown, hide_index=True, width="stretch")
+friendly = shown.assign(at=shown["at"].map(uk_time),
+                        action=shown["action"].str.replace("_", " ").str.capitalize()).rename(columns=COLUMNS)
+st.dataframe(friendly[list(COLUMNS.values())], hide_index=True, width="stretch",
+             column_config={"Entry": st.column_config.NumberColumn(width="small", format="%d"),
+                            "Details": st.column_config.TextColumn(width="large")})
 export_button("Download (CSV)", safe_csv(shown), "audit-trail.csv", "audit trail")

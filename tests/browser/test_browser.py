@@ -180,7 +180,8 @@ def test_upload_new_month_through_the_file_input(april_upload):
     assert april_upload["load_label"] == "Load 150 rows"
     assert re.search(r"Loaded as upload \d+", april_upload["loaded"])
     state = open_coverage(april_upload["page"])
-    assert state["rows"][0][0] == NEW_MONTH_LABEL, f"newest month shown: {state['rows'][:1]}"
+    # newest first; the grid reaches the month the next review judges (issue 15), which may be later
+    assert NEW_MONTH_LABEL in [r[0] for r in state["rows"][:3]], f"newest months shown: {state['rows'][:3]}"
     assert (coverage_cell(state, NEW_MONTH_LABEL, "workforce") or "").startswith("✓ loaded"), state["rows"][:2]
 
 
@@ -210,9 +211,9 @@ def test_bad_upload_is_refused_and_changes_nothing(new_page, demo_store):
     refused.wait_for()
     assert "2 problem(s)" in refused.inner_text(), refused.inner_text()
     assert page.get_by_role("button", name=re.compile(r"^Load [\d,]+ rows$")).count() == 0
-    assert page.get_by_text("First problems (row numbers count the header as row 1)").count() == 1
+    assert page.get_by_text("Row numbers count the header as row 1.").count() == 1
 
     after = open_coverage(page)
     assert after == before
-    assert coverage_cell(after, "May 2025", "workforce") is None
+    assert not (coverage_cell(after, "May 2025", "workforce") or "").startswith("✓")  # (May: the next review's month)
     assert store_version(demo_store) == version_before

@@ -1,0 +1,138 @@
+"""What an upload or a restore would change, before it is made (metrics/impact.py, issue 15 item 2).
+
+Checked against the review model recomputed before and after the change really is made: the preview lists
+exactly the ratings that change, and a final review that would be restated needs a reason, kept in the
+audit trail."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+
+import pytest
+
+from metrics import impact, store
+from metrics.ingest import commit, prepare
+from metrics.issues import Refused
+from metrics.reviews import final_checkpoints, load_settings, mark_final, review_board
+from metrics.settings import get_settings
+
+FINAL = "2024-06-01"  # judges May 2024
+
+
+def _workforce(n: int, agency: int) -> bytes:
+    rows = "".join(f"W9{i:05d},case_holder,{'Y' if i < agency else 'N'},1,East\n" for i in range(n))
+    return f"worker_id,role,agency,fte,team\n{rows}".encode()
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path, monkeypatch):
+    from metrics.demo_store import DEMO_KEY
+
+    path = tmp_path / "demo.sqlite"
+    shutil.copyfile(demo_template, path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KPI_DB_PATH", str(path))
+    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def _all_boards(conn):
+    s = load_settings(conn)
+    dates = sorted({c.date.isoformat() for c in s.checkpoints} | {f["checkpoint"] for f in final_checkpoints(conn)})
+    return [review_board(conn, d, settings=s) for d in dates]
+
+
+def _expected(before, after):
+    """Every rated KPI whose value or RAG differs, by recomputing the whole review before and after."""
+    changes, restated = set(), set()
+    for b, a in zip(before, after):
+        for r in b.rated:
+            n = a.row(r.metric)
+            if b.final:
+                if r.current_actual != n.current_actual:
+                    restated.add((b.at, r.metric))
+            elif r.rag != n.rag or r.actual != n.actual:
+                changes.add((b.at, r.metric, r.rag, n.rag))
+    return changes, restated
+
+
+def test_an_upload_preview_lists_exactly_the_ratings_that_change(demo):
+    with contextlib.closing(store.connect(demo)) as conn:
+        mark_final(conn, FINAL, by="tester")
+        before = _all_boards(conn)
+        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        p2 = prepare(conn, _workforce(8, 0), "nov.csv", kind="workforce", month="2024-11")
+        n_uploads = len(store.list_uploads(conn))
+        got = impact.upload_impact(conn, [p, p2])
+        assert len(store.list_uploads(conn)) == n_uploads and not conn.in_transaction  # the preview stored nothing
+        assert {u["id"] for u in got.replaces} == {u["id"] for u in p.result.replaces + p2.result.replaces}
+        assert commit(conn, p, uploaded_by="tester").status == "accepted"
+        assert commit(conn, p2, uploaded_by="tester").status == "accepted"
+        after = _all_boards(conn)
+    changes, restated = _expected(before, after)
+    assert changes and restated  # the example changes both kinds of review
+    assert {(c.checkpoint, c.metric, c.old_rag, c.new_rag) for c in got.changes} == changes
+    assert {(r.checkpoint, r.metric) for r in got.restatements} == restated
+    agency = next(r for r in got.restatements if r.metric == "agency_rate")
+    assert (agency.checkpoint, agency.month, agency.new_value) == (FINAL, "2024-05", 50.0)
+    assert agency.old_value == agency.presented
+    assert got.needs_reason and set(got.by_step) == {"may.csv", "nov.csv"}
+    assert {r.metric for r in got.by_step["may.csv"]} == {r.metric for r in got.restatements}
+    assert got.by_step["nov.csv"] == ()  # November is judged by no final review
+
+
+def test_a_restore_preview_lists_what_it_changes(demo):
+    with contextlib.closing(store.connect(demo)) as conn:
+        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        old = p.result.replaces[0]["id"]
+        new = commit(conn, p, uploaded_by="tester").upload_id
+        mark_final(conn, FINAL, by="tester")
+        before = _all_boards(conn)
+        got = impact.restore_impact(conn, old)
+        assert not conn.in_transaction
+        assert [u["id"] for u in got.replaces] == [new]
+        store.restore(conn, old)
+        after = _all_boards(conn)
+    changes, restated = _expected(before, after)
+    assert {(c.checkpoint, c.metric, c.old_rag, c.new_rag) for c in got.changes} == changes
+    assert {(r.checkpoint, r.metric) for r in got.restatements} == restated and restated
+
+
+def test_an_identical_file_has_no_impact_and_nothing_restated_needs_no_reason(demo):
+    with contextlib.closing(store.connect(demo)) as conn:
+        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        first = commit(conn, p, uploaded_by="tester")
+        again = prepare(conn, _workforce(10, 5), "may-again.csv", kind="workforce", month="2024-05")
+        assert again.result.status == "unchanged" and again.result.upload_id == first.upload_id
+        got = impact.upload_impact(conn, [again])
+    assert got == impact.Impact() and impact.check_reason(got, "") == ""
+
+
+def test_a_restatement_needs_a_reason_which_the_audit_trail_keeps(demo):
+    with contextlib.closing(store.connect(demo)) as conn:
+        mark_final(conn, FINAL, by="tester")
+        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        got = impact.upload_impact(conn, [p])
+        for blank in (None, "", "   "):
+            with pytest.raises(Refused) as e:
+                impact.check_reason(got, blank)
+            assert e.value.errors[0].rule == "restatement_reason"
+        reason = impact.check_reason(got, "  May's census was corrected by HR  ")
+        done = commit(conn, p, uploaded_by="tester", on_commit=lambda c, uid: impact.record_restatements(
+            c, got.by_step[p.result.file], reason=reason, by="tester", cause=f"upload {uid}"))
+        row = conn.execute("SELECT actor, target, details FROM audit_log WHERE action = 'restatement'").fetchall()
+    assert len(row) == 1 and row[0]["target"] == f"checkpoint {FINAL}" and row[0]["actor"] == "tester"
+    details = json.loads(row[0]["details"])
+    assert details["reason"] == "May's census was corrected by HR" and details["cause"] == f"upload {done.upload_id}"
+    assert {k["kpi"] for k in details["kpis"]} == {r.metric for r in got.restatements}
+
+
+def test_compare_is_pure_and_matches_boards_by_checkpoint(demo):
+    with contextlib.closing(store.connect(demo)) as conn:
+        boards = _all_boards(conn)
+    assert impact.compare(boards, boards) == ([], [])
+    assert impact.compare(boards, []) == ([], [])
