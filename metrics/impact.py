@@ -25,7 +25,8 @@ import pandas as pd
 
 from metrics import audit, store
 from metrics.issues import Issue, Refused
-from metrics.reviews.evaluate import EPS, last_complete_month
+from metrics.months import month_from_index, month_index
+from metrics.reviews.evaluate import EPS, judged_month
 from metrics.reviews.model import ReviewBoard, build_board
 from metrics.reviews.settings import ReviewSettings
 
@@ -182,9 +183,14 @@ def impact_of(conn: sqlite3.Connection, steps: list[tuple[str, Callable[[sqlite3
             series.append(current_series(conn, settings))
     dates = _checkpoints(conn, settings)
 
+    def pooled(d: dt.date) -> set[str]:
+        """The months a rating at ``d`` rests on: its judged month and, pooled, the two before it."""
+        i = month_index(judged_month(d, settings.reporting_lag_days))
+        return {month_from_index(i - k) for k in range(3)}
+
     def touched(a: pd.DataFrame, b: pd.DataFrame) -> list[dt.date]:
-        months = changed_months(a, b)
-        return [d for d in dates if last_complete_month(d) in months]
+        months = set(changed_months(a, b))
+        return [d for d in dates if pooled(d) & months]
 
     overall = touched(series[0], series[-1])
     changes, restated = compare(_boards(conn, overall, series[0], settings), _boards(conn, overall, series[-1], settings))

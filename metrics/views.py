@@ -28,17 +28,18 @@ class ReviewNeeds:
 
 
 def next_review_needs(settings, latest_month: str | None) -> ReviewNeeds:
-    """The ONE place that says which month the next review judges: the dashboard's next checkpoint (the
-    first after the latest month with data) and its last complete month. When the judgement rules'
-    reporting lag lands (``metrics.reviews.evaluate.judged_month(at, lag)``), switch the month here."""
+    """The ONE place that says which month the next review judges: the first checkpoint whose judged month
+    (checkpoint − reporting lag, shared/spec/judgement.md section 1) has no data yet (else the last
+    checkpoint), and that judged month."""
     from metrics.kpis import REGISTRY
-    from metrics.reviews.evaluate import last_complete_month
-    from metrics.reviews.settings import as_date
-    from metrics.reviews.views import next_checkpoint
+    from metrics.reviews.evaluate import judged_month
 
-    at = next_checkpoint(settings, latest_month)
+    lag = settings.reporting_lag_days
+    upcoming = [c.date for c in settings.checkpoints
+                if latest_month is None or judged_month(c.date, lag) > latest_month]
+    at = upcoming[0] if upcoming else settings.checkpoints[-1].date
     used = {REGISTRY[k].source_kind for k in settings.targets if k in REGISTRY}
-    return ReviewNeeds(at, last_complete_month(as_date(at)), tuple(k for k in KINDS if k in used and k != "figures"))
+    return ReviewNeeds(at.isoformat(), judged_month(at, lag), tuple(k for k in KINDS if k in used and k != "figures"))
 
 
 def coverage_grid(cov: pd.DataFrame, needs: ReviewNeeds | None = None) -> pd.DataFrame:

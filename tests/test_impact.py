@@ -18,7 +18,7 @@ from metrics.issues import Refused
 from metrics.reviews import final_checkpoints, load_settings, mark_final, review_board
 from metrics.settings import get_settings
 
-FINAL = "2024-06-01"  # judges May 2024
+FINAL = "2024-06-01"  # judges April 2024 (judgement.md section 1: 14-day reporting lag)
 
 
 def _workforce(n: int, agency: int) -> bytes:
@@ -64,8 +64,8 @@ def test_an_upload_preview_lists_exactly_the_ratings_that_change(demo):
     with contextlib.closing(store.connect(demo)) as conn:
         mark_final(conn, FINAL, by="tester")
         before = _all_boards(conn)
-        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
-        p2 = prepare(conn, _workforce(8, 0), "nov.csv", kind="workforce", month="2024-11")
+        p = prepare(conn, _workforce(10, 5), "april.csv", kind="workforce", month="2024-04")
+        p2 = prepare(conn, _workforce(8, 0), "oct.csv", kind="workforce", month="2024-10")
         n_uploads = len(store.list_uploads(conn))
         got = impact.upload_impact(conn, [p, p2])
         assert len(store.list_uploads(conn)) == n_uploads and not conn.in_transaction  # the preview stored nothing
@@ -78,16 +78,16 @@ def test_an_upload_preview_lists_exactly_the_ratings_that_change(demo):
     assert {(c.checkpoint, c.metric, c.old_rag, c.new_rag) for c in got.changes} == changes
     assert {(r.checkpoint, r.metric) for r in got.restatements} == restated
     agency = next(r for r in got.restatements if r.metric == "agency_rate")
-    assert (agency.checkpoint, agency.month, agency.new_value) == (FINAL, "2024-05", 50.0)
+    assert (agency.checkpoint, agency.month, agency.new_value) == (FINAL, "2024-04", 50.0)
     assert agency.old_value == agency.presented
-    assert got.needs_reason and set(got.by_step) == {"may.csv", "nov.csv"}
-    assert {r.metric for r in got.by_step["may.csv"]} == {r.metric for r in got.restatements}
-    assert got.by_step["nov.csv"] == ()  # November is judged by no final review
+    assert got.needs_reason and set(got.by_step) == {"april.csv", "oct.csv"}
+    assert {r.metric for r in got.by_step["april.csv"]} == {r.metric for r in got.restatements}
+    assert got.by_step["oct.csv"] == ()  # October: judged by the 1 Dec 2024 review, not final
 
 
 def test_a_restore_preview_lists_what_it_changes(demo):
     with contextlib.closing(store.connect(demo)) as conn:
-        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        p = prepare(conn, _workforce(10, 5), "april.csv", kind="workforce", month="2024-04")
         old = p.result.replaces[0]["id"]
         new = commit(conn, p, uploaded_by="tester").upload_id
         mark_final(conn, FINAL, by="tester")
@@ -104,9 +104,9 @@ def test_a_restore_preview_lists_what_it_changes(demo):
 
 def test_an_identical_file_has_no_impact_and_nothing_restated_needs_no_reason(demo):
     with contextlib.closing(store.connect(demo)) as conn:
-        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        p = prepare(conn, _workforce(10, 5), "april.csv", kind="workforce", month="2024-04")
         first = commit(conn, p, uploaded_by="tester")
-        again = prepare(conn, _workforce(10, 5), "may-again.csv", kind="workforce", month="2024-05")
+        again = prepare(conn, _workforce(10, 5), "april-again.csv", kind="workforce", month="2024-04")
         assert again.result.status == "unchanged" and again.result.upload_id == first.upload_id
         got = impact.upload_impact(conn, [again])
     assert got == impact.Impact() and impact.check_reason(got, "") == ""
@@ -115,19 +115,19 @@ def test_an_identical_file_has_no_impact_and_nothing_restated_needs_no_reason(de
 def test_a_restatement_needs_a_reason_which_the_audit_trail_keeps(demo):
     with contextlib.closing(store.connect(demo)) as conn:
         mark_final(conn, FINAL, by="tester")
-        p = prepare(conn, _workforce(10, 5), "may.csv", kind="workforce", month="2024-05")
+        p = prepare(conn, _workforce(10, 5), "april.csv", kind="workforce", month="2024-04")
         got = impact.upload_impact(conn, [p])
         for blank in (None, "", "   "):
             with pytest.raises(Refused) as e:
                 impact.check_reason(got, blank)
             assert e.value.errors[0].rule == "restatement_reason"
-        reason = impact.check_reason(got, "  May's census was corrected by HR  ")
+        reason = impact.check_reason(got, "  April's census was corrected by HR  ")
         done = commit(conn, p, uploaded_by="tester", on_commit=lambda c, uid: impact.record_restatements(
             c, got.by_step[p.result.file], reason=reason, by="tester", cause=f"upload {uid}"))
         row = conn.execute("SELECT actor, target, details FROM audit_log WHERE action = 'restatement'").fetchall()
     assert len(row) == 1 and row[0]["target"] == f"checkpoint {FINAL}" and row[0]["actor"] == "tester"
     details = json.loads(row[0]["details"])
-    assert details["reason"] == "May's census was corrected by HR" and details["cause"] == f"upload {done.upload_id}"
+    assert details["reason"] == "April's census was corrected by HR" and details["cause"] == f"upload {done.upload_id}"
     assert {k["kpi"] for k in details["kpis"]} == {r.metric for r in got.restatements}
 
 

@@ -65,7 +65,7 @@ def empty_db(page_db, tmp_path, _empty_store_template) -> Path:
 
 @pytest.fixture
 def final_demo(page_db, demo_template, tmp_path) -> Path:
-    """A copy of the demo store whose 1 Jun 2024 review (judging May 2024) is final."""
+    """A copy of the demo store whose 1 Jun 2024 review (judging April 2024: 14-day reporting lag) is final."""
     path = tmp_path / "demo.sqlite"
     shutil.copyfile(demo_template, path)
     page_db(path)
@@ -167,7 +167,7 @@ def _may_2024(at: AppTest, agency: int) -> AppTest:
     rows = "".join(f"W9{i:05d},case_holder,{'Y' if i < agency else 'N'},1,East\n" for i in range(10))
     at.get("file_uploader")[0].set_value(("may.csv", f"worker_id,role,agency,fte,team\n{rows}".encode(), "text/csv"))
     at = run(at)
-    at.selectbox(key="month-0").set_value("2024-05")
+    at.selectbox(key="month-0").set_value("2024-04")
     return run(at)
 
 
@@ -205,7 +205,7 @@ def test_the_page_lists_exactly_the_ratings_the_metrics_impact_finds(final_demo)
     with contextlib.closing(store.connect(final_demo)) as conn:
         from metrics.ingest import prepare
 
-        want = impact.upload_impact(conn, [prepare(conn, _may_bytes(0), "may.csv", kind="workforce", month="2024-05")])
+        want = impact.upload_impact(conn, [prepare(conn, _may_bytes(0), "may.csv", kind="workforce", month="2024-04")])
     tables = [t.value for t in at.table]
     changes = next((t for t in tables if "Rating" in t.columns), None)
     if want.changes:
@@ -224,8 +224,8 @@ def test_restore_lists_newest_first_and_confirms_after_showing_the_impact(final_
     with contextlib.closing(store.connect(final_demo)) as conn:
         from metrics.ingest import ingest_bytes
 
-        old = store.current_for(conn, "workforce", [("", "2024-05")])[("", "2024-05")]["id"]
-        assert ingest_bytes(conn, _may_bytes(5), "may.csv", kind="workforce", month="2024-05", uploaded_by="t").ok
+        old = store.current_for(conn, "workforce", [("", "2024-04")])[("", "2024-04")]["id"]
+        assert ingest_bytes(conn, _may_bytes(5), "may.csv", kind="workforce", month="2024-04", uploaded_by="t").ok
     at = open_upload()
     history = at.dataframe[0].value
     assert list(history.columns[:3]) == ["Upload", "Kind", "Months"] and "Uploaded at (UK time)" in history.columns
@@ -304,13 +304,14 @@ def test_coverage_shows_figures_only_where_given_or_expected_and_what_the_next_r
     page_db(path)
     at = open_view("views/coverage.py")
     grid = at.dataframe[0].value.set_index("Month")
-    # the demo's records run Apr 2022 – Mar 2025, figures Jan – Mar 2022; the next review (1 Jun 2025) judges May
-    assert grid.index[0] == "May 2025" and set(grid.loc["May 2025"].drop("figures")) == {NEEDED}
-    assert grid.loc["May 2025", "figures"] == "" and grid.loc["Apr 2025", "workforce"] == "— missing"
+    # the demo's records run Apr 2022 – Mar 2025, figures Jan – Mar 2022; the next review (1 Jun 2025) judges
+    # April (judgement.md section 1: 14-day reporting lag)
+    assert grid.index[0] == "Apr 2025" and set(grid.loc["Apr 2025"].drop("figures")) == {NEEDED}
+    assert grid.loc["Apr 2025", "figures"] == "" and grid.loc["Mar 2025", "workforce"].startswith("✓")
     assert grid.loc["Jan 2024", "figures"] == ""  # not expected, not given: no noise
     assert grid.loc["Feb 2022", "figures"] == "✓ 10 KPIs" and grid.loc["Feb 2022", "workforce"] == BY_FIGURES
     warning = text(at.warning)
-    assert "judges **May 2025**" in warning and "workforce" in warning
+    assert "judges **Apr 2025**" in warning and "workforce" in warning
 
 
 def test_history_and_audit_tables_have_friendly_columns_and_uk_times(empty_db):
