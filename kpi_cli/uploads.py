@@ -78,15 +78,34 @@ def cmd_uploads(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    from metrics import impact as impacts
     from metrics.ingest import restore_upload
+    from metrics.issues import Refused
     from metrics.store import NotFound
 
+    conn = connect(args)
     try:
-        u = restore_upload(connect(args), args.upload_id, by=cli_actor(), role=CLI_ROLE, settings=settings_for(args))
+        impact = impacts.restore_impact(conn, args.upload_id)
+        reason = impacts.check_reason(impact, args.reason)
     except NotFound as e:
         err(str(e))
         return EXIT_REFUSED
+    except Refused:  # issue 15: restating a final review needs a reason, kept in the audit trail
+        err(f"refused: restoring upload {args.upload_id} restates {len(impact.restatements)} figure(s) of a final "
+            "review; nothing was changed. Give --reason \"…\" to restate them:")
+        for r in impact.restatements:
+            err(f"  review {r.checkpoint}: {r.metric} for {r.month}: {r.old_value} → {r.new_value}")
+        return EXIT_REFUSED
+
+    def restatements(c, uid: int) -> None:
+        impacts.record_restatements(c, impact.restatements, reason=reason, by=cli_actor(), role=CLI_ROLE,
+                                    cause=f"restore of upload {uid}")
+
+    u = restore_upload(conn, args.upload_id, by=cli_actor(), role=CLI_ROLE, settings=settings_for(args),
+                       on_commit=restatements if impact.restatements else None)
     err(f"restored upload {u['id']} ({u['kind']} {', '.join(u['months'])}) as current")
+    for r in impact.restatements:
+        err(f"  restated review {r.checkpoint}: {r.metric} for {r.month}: {r.old_value} → {r.new_value}")
     return EXIT_OK
 
 
@@ -129,6 +148,7 @@ def register(sub, common) -> None:
 
     s = sub.add_parser("restore", parents=[common], help="make an earlier upload current again")
     s.add_argument("upload_id", type=int, metavar="UPLOAD_ID")
+    s.add_argument("--reason", help="why, when the restore restates a final review (kept in the audit trail)")
     s.set_defaults(func=cmd_restore)
 
     s = sub.add_parser("withdraw", parents=[common], help="take an upload out of use (admin; kpi restore undoes it)")

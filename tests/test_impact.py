@@ -136,3 +136,40 @@ def test_compare_is_pure_and_matches_boards_by_checkpoint(demo):
         boards = _all_boards(conn)
     assert impact.compare(boards, boards) == ([], [])
     assert impact.compare(boards, []) == ([], [])
+
+
+def test_kpi_restore_that_restates_a_final_review_needs_a_reason(demo):
+    """The command line keeps the page's rule: a restore that restates a final review is refused (exit 1,
+    nothing changed) without ``--reason``; with it, the reason is kept in the audit trail."""
+    import io
+
+    from kpi_cli.main import main as kpi
+
+    def run(*argv) -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stderr(out), contextlib.redirect_stdout(io.StringIO()):
+            code = kpi([argv[0], "--db", str(demo), *argv[1:]])
+        return code, out.getvalue()
+
+    with contextlib.closing(store.connect(demo)) as conn:
+        p = prepare(conn, _workforce(10, 5), "april.csv", kind="workforce", month="2024-04")
+        old = p.result.replaces[0]["id"]
+        new = commit(conn, p, uploaded_by="tester").upload_id
+        mark_final(conn, FINAL, by="tester")
+        restated = {r.metric for r in impact.restore_impact(conn, old).restatements}
+    assert restated
+
+    code, err = run("restore", str(old))
+    assert code == 1 and "--reason" in err and f"review {FINAL}" in err
+    with contextlib.closing(store.connect(demo)) as conn:
+        assert store.get_upload(conn, new)["status"] == "current"  # nothing changed
+        assert not conn.execute("SELECT 1 FROM audit_log WHERE action IN ('restore', 'restatement')").fetchall()
+
+    code, err = run("restore", str(old), "--reason", "HR's first census was right after all")
+    assert code == 0 and f"restated review {FINAL}" in err
+    with contextlib.closing(store.connect(demo)) as conn:
+        rows = conn.execute("SELECT details FROM audit_log WHERE action = 'restatement'").fetchall()
+    assert len(rows) == 1
+    details = json.loads(rows[0]["details"])
+    assert details["reason"] == "HR's first census was right after all" and details["cause"] == f"restore of upload {old}"
+    assert {k["kpi"] for k in details["kpis"]} == restated
