@@ -18,6 +18,7 @@ from kpi_cli.common import (
 
 
 def cmd_ingest(args) -> int:
+    from metrics.impact import restatement_guard
     from metrics.ingest import Batch, ingest_path_all
     from metrics.validate import parse_month, parse_months
 
@@ -32,7 +33,8 @@ def cmd_ingest(args) -> int:
     # a workbook gives one result per sheet-extract, each its own transaction ("file": "book.xlsx#Sheet1")
     for r in (r for f in args.files for r in ingest_path_all(
             conn, f, kind=args.kind, month=month, months=months, settings=settings, allow_empty=args.allow_empty,
-            batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE)):
+            batch=batch, uploaded_by=cli_actor(), role=CLI_ROLE,
+            guard=restatement_guard(args.reason, by=cli_actor(), role=CLI_ROLE))):
         batch.add(r)
         results.append(r)
         if r.status == "unchanged":  # identical to the current upload for its months: no upload created
@@ -139,6 +141,7 @@ def register(sub, common) -> None:
     s.add_argument("--months", help="event period YYYY-MM..YYYY-MM")
     s.add_argument("--allow-empty", action="store_true",
                    help="let a file with no rows replace months that hold data")
+    s.add_argument("--reason", help="why, when a file restates a final review (kept in the audit trail)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_ingest)
 

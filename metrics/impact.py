@@ -264,3 +264,25 @@ def record_restatements(conn: sqlite3.Connection, restated: Iterable[Restatement
     for at, rows in sorted(by_checkpoint.items()):
         audit.record(conn, by, "restatement", f"checkpoint {at}",
                      {"reason": reason, "cause": cause, "kpis": [r.as_dict() for r in rows]}, role=role)
+
+
+def restatement_guard(reason: str | None, *, by: str, role: str = ""):
+    """A ``guard`` for :func:`metrics.ingest.ingest_all` (``kpi ingest``): an extract that would restate a
+    final review is refused (rule ``restatement_reason``, nothing stored) unless ``reason`` is given; then
+    the restatements are recorded with it in the extract's transaction. Free when no review is final."""
+    from dataclasses import replace
+
+    def guard(conn: sqlite3.Connection, prepared):
+        if not conn.execute("SELECT 1 FROM checkpoint_finals LIMIT 1").fetchone():
+            return None
+        found = upload_impact(conn, [prepared])
+        try:
+            why = check_reason(found, reason)
+        except Refused as r:
+            return replace(prepared.result, status="refused", errors=r.errors)
+        if not found.restatements:
+            return None
+        return lambda c, uid: record_restatements(c, found.restatements, reason=why, by=by, role=role,
+                                                  cause=f"upload {uid}")
+
+    return guard

@@ -333,14 +333,31 @@ def prepare_sheet(conn: sqlite3.Connection, data: bytes, file_name: str, sheet: 
 def ingest_all(conn: sqlite3.Connection, data: bytes, file_name: str, *, commit: bool = True,
                uploaded_by: str | None = None, progress: Callable[[float], None] | None = None,
                on_commit: Callable[[sqlite3.Connection, int], None] | None = None, role: str = "",
+               guard: Callable[[sqlite3.Connection, Prepared], IngestResult | Callable | None] | None = None,
                **options) -> list[IngestResult]:
     """Validate and (if ``commit``) store every extract of one file (:func:`prepare_all`), each in its
-    own transaction: one result per extract. Options as :func:`ingest_bytes`."""
+    own transaction: one result per extract. Options as :func:`ingest_bytes`.
+
+    ``guard(conn, prepared)``, asked before each extract that would be stored, returns None (go on), a
+    refused :class:`IngestResult` (not stored) or one more ``on_commit`` hook to run in the extract's
+    transaction — e.g. :func:`metrics.impact.restatement_guard` (``kpi ingest``, issue 15)."""
     prepared = prepare_all(conn, data, file_name, repeats=not commit, **options)
     if not commit:
         return [p.result for p in prepared]
-    return [_commit(conn, p, uploaded_by=uploaded_by, progress=progress, on_commit=on_commit, role=role)
-            for p in prepared]
+    out = []
+    for p in prepared:
+        hook = on_commit
+        verdict = guard(conn, p) if guard and p.ok and p.result.status != "unchanged" else None
+        if isinstance(verdict, IngestResult):
+            out.append(verdict)
+            continue
+        if verdict is not None:
+            def hook(c: sqlite3.Connection, uid: int, extra=verdict) -> None:
+                extra(c, uid)
+                if on_commit:
+                    on_commit(c, uid)
+        out.append(_commit(conn, p, uploaded_by=uploaded_by, progress=progress, on_commit=hook, role=role))
+    return out
 
 
 def ingest_bytes(

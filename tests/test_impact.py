@@ -173,3 +173,39 @@ def test_kpi_restore_that_restates_a_final_review_needs_a_reason(demo):
     details = json.loads(rows[0]["details"])
     assert details["reason"] == "HR's first census was right after all" and details["cause"] == f"restore of upload {old}"
     assert {k["kpi"] for k in details["kpis"]} == restated
+
+
+def test_kpi_ingest_that_restates_a_final_review_needs_a_reason(demo, tmp_path):
+    """``kpi ingest`` keeps the page's rule too: a file that restates a final review is refused (exit 1,
+    rule ``restatement_reason``, the store unchanged) without ``--reason``; with it, it is stored and the
+    reason kept in the audit trail. A file that restates nothing needs none."""
+    import io
+
+    from kpi_cli.main import main as kpi
+
+    def run(*argv) -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = kpi(["ingest", "--db", str(demo), *argv, "--json"])
+        return code, json.loads(out.getvalue())
+
+    april = tmp_path / "april.csv"
+    april.write_bytes(_workforce(10, 5))
+    october = tmp_path / "october.csv"
+    october.write_bytes(_workforce(8, 0))
+    with contextlib.closing(store.connect(demo)) as conn:
+        mark_final(conn, FINAL, by="tester")
+        n = len(store.list_uploads(conn))
+
+    code, out = run(str(april), "--month", "2024-04")
+    assert code == 1 and out[0]["status"] == "refused" and out[0]["errors"][0]["rule"] == "restatement_reason"
+    with contextlib.closing(store.connect(demo)) as conn:
+        assert len(store.list_uploads(conn)) == n
+    code, out = run(str(october), "--month", "2024-10")  # judged by no final review: no reason needed
+    assert code == 0 and out[0]["status"] == "accepted"
+    code, out = run(str(april), "--month", "2024-04", "--reason", "HR corrected April's census")
+    assert code == 0 and out[0]["status"] == "accepted"
+    with contextlib.closing(store.connect(demo)) as conn:
+        rows = conn.execute("SELECT details FROM audit_log WHERE action = 'restatement'").fetchall()
+    assert len(rows) == 1 and json.loads(rows[0]["details"])["reason"] == "HR corrected April's census"
+    assert json.loads(rows[0]["details"])["cause"] == f"upload {out[0]['upload_id']}"
