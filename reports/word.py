@@ -551,6 +551,11 @@ def build_report(conn: sqlite3.Connection, review_date: dt.date | str, out: str 
     report_format(out)
     review_date = as_date(review_date)
     out = Path(out)
+    try:  # before anything is read: a folder that cannot be made is refused at once
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReportError(f"The report could not be written to {shorten(str(out), 120)} "
+                          f"({e.strerror or type(e).__name__}).") from e
     timings: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -570,7 +575,6 @@ def build_report(conn: sqlite3.Connection, review_date: dt.date | str, out: str 
     t = lap("model", t)
     tmp = out.with_name(f".{out.name}.part")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         headings, suppressed = render(model, tmp)
         tmp.replace(out)
     except OSError as e:
