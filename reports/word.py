@@ -544,7 +544,7 @@ def build_report(conn: sqlite3.Connection, review_date: dt.date | str, out: str 
     nothing to report or the file cannot be written (nothing is written either way).
     """
     from metrics.audit import record_now
-    from metrics.reviews import as_date
+    from metrics.reviews import as_date, review_board
     from reports.tables import load
 
     t0 = time.perf_counter()
@@ -564,7 +564,10 @@ def build_report(conn: sqlite3.Connection, review_date: dt.date | str, out: str 
         return now
 
     if data is None:
-        data = load(conn, review_date)
+        # the store read once, with the review model of this review only: the report draws no charts, so it
+        # needs none of the earlier checkpoints' models that load(conn, at) also builds for the pack's charts
+        data = load(conn)
+        data.review = review_board(conn, review_date, settings=data.settings, series=data.series)
     elif data.review is None or data.review.checkpoint != review_date:
         raise ValueError(f"the data given are not for the review of {review_date.isoformat()}")
     if data.series.empty or not data.series["value"].notna().any():
