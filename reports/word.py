@@ -35,7 +35,7 @@ from pathlib import Path
 
 from metrics.months import month_label
 from metrics.reviews import words
-from reports.disclosure import SUPPRESSED
+from reports.disclosure import SUPPRESSED, redact_text
 from reports.pack.model import Commentary, KpiPage, PackModel, Table, shorten
 from reports.tables import PackData, ReviewRow
 
@@ -234,8 +234,11 @@ def build_report_model(conn: sqlite3.Connection, data: PackData, *, public: bool
             if page.kpi.tor == ref:
                 evidence += [(f"ToR {ref}: {TOR_ITEMS[code]}", _entry(e, public))
                              for e in _current(list_entries(conn, cp, tor_item=code))]
+        actions = actions_for(conn, cp, page.kpi.id, public)
+        if public:  # as commentary in the public pack: redacted, no names
+            actions = [ActionItem(redact_text(a.text), None, a.due, a.status) for a in actions]
         priorities.append(Priority(page=page, summary=verdict_sentence(page.row), verdict=verdict_pairs(page.row),
-                                   evidence=evidence, actions=actions_for(conn, cp, page.kpi.id, public)))
+                                   evidence=evidence, actions=actions))
     by_code = {e.code: e for e in pack.evidence}
     qualitative = [QualitativeItem(code, TOR_ITEMS[code], TOR_WORDING[code],
                                    by_code[code].entries if code in by_code else [])

@@ -297,6 +297,19 @@ def test_actions_fill_the_actions_agreed_subsection(demo_db, env, monkeypatch):
     assert all_text(path).count("No actions recorded.") == len(REGISTRY) - 1
 
 
+def test_public_actions_name_no_one(demo_db, env, monkeypatch):
+    from metrics.store import connect
+    from reports import word
+
+    monkeypatch.setattr(word, "actions_for", lambda conn, cp, kpi, public: [
+        word.ActionItem("Call ana@council.gov.uk about recruitment", owner="Ana Smith", due="1 June 2025")])
+    path = env / "actions-public.docx"
+    word.build_report(connect(demo_db), REVIEW, path, public=True, by="tester")
+    text = all_text(path)
+    assert "Call [removed] about recruitment (due 1 June 2025)" in text
+    assert "ana@council.gov.uk" not in text and "Ana Smith" not in text
+
+
 # --- public -----------------------------------------------------------------------------------------
 
 PLANTED = ("permanent_team_managers", "historic_complaints_outstanding", "face_to_face_conferences")
