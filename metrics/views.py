@@ -54,9 +54,9 @@ def coverage_grid(cov: pd.DataFrame, needs: ReviewNeeds | None = None) -> pd.Dat
 
     last = max(cov["month"].max(), needs.month) if needs else cov["month"].max()
     months = month_range(min(cov["month"].min(), last), last)
-    records = cov[cov["scope"] == ""]
+    records = cov[cov["kind"] != "figures"]  # conferences are scoped by type: any type's upload counts here
     agg = records.groupby(["kind", "month"]).agg(uploads=("uploads", "max"))
-    given = cov[cov["scope"] != ""].groupby("month")["scope"].agg(set).to_dict()
+    given = cov[cov["kind"] == "figures"].groupby("month")["scope"].agg(set).to_dict()
     figures = pd.Series({m: len(v) for m, v in given.items()}, dtype=int)
     kpis_of = {k: {m.id for m in REGISTRY.values() if m.source_kind == k} for k in KINDS}
     first = records.groupby("kind")["month"].min().to_dict()
