@@ -352,3 +352,23 @@ def test_the_migration_scopes_old_conference_uploads_and_changes_no_figure(tmp_p
         store.restore(conn, 3)  # the initial table lost to the old rule comes back beside the reviews
         assert store.get_upload(conn, 4)["status"] == "current"
         assert len(store.read_current(conn, "conferences")) == 6
+
+
+def test_the_upload_page_says_a_table_replaces_only_its_own_type(fresh_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.components.text import plain
+
+    p = load(fresh_db, product(), "conferences.csv")
+    monkeypatch.setenv("KPI_AUTH_MODE", "local")
+    monkeypatch.delenv("KPI_ROLES", raising=False)
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/upload.py")
+    at.run()
+    at.get("file_uploader")[0].set_value(("ssd_cp_reviews.csv", ssd_reviews(), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (info,) = [i.value for i in at.info if "Replaces" in i.value]
+    assert info.startswith(plain("Replaces the review conferences for")) and f"(upload {p['id']})" in info
