@@ -266,10 +266,16 @@ def test_the_coverage_grid_shows_conferences_loaded(fresh_db):
     from metrics.views import coverage_grid
 
     load(fresh_db, ssd_initial(), "ssd_initial_cp_conference.csv")
+    with contextlib.closing(store.connect(fresh_db)) as conn:
+        grid = coverage_grid(store.coverage(conn))
+    assert grid.loc["2024-02", "conferences"] == "✓ loaded, initial conferences only"  # the reviews table not yet
+    load(fresh_db, ssd_reviews(REVIEWS[:1]), "ssd_cp_reviews.csv")
+    load(fresh_db, product(), "conferences.csv")
     load(fresh_db, ssd_reviews(), "ssd_cp_reviews.csv")
     with contextlib.closing(store.connect(fresh_db)) as conn:
         grid = coverage_grid(store.coverage(conn))
-    assert grid.loc["2024-02", "conferences"] == grid.loc["2024-03", "conferences"] == "✓ loaded"
+    assert grid.loc["2024-02", "conferences"] == "✓ loaded (2 replaced)"  # February's reviews: loaded 3 times
+    assert grid.loc["2024-03", "conferences"] == "✓ loaded (1 replaced)"
 
 
 def test_the_upload_preview_of_a_table_follows_its_scope(demo_template, tmp_path, monkeypatch):
