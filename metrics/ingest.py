@@ -122,9 +122,13 @@ def repeated_events(conn: sqlite3.Connection, v: Validated, raw_keys: pd.DataFra
     key = list(spec.key)
     scope_col = store.SCOPE_COLUMN.get(v.kind)
     prev = store.read_current(conn, v.kind, columns=[*key, *([scope_col] if scope_col else [])])
-    scopes = prev[scope_col] if scope_col else pd.Series("", index=prev.index)
-    replaced = [(s, m) in mine_pairs for s, m in zip(scopes, prev["month"])]
-    prev = prev.assign(_scope=scopes)[[not r for r in replaced]].drop_duplicates(key)
+    if scope_col:  # a stored row is replaced when its (type, month) is one this upload covers
+        scopes = prev[scope_col].astype(str)
+        replaced = (scopes + "\x1f" + prev["month"]).isin({f"{s}\x1f{m}" for s, m in mine_pairs})
+    else:
+        scopes = pd.Series("", index=prev.index)
+        replaced = prev["month"].isin({m for _, m in mine_pairs})
+    prev = prev.assign(_scope=scopes)[~replaced].drop_duplicates(key)
     if prev.empty:
         return []
     mine = stored_keys().reset_index(drop=True).assign(_pos=range(len(raw_keys)))
