@@ -123,7 +123,7 @@ SOURCES: dict[str, BenchmarkSource] = {
             "allocation (children in need, child protection and looked after), so it is a reference "
             "point, not a like-for-like comparison. DfE rounds the percentage to a whole number."
         ),
-        differs="children in care only, annual: not our all-children measure",
+        differs="children in care only",
         row_filter=(
             ("cla_group", "CLA on 31 March"),
             ("sw_stability", "3 or more social workers during the year"),

@@ -57,6 +57,10 @@ class ContextMeasure:
     def format(self, value: float | None) -> str:
         return published(value, self.source.unit)
 
+    def cell(self, value: float | None) -> str:
+        """A table cell under :attr:`short` (which names the unit): '10.8%', '13.6'."""
+        return self.format(value).removesuffix(f" {self.source.unit}")
+
 
 def _workforce(key: str, short: str, column: str, label: str, definition: str, unit: str = "percent"
                ) -> ContextMeasure:
@@ -186,7 +190,8 @@ def published(value: float | None, unit: str) -> str:
     '15.2 cases per FTE'; 'not published' where suppressed or blank."""
     if _nan(value):
         return "not published"
-    return f"{value:g}%" if unit == "percent" else f"{value:g} {unit}"
+    v = round(float(value), 1)
+    return f"{v:g}%" if unit == "percent" else f"{v:g} {unit}"
 
 
 STANDING_COLUMNS = ("Measure", "Reference date", "Council", "Among statistical neighbours",
