@@ -10,10 +10,12 @@ Public API:
 * :func:`rank` — one value's rank and quartile in a list, rank 1 = best for the direction.
 * :func:`standings` / :func:`kpi_standings` — the council's published value, rank and quartile among
   its statistical neighbours and among England's LAs, for each published year (as LAIT gave).
+* :func:`standing_table` — the same in words, a table for the KPI page and the packs (``until``: only
+  reference dates on or before a review's date).
 * :func:`context_series` — the council's, its neighbours' average and England's annual figures of a KPI's
   context measures (tidy, as :func:`metrics.benchmarks.benchmark_series`), for annual points on a chart.
 * :func:`neighbour_table` — one census year: the council, each of its 10 statistical neighbours, their
-  average and England, one column per context measure.
+  average and England, one column per context measure; :func:`latest_year` the census year to show.
 
 **Ranking** (docs/context.md): rank 1 = the best value for the measure's direction (lowest for a
 "lower is better" measure). Ties share the best rank of the tied group and the next rank is skipped

@@ -271,7 +271,7 @@ def test_pack_gives_rank_quartile_and_the_workforce_census(pack_pdf):
     assert "Workforce census, 30 September 2024: the council and its statistical neighbours" in text
     s = _standing("agency_rate", HEREFORDSHIRE, 2024)
     assert f"{s.england.rank} of {s.england.of}" in text and f"{s.neighbours.rank} of {s.neighbours.of}" in text
-    assert "30 Sep 2025" not in text  # a pack shows what was published by its review date
+    assert "30 Sep 2025" not in text  # a pack shows reference dates up to its review date only
 
 
 # --- the KPI page (AppTest) ------------------------------------------------------------------------------

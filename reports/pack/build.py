@@ -375,7 +375,7 @@ def benchmark_note(kpi: KPI) -> str:
 
 
 def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextBlock]:
-    """Published context on the KPI's page, as known at the review (reference dates on or before it): the
+    """Published context on the KPI's page, reference dates on or before the review date: the
     council's rank and quartile on the KPI's benchmark (its last three years) and on the workforce context
     measures, and the latest census year beside the statistical neighbours. Published figures only, so the
     same in a public pack."""
