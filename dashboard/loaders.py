@@ -251,6 +251,23 @@ def published_benchmarks(metric: str, la_code: str) -> tuple[pd.DataFrame, str |
         return pd.DataFrame(columns=list(SERIES_COLUMNS)), str(e)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def published_context(metric: str, la_code: str) -> tuple[dict | None, str | None]:
+    """(context, problem) for one KPI and the LA code in the review settings (:mod:`metrics.context`):
+    ``standing`` (the council's rank and quartile, a table in words), and for the workforce priorities
+    ``series`` (annual turnover, vacancy and caseload), ``year`` (the latest census) and ``neighbours``
+    (that year's table). ``problem`` explains an LA code the DfE files do not know."""
+    from metrics import context
+
+    try:
+        year = context.latest_year(metric)
+        return {"standing": context.standing_table(metric, la_code),
+                "series": context.context_series(metric, la_code), "year": year,
+                "neighbours": context.neighbour_table(metric, la_code, year) if year else None}, None
+    except (ValueError, FileNotFoundError) as e:
+        return None, str(e)
+
+
 def default_checkpoint(db: str, version: int) -> str:
     """ISO date of the review the pages open on: the latest checkpoint whose judged month has data
     (``metrics.reviews.views.next_checkpoint``; judgement.md section 1)."""

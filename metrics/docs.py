@@ -95,6 +95,11 @@ def render_metrics_md() -> str:
         if src is not None:
             out.append(f"- **Published benchmark**: {src.label} ({src.publisher}, {src.first_year}–"
                        f"{src.last_year}). {src.caveat}")
+        if k.context:
+            from metrics.context import CONTEXT_MEASURES
+
+            out.append("- **Context from published data** (shown beside it, never rated; docs/context.md): "
+                       + "; ".join(CONTEXT_MEASURES[c].label for c in k.context))
         out += ["", k.definition, "", f"Computed as: {k.rule}", ""]
     out += [
         "## Secondary measures",

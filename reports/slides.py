@@ -410,7 +410,8 @@ def _kpi_slides(deck: Deck, page) -> None:
     if page.chart_png:
         _picture(s, page.chart_png, MARGIN, top, chart_w, chart_h, page.chart_caption)
     _textbox(s, MARGIN, top + chart_h + 0.02, chart_w, bottom - top - chart_h - 0.02,
-             [Para("Chart: actual (solid), target (dashed), checkpoints with RAG.", BODY_PT, colour=GREY)])
+             [Para("Chart: actual (solid), target (dashed), checkpoints with RAG."
+                   + (f" {page.benchmark_note}" if page.benchmark_note else ""), BODY_PT, colour=GREY)])
     px = MARGIN + chart_w + 0.2
     pw = SLIDE_W - MARGIN - px
     recent = page.recent
@@ -463,6 +464,36 @@ def _kpi_slides(deck: Deck, page) -> None:
         _table(s2, x, y2 + 0.45, right_w, teams, size=BODY_PT, max_lines=2)
     elif page.teams is not None:
         _teams(deck, page)
+    _context(deck, page)
+
+
+def _context(deck: Deck, page) -> None:
+    """Published context (issue 13 item 6): each block on its own slide(s), as many table rows as fit."""
+    for block in page.context:
+        width = SLIDE_W - 2 * MARGIN
+        t = block.table
+        heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE) if t is not None else [0.0]
+        room = FOOTER_Y - 0.1 - 2.0 - 0.5 * len(block.lines)
+        chunks: list[list] = [[]]
+        used = heights[0]
+        for row, h in zip(t.rows if t is not None else [], heights[1:]):
+            if used + h > room and chunks[-1]:
+                chunks.append([])
+                used = heights[0]
+            chunks[-1].append(row)
+            used += h
+        for i, rows in enumerate(chunks):
+            title = f"{page.kpi.label}: context" + (" (continued)" if i else "")
+            sl = deck.slide(title if deck.title_fits(title) else page.kpi.label)
+            _textbox(sl, MARGIN, deck.below, width, 0.45, [Para(block.title, HEAD_PT, True)])
+            y = deck.below + 0.5
+            if t is not None:
+                y += _table(sl, MARGIN, y, width, Table(t.header, rows, t.widths, t.align), size=BODY_PT,
+                            max_lines=2) + 0.1
+            if i == len(chunks) - 1 and block.lines:
+                _textbox(sl, MARGIN, y, width, FOOTER_Y - 0.1 - y,
+                         _fill([Para(x, BODY_PT, colour=GREY) for x in block.lines], width - 0.16,
+                               FOOTER_Y - 0.1 - y)[0])
 
 
 def _slide_teams(t):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import access, loaders
 from dashboard.components.chrome import export_button, render_demo_notice, stop_unless_kpi_data
+from dashboard.components.context import render_context
 from dashboard.components.kpi import (kpi_picker, render_benchmark_note, render_breakdowns, render_flag_notes,
                                       render_kpi_headline, render_monthly_table, render_secondary, render_spc_note)
 from dashboard.components.verdict import render_key
@@ -32,6 +33,7 @@ with spc_tab:
     render_spc_note(board, metric)
 render_key()
 render_benchmark_note(metric, loaders.review_settings(db, version).la_code)
+render_context(metric, loaders.review_settings(db, version).la_code)
 render_flag_notes(db, version, metric)
 render_breakdowns(db, version, metric)
 render_secondary(db, version, metric)

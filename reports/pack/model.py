@@ -45,6 +45,15 @@ class Commentary:
 
 
 @dataclass
+class ContextBlock:
+    """Published context on a KPI's page (issue 13 item 6): a heading, a table and lines under it."""
+
+    title: str
+    table: Table | None
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
 class KpiPage:
     kpi: KPI
     title: str
@@ -59,6 +68,10 @@ class KpiPage:
     earlier_entries: int
     definition: str
     quality: list[str]
+    #: Under the chart: a published benchmark whose definition differs from the KPI's says so here ("" = none)
+    benchmark_note: str = ""
+    #: The council's rank and quartile, and for the workforce priorities turnover, vacancy and caseload
+    context: list[ContextBlock] = field(default_factory=list)
 
 
 @dataclass
