@@ -19,6 +19,7 @@ from metrics.reviews import words
 from reports import disclosure
 from reports.charts import PACK, review_chart
 from reports.pack.model import Commentary, EvidenceItem, KpiPage, PackModel, Table, shorten
+from reports.pack.registers import register_sections
 from reports.tables import JUDGEMENT_DOC, PackData, ReviewRow, overall_line, review_rows
 
 SUPPRESSED = disclosure.SUPPRESSED
@@ -326,6 +327,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             earlier_entries=max(len(current) - 1, 0),
             definition=f"{kpi.definition} {'Higher' if kpi.higher_is_better else 'Lower'} is better.",
             quality=_quality(data, kpi, r.actual_month, r, public),
+            registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
         ))
 
     overall_entries = [_entry(e, public) for e in _current_entries(list_entries(conn, result.checkpoint))

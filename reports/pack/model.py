@@ -45,6 +45,16 @@ class Commentary:
 
 
 @dataclass
+class RegisterSection:
+    """A register's table (or, where there is nothing to show or it cannot be published, a note) on a KPI's
+    page: the items behind the number at the judged month (:mod:`reports.pack.registers`)."""
+
+    title: str
+    table: Table | None
+    note: str = ""
+
+
+@dataclass
 class KpiPage:
     kpi: KPI
     title: str
@@ -59,6 +69,7 @@ class KpiPage:
     earlier_entries: int
     definition: str
     quality: list[str]
+    registers: list[RegisterSection] = field(default_factory=list)
 
 
 @dataclass
