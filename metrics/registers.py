@@ -139,6 +139,7 @@ def milestone_register(rows: pd.DataFrame, ref: str, month: str) -> pd.DataFrame
                 continue
             out.append((state, str(r.title), due, done if complete else None, status, days))
     frame = pd.DataFrame(out, columns=list(MILESTONE_COLUMNS))
+    frame["days"] = pd.Series([r[5] for r in out], dtype=object)  # whole days, None for items not yet due
     order = {s: i for i, s in enumerate(MILESTONE_STATES)}
     if frame.empty:
         return frame

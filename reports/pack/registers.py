@@ -129,13 +129,13 @@ def _burndown(reg, data: PackData, kpi: KPI, public: bool) -> RegisterSection:
 
 
 def merged_top_bands(dist):
-    """The distribution with its top bands merged ("4 or more") while the top one is a small count and more
-    than three bands remain: the public pack's coarser table, so that a handful of children with many
+    """The distribution with its top bands merged ("4 or more") while one of the bands above 3 is a small count
+    and more than three bands remain: the public pack's coarser table, so that a handful of children with many
     workers does not withhold the whole table (every band shown is then a count that is 0 or over 5)."""
     import pandas as pd
 
     bands, counts = list(dist["band"]), [int(c) for c in dist["children"]]
-    while len(bands) > 3 and disclosure.is_small(counts[-1]):
+    while len(bands) > 3 and any(disclosure.is_small(c) for c in counts[3:]):
         last = counts.pop()
         counts[-1] += last
         bands.pop()
