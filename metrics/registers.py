@@ -66,16 +66,13 @@ WORKER_BANDS: tuple[str, ...] = ("1", "2", "3", "4", "5 or more")
 #: Reasons for a change of allocated social worker, as recorded in ``change_reason`` (the Standard
 #: Safeguarding Dataset's ``invo_worker_change_reason``, item INVO004A of ``ssd_involvements``, filled from
 #: the case-management system's worker-change reason lookup, e.g. Liquidlogic's CWREASON codes), in words.
-#: No national code list is published; these are the codes the extracts use (docs/metrics.md). Any other
-#: code is shown as recorded ("Other: …"), a blank one as "No reason recorded".
+#: No national code list was found; these are the codes the extracts use, read as words by the product
+#: (docs/metrics.md). Any other code is shown as recorded ("Other: …"), a blank one as "No reason recorded".
 CHANGE_REASONS: dict[str, str] = {
     "LEFTRL": "The social worker left the role",
     "ORGRST": "Organisational restructure",
     "CASETR": "Case transferred to another team or worker",
     "CASECL": "Case closed",
-    "SWABS": "Social worker absent (leave or sickness)",
-    "CAPAC": "Caseload or capacity",
-    "FAMREQ": "At the family's request",
 }
 
 
