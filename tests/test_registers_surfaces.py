@@ -188,3 +188,22 @@ def test_public_register_tables_show_no_small_count(models):
     for month_text, cell in burn.table.rows:
         month = dt.datetime.strptime(month_text, "%b %Y").strftime("%Y-%m")
         assert (cell == SUPPRESSED) == (not dec.value_shown("historic_complaints_outstanding", month))
+
+
+def test_team_trajectories_in_the_restricted_pack_only(models):
+    from metrics.kpis import REGISTRY
+
+    data = models["data"]
+    for metric in (m for m, k in REGISTRY.items() if "team" in k.breakdowns):
+        sec = _sections(models[False], metric)[0]
+        assert sec.title == "Each team's trajectory, Nov 2024 to Jan 2025", metric
+        frame = data.breakdowns[(metric, "team")]
+        jan = frame[frame["month"] == "2025-01"].set_index("group")
+        for row in sec.table.rows:
+            team, last = row[0], row[-1]
+            v = jan.loc[team, "value"]
+            assert last.removesuffix(" *") == REGISTRY[metric].format(float(v))
+            small = (jan.loc[team, "denominator"] < 10 if REGISTRY[metric].is_percent
+                     else 0 < jan.loc[team, "numerator"] < 6 and REGISTRY[metric].unit == "count")
+            assert last.endswith(" *") == bool(small), (metric, team)
+        assert not any(s.title.startswith("Each team's trajectory") for s in _sections(models[True], metric))

@@ -43,17 +43,48 @@ def register_sections(conn: sqlite3.Connection, data: PackData, kpi: KPI, month:
 
     if not month:
         return []
+    trajectory = [] if public or not include_teams else team_trajectory_section(data, kpi, month)
     reg = register_at(conn, kpi.id, month, cutoff=data.settings.historic_complaints_cutoff, series=data.series)
     if reg is None:
-        return []
+        return trajectory
     if not reg.has_data:
-        return [RegisterSection(f"Register, {short_month(month)}", None,
-                                f"No record-level {reg.kind} extract for {short_month(month)}: no items to list.")]
+        return trajectory + [RegisterSection(f"Register, {short_month(month)}", None, f"No record-level {reg.kind} "
+                                             f"extract for {short_month(month)}: no items to list.")]
     if reg.kind == "milestones":
-        return [_milestones(reg)]
+        return trajectory + [_milestones(reg)]
     if reg.kind == "complaints":
-        return _complaints(reg, data, kpi, public) + [_burndown(reg, data, kpi, public)]
-    return _children(reg, data, kpi, public, include_teams)
+        return trajectory + _complaints(reg, data, kpi, public) + [_burndown(reg, data, kpi, public)]
+    return trajectory + _children(reg, data, kpi, public, include_teams)
+
+
+def team_trajectory_section(data: PackData, kpi: KPI, month: str, months: int = 3) -> list[RegisterSection]:
+    """Restricted packs: each team's own trajectory — its value in the ``months`` months to ``month`` — with
+    small numbers marked ``*`` (issue 13 item 3). Public packs leave it out: a team's small cells over several
+    months are for the restricted pack only."""
+    from metrics.months import month_from_index, month_index
+    from metrics.registers import team_view
+
+    frame = data.breakdowns.get((kpi.id, "team"))
+    if frame is None or frame.empty or month not in set(frame["month"]):
+        return []
+    span = [month_from_index(i) for i in range(month_index(month) - months + 1, month_index(month) + 1)]
+    views = {m: team_view(frame, kpi.id, m).set_index("group") for m in span}
+    teams = list(views[month].index)
+    rows = []
+    for t in teams:
+        row = [shorten(t)]
+        for m in span:
+            v = views[m]
+            if t not in v.index or v.loc[t, "value"] != v.loc[t, "value"]:
+                row.append("no data")
+            else:
+                row.append(kpi.format(float(v.loc[t, "value"])) + (" *" if bool(v.loc[t, "small"]) else ""))
+        rows.append(row)
+    small = "a denominator under 10" if kpi.is_percent else "a count from 1 to 5"
+    return [RegisterSection(f"Each team's trajectory, {short_month(span[0])} to {short_month(month)}",
+                            Table(["Team", *(short_month(m) for m in span)], rows,
+                                  [0.43] + [0.57 / len(span)] * len(span), ["left"] + ["right"] * len(span)),
+                            f"* small numbers ({small}): one case moves the figure a lot. Restricted pack only.")]
 
 
 def _milestones(reg) -> RegisterSection:
