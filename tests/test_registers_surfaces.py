@@ -154,7 +154,8 @@ def test_pack_pages_carry_the_registers(models):
     assert titles["historic_complaints_outstanding"][0].startswith("Outstanding historic complaints by stage")
     assert titles["historic_complaints_outstanding"][1].startswith("Burn-down since the cut-off")
     assert len(titles["three_plus_social_workers"]) == 3
-    assert _sections(restricted, "agency_rate") == []
+    assert [s.title for s in _sections(restricted, "agency_rate")] == ["Each team's trajectory, Nov 2024 to Jan 2025"]
+    assert _sections(models[True], "face_to_face_conferences") == []  # no register, no team
     plan = _sections(restricted, "improvement_plan_milestones_complete")[0].table
     assert plan.rows == _sections(models[True], "improvement_plan_milestones_complete")[0].table.rows, \
         "plan items are shown in full in the public pack"
@@ -203,7 +204,7 @@ def test_team_trajectories_in_the_restricted_pack_only(models):
             team, last = row[0], row[-1]
             v = jan.loc[team, "value"]
             assert last.removesuffix(" *") == REGISTRY[metric].format(float(v))
-            small = (jan.loc[team, "denominator"] < 10 if REGISTRY[metric].is_percent
+            small = (0 < jan.loc[team, "denominator"] < 10 if REGISTRY[metric].is_percent
                      else 0 < jan.loc[team, "numerator"] < 6 and REGISTRY[metric].unit == "count")
             assert last.endswith(" *") == bool(small), (metric, team)
         assert not any(s.title.startswith("Each team's trajectory") for s in _sections(models[True], metric))
