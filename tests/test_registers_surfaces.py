@@ -112,14 +112,14 @@ def test_team_breakdown_at_an_earlier_month(page, demo_db):
     assert "By team — Jan 2025" in [h.value for h in at.header]
     _month_picker(at).set_value("2024-04").run()
     assert "By team — Apr 2024" in [h.value for h in at.header]
-    table = next(f for f in _frames(at) if "Team" in f.columns and "Trend" in f.columns)
+    table = next(f for f in _frames(at) if "Group" in f.columns and "Notes" in f.columns)
     conn = store.connect(demo_db)
     try:
         b = breakdown(conn, "agency_rate", by="team", first="2024-04", last="2024-04")
     finally:
         conn.close()
-    assert list(table["Team"]) == sorted(b["group"])
-    shown = dict(zip(table["Team"], table["Value"]))
+    assert list(table["Group"]) == sorted(b["group"])
+    shown = dict(zip(table["Group"], table["Value"]))
     assert all(shown[g] == f"{v:.1f}%" for g, v in zip(b["group"], b["value"]) if v == v)
     assert all(t is None or len(t) <= 12 for t in table["Trend"])
 

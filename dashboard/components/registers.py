@@ -135,7 +135,7 @@ def render_team_breakdown(db: str, v: int, metric: str, month: str | None) -> No
     def num(x) -> str:
         return "" if x is None or x != x else f"{x:,.1f}".removesuffix(".0")
 
-    rows = [{"Team": r.group, "Value": kpi.format(None if r.value != r.value else float(r.value)),
+    rows = [{"Group": r.group, "Value": kpi.format(None if r.value != r.value else float(r.value)),
              "Numbers": f"{num(r.numerator)} of {num(r.denominator)}" if kpi.is_percent else num(r.numerator),
              "Notes": SMALL_WORDS if r.small else "", "Trend": r.trend}
             for r in now.itertuples(index=False)]
