@@ -399,3 +399,36 @@ def series_csv(db: str, version: int, public: bool) -> bytes:
                         secondary=pd.DataFrame(), breakdowns={})
         return to_csv(series_table(None, data=data))
     return to_csv(series_table(None, public=True, data=pack_data(db, version)))
+
+
+# --- registers and team breakdowns at a month (metrics.registers; the KPI page) --------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpi_months(db: str, version: int, metric: str) -> list[str]:
+    """The months the KPI has a value or a record-level upload, in order (the KPI page's month picker)."""
+    s = one_kpi_series(db, version, metric)
+    return [str(m) for m, src in zip(s["month"], s["source"]) if src is not None]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpi_register(db: str, version: int, metric: str, month: str):
+    """``metrics.registers.Register`` of ``metric`` at ``month`` (None: the KPI has no register), with the
+    historic-complaints cut-off of the review settings."""
+    from metrics.registers import register_at
+
+    settings = review_settings(db, version)
+    with connect(db) as conn:
+        return register_at(conn, metric, month, cutoff=settings.historic_complaints_cutoff,
+                           series=review_series(db, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def team_view(db: str, version: int, metric: str, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(each team at ``month`` with small numbers flagged and its trend, every team's monthly values up to
+    ``month``) — ``metrics.registers.team_view`` / ``team_trajectory`` of the KPI's team breakdown."""
+    from metrics.registers import team_trajectory
+    from metrics.registers import team_view as view
+
+    frame = kpi_breakdown(db, version, metric, "team")
+    return view(frame, metric, month), team_trajectory(frame, month)

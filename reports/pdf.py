@@ -351,6 +351,7 @@ def render(model, path: Path) -> int:
                                        _table(page.teams, styles, frame_w * 0.7)]))
         elif page.teams_note:
             story.append(_p(page.teams_note, styles["small"]))
+        story += _registers(page, styles, frame_w)
 
     # evidence
     story += [PageBreak(), _p("Evidence log — qualitative Terms of Reference items", styles["title"])]
@@ -385,6 +386,23 @@ def render(model, path: Path) -> int:
 
     doc.build(story, canvasmaker=NumberedCanvas)
     return NumberedCanvas.pages_total
+
+
+def _registers(page, styles, width: float) -> list:
+    """The KPI's register sections (``page.registers``): a heading, the table or a note, and its caption."""
+    from reportlab.platypus import KeepTogether
+
+    out = []
+    for sec in page.registers:
+        block = [_p(sec.title, styles["h3"])]
+        if sec.table is not None:
+            block.append(_table(sec.table, styles, width * (0.7 if len(sec.table.header) <= 2 else 1.0)))
+        if sec.note:
+            block.append(_p(sec.note, styles["small"]))
+        out.append(KeepTogether(block) if sec.table is None or len(sec.table.rows) <= 20 else block[0])
+        if sec.table is not None and len(sec.table.rows) > 20:
+            out += block[1:]
+    return out
 
 
 def _icon_key(styles, width: float):

@@ -465,6 +465,7 @@ def _kpi_slides(deck: Deck, page) -> None:
     elif page.teams is not None:
         _teams(deck, page)
     _context(deck, page)
+    _registers(deck, page)
 
 
 def _context(deck: Deck, page) -> None:
@@ -575,6 +576,40 @@ def _teams(deck: Deck, page) -> None:
         _table(s, MARGIN + 1.2, deck.below + 0.5, width, Table(t.header, rows, t.widths, t.align,
                                                   last_row_bold=t.last_row_bold and last),
                size=BODY_PT, max_lines=1)
+
+
+def _registers(deck: Deck, page) -> None:
+    """The KPI's register sections: each table on its own slide(s), as many rows per slide as fit, under a
+    line naming it; the sections with only a note together on a text slide."""
+    title = f"{page.kpi.label}: register"
+    title = title if deck.title_fits(title) else "Register"
+    notes = []
+    for sec in page.registers:
+        if sec.table is None:
+            notes.append(Para(f"{sec.title}: {sec.note}", BODY_PT))
+            continue
+        t = sec.table
+        width = SLIDE_W - 2 * MARGIN - (2.4 if len(t.header) > 2 else 5.0)
+        room = FOOTER_Y - 0.1 - 2.6
+        heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE)
+        chunks: list[list] = [[]]
+        used = heights[0]
+        for row, h in zip(t.rows, heights[1:]):
+            if used + h > room and chunks[-1]:
+                chunks.append([])
+                used = heights[0]
+            chunks[-1].append(row)
+            used += h
+        for i, rows in enumerate(chunks):
+            last = i == len(chunks) - 1
+            s = deck.slide(title + (" (continued)" if i else ""))
+            caption = [Para(sec.title, HEAD_PT, True)] + ([Para(sec.note, BODY_PT, colour=GREY)] if sec.note else [])
+            _textbox(s, MARGIN, deck.below, SLIDE_W - 2 * MARGIN, 0.95, caption)
+            _table(s, MARGIN + (SLIDE_W - 2 * MARGIN - width) / 2, deck.below + 1.0, width,
+                   Table(t.header, rows, t.widths, t.align, last_row_bold=t.last_row_bold and last),
+                   size=BODY_PT, max_lines=2)
+    if notes:
+        deck.flow(title, notes)
 
 
 def _commentary_paras(entries, none_text: str) -> list[Para]:

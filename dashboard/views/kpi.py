@@ -8,6 +8,7 @@ from dashboard.components.chrome import export_button, render_demo_notice, stop_
 from dashboard.components.context import render_context
 from dashboard.components.kpi import (kpi_picker, render_benchmark_note, render_breakdowns, render_flag_notes,
                                       render_kpi_headline, render_monthly_table, render_secondary, render_spc_note)
+from dashboard.components.registers import register_month, render_registers, render_team_breakdown
 from dashboard.components.verdict import render_key
 from metrics.kpis import REGISTRY
 
@@ -35,7 +36,10 @@ render_key()
 render_benchmark_note(metric, loaders.review_settings(db, version).la_code)
 render_context(metric, loaders.review_settings(db, version).la_code)
 render_flag_notes(db, version, metric)
-render_breakdowns(db, version, metric)
+month = register_month(db, version, metric, board.month)
+render_registers(db, version, metric, month)
+render_team_breakdown(db, version, metric, month)
+render_breakdowns(db, version, metric, skip=("team",))
 render_secondary(db, version, metric)
 st.header("Definition", anchor=False)
 st.write(kpi.definition)

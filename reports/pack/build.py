@@ -19,6 +19,7 @@ from metrics.reviews import words
 from reports import disclosure
 from reports.charts import PACK, review_chart
 from reports.pack.model import Commentary, ContextBlock, EvidenceItem, KpiPage, PackModel, Table, shorten
+from reports.pack.registers import register_sections
 from reports.tables import JUDGEMENT_DOC, PackData, ReviewRow, overall_line, review_rows
 
 SUPPRESSED = disclosure.SUPPRESSED
@@ -328,6 +329,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             quality=_quality(data, kpi, r.actual_month, r, public),
             benchmark_note=benchmark_note(kpi),
             context=context_blocks(kpi, settings.la_code, result.checkpoint),
+            registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
         ))
 
     overall_entries = [_entry(e, public) for e in _current_entries(list_entries(conn, result.checkpoint))

@@ -54,6 +54,16 @@ class ContextBlock:
 
 
 @dataclass
+class RegisterSection:
+    """A register's table (or, where there is nothing to show or it cannot be published, a note) on a KPI's
+    page: the items behind the number at the judged month (:mod:`reports.pack.registers`)."""
+
+    title: str
+    table: Table | None
+    note: str = ""
+
+
+@dataclass
 class KpiPage:
     kpi: KPI
     title: str
@@ -72,6 +82,7 @@ class KpiPage:
     benchmark_note: str = ""
     #: The council's rank and quartile, and for the workforce priorities turnover, vacancy and caseload
     context: list[ContextBlock] = field(default_factory=list)
+    registers: list[RegisterSection] = field(default_factory=list)
 
 
 @dataclass
