@@ -283,17 +283,20 @@ def kpi_board(db: str, version: int, at: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=48)
-def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: int | None = None):
+def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: int | None = None,
+              at: str | None = None):
     """The KPI's chart (:func:`reports.charts.review_chart`, the one builder the packs use too), cached:
-    every checkpoint up to the next one from the review model (not yet final: "provisional"), the projection of the next checkpoint's forecast, published benchmarks for the LA code
-    in the settings."""
+    every checkpoint up to the next one (or ``at``, if later) from the review model (not yet final:
+    "provisional"), the projection of the forecast of the review ``at`` (ISO date; None: the next
+    checkpoint), published benchmarks for the LA code in the settings."""
     from metrics.kpis import REGISTRY
     from reports.charts import DASHBOARD, PRESENT, review_chart
 
     settings = review_settings(db, version)
     series = review_series(db, version)
-    nxt = default_checkpoint(db, version)
-    boards = {at: kpi_board(db, version, at) for at in checkpoint_reviews(db, version) if at <= nxt}
+    nxt = at or default_checkpoint(db, version)
+    last = max(nxt, default_checkpoint(db, version))
+    boards = {d: kpi_board(db, version, d) for d in checkpoint_reviews(db, version) if d <= last}
     bench, _ = published_benchmarks(metric, settings.la_code)
     style = (PRESENT if large else DASHBOARD).sized(height=height)
     return review_chart(REGISTRY[metric], series, settings, list(boards.values()), current=boards.get(nxt),
@@ -333,11 +336,23 @@ def one_kpi_series(db: str, version: int, metric: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def breakdown_view(db: str, version: int, metric: str, by: str) -> tuple[str | None, pd.DataFrame]:
-    """(latest month, one row per group: value, numerator, denominator in that month, and its trend)."""
+def breakdown_view(db: str, version: int, metric: str, by: str,
+                   month: str | None = None) -> tuple[str | None, pd.DataFrame]:
+    """(its month, one row per group: value, numerator, denominator in that month, and its trend): at the
+    latest month with data on or before ``month`` (YYYY-MM; None: the latest of all)."""
     from metrics.reviews.views import breakdown_view as view
 
-    return view(kpi_breakdown(db, version, metric, by), by)
+    return view(kpi_breakdown(db, version, metric, by), by, month)
+
+
+def breakdown_months(db: str, version: int, metric: str) -> list[str]:
+    """Months (YYYY-MM, oldest first) with record-level data to break ``metric`` down by."""
+    from metrics.compute import BREAKDOWNS
+
+    months: set[str] = set()
+    for by in BREAKDOWNS.get(metric, ()):
+        months |= set(kpi_breakdown(db, version, metric, by)["month"])
+    return sorted(months)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -138,10 +138,80 @@ def render_board_notes(board) -> None:
                                   "record-level extracts with enough cases."))
 
 
-def open_kpi(metric: str) -> None:
-    """Go to the KPI detail page for ``metric`` (also kept in session state and the URL)."""
+def open_kpi(metric: str, at: str | None = None) -> None:
+    """Go to the KPI detail page for ``metric`` at the review ``at`` (ISO date), both kept in the URL
+    (``/kpi?kpi=…&at=…``, so the link can be shared) and in session state."""
     st.session_state["kpi"] = metric
-    st.switch_page("views/kpi.py", query_params={"kpi": metric})
+    st.switch_page("views/kpi.py", query_params={"kpi": metric} | ({"at": at} if at else {}))
+
+
+#: The KPI page's review picker (its widget key); the review travels in the URL as ``?at=``.
+REVIEW_KEY = "kpi_at"
+
+
+def _wanted_review(db: str, v: int) -> str:
+    """The review the KPI page shows: the picker's choice, else ``?at=`` if it names a checkpoint, else the
+    default review (loaders.default_checkpoint)."""
+    ats = [c.at for c in loaders.checkpoint_choices(db, v)]
+    for wanted in (st.session_state.get(REVIEW_KEY), st.query_params.get("at")):
+        if wanted in ats:
+            return wanted
+    return loaders.default_checkpoint(db, v)
+
+
+def selected_review(db: str, v: int) -> tuple[str, str]:
+    """(ISO date of the review chosen on the KPI page, its judged month YYYY-MM): what every figure on the
+    page — headline, chart, SPC view, breakdowns and registers — is shown at. Reads the choice (picker,
+    then ``?at=``, then the default review); renders nothing, so any component may call it."""
+    at = _wanted_review(db, v)
+    return at, loaders.kpi_board(db, v, at).month
+
+
+def review_picker(db: str, v: int) -> str:
+    """The KPI page's review picker (checkpoint_picker), opening on ``?at=`` (or the default review); the
+    choice is written back to the URL. Returns the ISO date chosen."""
+    from dashboard.components.review import checkpoint_picker
+
+    at = _wanted_review(db, v)
+    if st.session_state.get(REVIEW_KEY) != at:
+        st.session_state.pop(REVIEW_KEY, None)  # a new ?at= (a shared link, the overview) wins over a stale choice
+    chosen = checkpoint_picker(REVIEW_KEY, label="Review", width="stretch", default=at)
+    if st.query_params.get("at") != chosen:
+        st.query_params["at"] = chosen
+    return chosen
+
+
+def render_back_to_overview(at: str) -> None:
+    """A link back to the overview at the same review."""
+    if st.button("← Overview at this review", key="kpi-back", type="tertiary"):
+        st.switch_page("views/overview.py", query_params={"at": at})
+
+
+def month_picker(months: list[str], judged: str, key: str, label: str = "Month") -> str | None:
+    """A month selectbox (newest first) opening on ``judged`` (a review's judged month) or the latest month
+    before it with data; None when there are no months."""
+    if not months:
+        return None
+    options = sorted(months, reverse=True)
+    default = next((m for m in options if m <= judged), options[-1])
+    return st.selectbox(label, options, index=options.index(default), key=key, format_func=uk_month, width=220,
+                        help=f"Opens on the review's judged month ({uk_month(judged)}).")
+
+
+def render_commentary(db: str, v: int, board, metric: str) -> None:
+    """The review's commentary and evidence on this KPI (as written on the Reviews page), beside its chart."""
+    from dashboard.components.review import render_evidence_entry
+
+    entries = [e for e in loaders.evidence(db, v, board.at[:10]) if e.kpi == metric]
+    when = plain(board.label) if board.label else f"the {uk_date(board.at)} review"
+    st.subheader("Commentary and evidence", anchor=False)
+    if not entries:
+        st.caption(f"No commentary on this priority for {when} yet (written on the Reviews page).")
+        return
+    st.caption(f"Written for {when}, exactly as entered, with the author and time (UTC)"
+               + (" — read-only: the review is final." if board.final else "."))
+    for e in entries:
+        render_evidence_entry(e)
 
 
 def kpi_picker(key: str = "kpi_pick") -> str:
@@ -266,17 +336,30 @@ def render_benchmark_note(metric: str, la_code: str) -> None:
                f"{plain(series)}. {src.caveat}")
 
 
-def render_breakdowns(db: str, v: int, metric: str) -> None:
+def render_breakdown_section(db: str, v: int, metric: str, at: str, judged: str) -> None:
+    """'Breakdowns' with a month picker that opens on the review's judged month, then the breakdowns."""
+    months = loaders.breakdown_months(db, v, metric)
+    if not months:
+        return
+    st.header("Breakdowns", anchor=False)
+    month = month_picker(months, judged, key=f"breakdown-month-{at}", label="Breakdowns for the month")
+    render_breakdowns(db, v, metric, month)
+
+
+def render_breakdowns(db: str, v: int, metric: str, month: str | None = None) -> None:
+    """The KPI's breakdowns at ``month`` (YYYY-MM: the latest month with data on or before it; None: the
+    latest), each with its trend up to then."""
     from metrics.compute import BREAKDOWNS
 
     bys = BREAKDOWNS.get(metric, ())
     if not bys:
         return
-    st.header("Breakdowns", anchor=False)
     for col, by in zip(st.columns(len(bys)), bys):
         with col:
-            month, frame = loaders.breakdown_view(db, v, metric, by)
-            st.markdown(f"**{BREAKDOWN_TITLES.get(by, by)}**" + (f" — {uk_month(month)}" if month else ""))
+            shown, frame = loaders.breakdown_view(db, v, metric, by, month)
+            month_shown = shown
+            st.markdown(f"**{BREAKDOWN_TITLES.get(by, by)}**"
+                        + (f" — {uk_month(month_shown)}" if month_shown else ""))
             if frame.empty:
                 st.caption("No record-level data to break down.")
                 continue

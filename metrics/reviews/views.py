@@ -67,10 +67,14 @@ def _ordered(by: str, groups: list) -> list:
     return [g for g in order if g in set(groups)] + [g for g in groups if g not in order]
 
 
-def breakdown_view(frame: pd.DataFrame, by: str) -> tuple[str | None, pd.DataFrame]:
-    """A breakdown (``metrics.compute.breakdown``) as (latest month, one row per group: value, numerator,
-    denominator in that month, and its trend)."""
+def breakdown_view(frame: pd.DataFrame, by: str, month: str | None = None) -> tuple[str | None, pd.DataFrame]:
+    """A breakdown (``metrics.compute.breakdown``) as (its month, one row per group: value, numerator,
+    denominator in that month, and its trend up to it). ``month`` (``YYYY-MM``, e.g. a review's judged
+    month): the latest month with record-level data on or before it; None: the latest month of all. Nothing
+    on or before ``month``: (None, no rows)."""
     cols = ["group", "value", "numerator", "denominator", "trend"]
+    if month is not None:
+        frame = frame[frame["month"] <= month]
     if frame.empty:
         return None, pd.DataFrame(columns=cols)
     latest = str(frame["month"].max())
