@@ -184,7 +184,8 @@ def settings_impact(db: str, version: int, new_json: str) -> tuple[list, list[st
     old, new = review_settings(db, version), ReviewSettings.model_validate_json(new_json)
     with connect(db) as conn:
         finals = [f["checkpoint"] for f in final_checkpoints(conn)]
-        new_series = (None if new.historic_complaints_cutoff == old.historic_complaints_cutoff
+        new_series = (None if (new.historic_complaints_cutoff, new.hybrid_counts_as_face_to_face)
+                      == (old.historic_complaints_cutoff, old.hybrid_counts_as_face_to_face)
                       else current_series(conn, new))
     return impact(review_series(db, version), old, new, finals, new_series=new_series), finals
 
@@ -230,8 +231,9 @@ def secondary_measures(db: str, version: int, parent: str | None = None) -> pd.D
 def kpi_breakdown(db: str, version: int, metric: str, by: str) -> pd.DataFrame:
     from metrics.compute import breakdown
 
+    hybrid = review_settings(db, version).hybrid_counts_as_face_to_face
     with connect(db) as conn:
-        return breakdown(conn, metric, by=by)
+        return breakdown(conn, metric, by=by, hybrid_face_to_face=hybrid)
 
 
 def checkpoint_reviews(db: str, version: int) -> dict:

@@ -283,6 +283,29 @@ def render_kpi_headline(board, metric: str) -> None:
     render_interval_line(r)
 
 
+def render_in_person(db: str, v: int, board, metric: str) -> None:
+    """Face to face (ToR 2b(iii)): the in-person-only figure beside the KPI, over the same months as the judged
+    value, with how the review setting counts hybrid."""
+    from metrics.compute import IN_PERSON_NUMERATOR
+    from metrics.reviews.views import in_person_view
+
+    if metric not in IN_PERSON_NUMERATOR:
+        return
+    r = board.row(metric)
+    hybrid = loaders.review_settings(db, v).hybrid_counts_as_face_to_face
+    rule = ("Hybrid counts as face to face in this KPI (review setting)." if hybrid else
+            "This KPI counts conferences held in person only: hybrid does not count (review setting).")
+    months = r.pooled_months or ((r.actual_month,) if r.actual_month else ())
+    fig = in_person_view(loaders.secondary_measures(db, v, metric), months) if months else None
+    if fig is None or fig.in_person_pct is None:
+        st.markdown(f"**In person only:** no record-level data for {uk_month(r.actual_month)}. {rule}")
+        return
+    span = uk_month(fig.months[0]) + (f"–{uk_month(fig.months[-1])}" if len(fig.months) > 1 else "")
+    st.markdown(f"**In person only: {fmt(metric, fig.in_person_pct)}** "
+                f"({fig.in_person:,.0f} of {fig.conferences:,.0f} conferences, {span}) · in person or hybrid: "
+                f"{fmt(metric, fig.with_hybrid_pct)} ({fig.hybrid:,.0f} hybrid). {rule}")
+
+
 def render_spc_note(board, metric: str) -> None:
     """Under the SPC chart: what it shows, the judged month's verdict and period, where the method is."""
     from dashboard.components.verdict import DOC

@@ -8,7 +8,7 @@ from dashboard import access, loaders
 from dashboard.components.chrome import export_button, render_demo_notice, stop_unless_kpi_data
 from dashboard.components.kpi import (kpi_picker, render_back_to_overview, render_benchmark_note,
                                       render_breakdown_section, render_commentary, render_flag_notes,
-                                      render_kpi_headline, render_monthly_table, render_secondary, render_spc_note,
+                                      render_in_person, render_kpi_headline, render_monthly_table, render_secondary, render_spc_note,
                                       review_picker, selected_review)
 from dashboard.components.verdict import render_key
 from metrics.kpis import REGISTRY
@@ -30,6 +30,7 @@ st.caption(f"ToR {kpi.tor} · {kpi.priority} · {'higher' if kpi.higher_is_bette
 render_back_to_overview(at)
 board = loaders.kpi_board(db, version, at)
 render_kpi_headline(board, metric)
+render_in_person(db, version, board, metric)  # face to face: the in-person-only figure beside it
 chart, notes = st.columns([3, 1])
 with chart:
     trajectory_tab, spc_tab = st.tabs(["Trajectory and targets", "Is the change real? (process control)"])

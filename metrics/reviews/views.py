@@ -94,6 +94,37 @@ def breakdown_view(frame: pd.DataFrame, by: str, month: str | None = None) -> tu
     return latest, pd.DataFrame(rows, columns=cols)
 
 
+@dataclass(frozen=True)
+class InPerson:
+    """The face-to-face KPI's figures beside it (ToR 2b(iii)) over the months a review judged."""
+
+    months: tuple[str, ...]
+    in_person: float  # conferences held in person
+    hybrid: float
+    conferences: float
+
+    @property
+    def in_person_pct(self) -> float | None:
+        return 100 * self.in_person / self.conferences if self.conferences else None
+
+    @property
+    def with_hybrid_pct(self) -> float | None:
+        return 100 * (self.in_person + self.hybrid) / self.conferences if self.conferences else None
+
+
+def in_person_view(secondary: pd.DataFrame, months) -> InPerson | None:
+    """In person only, and in person or hybrid, pooled over ``months`` (Σ ÷ Σ, as the review pools) from
+    the secondary measures (record-level months only); None when none of the months has record-level data."""
+    months = tuple(months)
+    s = secondary[secondary["month"].isin(months)]
+    pct = s[s["metric"] == "conference_in_person_pct"]
+    if pct.empty:
+        return None
+    hybrid = s.loc[s["metric"] == "conference_format_hybrid", "numerator"].sum()
+    return InPerson(tuple(sorted(pct["month"])), float(pct["numerator"].sum()), float(hybrid),
+                    float(pct["denominator"].sum()))
+
+
 def secondary_view(secondary: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The secondary measures shown beside ``metric``: id, latest value and month, trend."""
     from metrics.kpis import SECONDARY
