@@ -31,7 +31,8 @@ render_back_to_overview(at)
 board = loaders.kpi_board(db, version, at)
 render_kpi_headline(board, metric)
 render_in_person(db, version, board, metric)  # face to face: the in-person-only figure beside it
-chart, notes = st.columns([3, 1])
+said = [e for e in loaders.evidence(db, version, at) if e.kpi == metric]  # commentary: beside the chart if any
+chart, notes = st.columns([3, 1]) if said else (st.container(), st.container())
 with chart:
     trajectory_tab, spc_tab = st.tabs(["Trajectory and targets", "Is the change real? (process control)"])
     with trajectory_tab:
