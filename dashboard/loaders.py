@@ -184,7 +184,8 @@ def settings_impact(db: str, version: int, new_json: str) -> tuple[list, list[st
     old, new = review_settings(db, version), ReviewSettings.model_validate_json(new_json)
     with connect(db) as conn:
         finals = [f["checkpoint"] for f in final_checkpoints(conn)]
-        new_series = (None if new.historic_complaints_cutoff == old.historic_complaints_cutoff
+        new_series = (None if (new.historic_complaints_cutoff, new.hybrid_counts_as_face_to_face)
+                      == (old.historic_complaints_cutoff, old.hybrid_counts_as_face_to_face)
                       else current_series(conn, new))
     return impact(review_series(db, version), old, new, finals, new_series=new_series), finals
 
@@ -230,8 +231,9 @@ def secondary_measures(db: str, version: int, parent: str | None = None) -> pd.D
 def kpi_breakdown(db: str, version: int, metric: str, by: str) -> pd.DataFrame:
     from metrics.compute import breakdown
 
+    hybrid = review_settings(db, version).hybrid_counts_as_face_to_face
     with connect(db) as conn:
-        return breakdown(conn, metric, by=by)
+        return breakdown(conn, metric, by=by, hybrid_face_to_face=hybrid)
 
 
 def checkpoint_reviews(db: str, version: int) -> dict:
@@ -300,17 +302,20 @@ def kpi_board(db: str, version: int, at: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=48)
-def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: int | None = None):
+def kpi_chart(db: str, version: int, metric: str, large: bool = False, height: int | None = None,
+              at: str | None = None):
     """The KPI's chart (:func:`reports.charts.review_chart`, the one builder the packs use too), cached:
-    every checkpoint up to the next one from the review model (not yet final: "provisional"), the projection of the next checkpoint's forecast, published benchmarks for the LA code
-    in the settings."""
+    every checkpoint up to the next one (or ``at``, if later) from the review model (not yet final:
+    "provisional"), the projection of the forecast of the review ``at`` (ISO date; None: the next
+    checkpoint), published benchmarks for the LA code in the settings."""
     from metrics.kpis import REGISTRY
     from reports.charts import DASHBOARD, PRESENT, review_chart
 
     settings = review_settings(db, version)
     series = review_series(db, version)
-    nxt = default_checkpoint(db, version)
-    boards = {at: kpi_board(db, version, at) for at in checkpoint_reviews(db, version) if at <= nxt}
+    nxt = at or default_checkpoint(db, version)
+    last = max(nxt, default_checkpoint(db, version))
+    boards = {d: kpi_board(db, version, d) for d in checkpoint_reviews(db, version) if d <= last}
     bench, _ = published_benchmarks(metric, settings.la_code)
     style = (PRESENT if large else DASHBOARD).sized(height=height)
     return review_chart(REGISTRY[metric], series, settings, list(boards.values()), current=boards.get(nxt),
@@ -350,11 +355,13 @@ def one_kpi_series(db: str, version: int, metric: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def breakdown_view(db: str, version: int, metric: str, by: str) -> tuple[str | None, pd.DataFrame]:
-    """(latest month, one row per group: value, numerator, denominator in that month, and its trend)."""
+def breakdown_view(db: str, version: int, metric: str, by: str,
+                   month: str | None = None) -> tuple[str | None, pd.DataFrame]:
+    """(its month, one row per group: value, numerator, denominator in that month, and its trend): at the
+    latest month with data on or before ``month`` (YYYY-MM; None: the latest of all)."""
     from metrics.reviews.views import breakdown_view as view
 
-    return view(kpi_breakdown(db, version, metric, by), by)
+    return view(kpi_breakdown(db, version, metric, by), by, month)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

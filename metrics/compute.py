@@ -67,7 +67,14 @@ FLAGS: dict[str, str] = {
     "figures_sourced": "The value comes from a figures (totals) upload, not from record-level data.",
     "snapshot_stale": "The snapshot was taken before the month ended (its snapshot_date, or if none "
                       "the upload date, is before the month's last day).",
+    "hybrid_not_separable": "Hybrid conferences do not count as face to face (review setting), but the month's "
+                            "value comes from a figures upload, whose numerator counts face to face and hybrid "
+                            "together: there is no in-person-only value for it (shown as no data).",
 }
+
+#: KPI id → the aggregate column giving its numerator when hybrid conferences do not count as face to face
+#: (the review setting ``hybrid_counts_as_face_to_face``, ToR 2b(iii)).
+IN_PERSON_NUMERATOR: dict[str, str] = {"face_to_face_conferences": "format_face_to_face"}
 
 #: Label for records with no team recorded, in team breakdowns.
 NO_TEAM = "Not recorded"
@@ -427,9 +434,11 @@ AGGREGATORS: dict[str, Aggregator] = {
 FORMULAS: View[str] = View(lambda k: k.rule)
 
 
-def _parts(kpi: KPI) -> tuple[str, str | None]:
-    """(aggregate column giving the numerator, the one giving the denominator or None)."""
-    return kpi.numerator.column, (kpi.denominator.column if kpi.denominator else None)
+def _parts(kpi: KPI, hybrid_face_to_face: bool = True) -> tuple[str, str | None]:
+    """(aggregate column giving the numerator, the one giving the denominator or None); without
+    ``hybrid_face_to_face``, the in-person-only numerator where the KPI has one (:data:`IN_PERSON_NUMERATOR`)."""
+    num = kpi.numerator.column if hybrid_face_to_face else IN_PERSON_NUMERATOR.get(kpi.id, kpi.numerator.column)
+    return num, (kpi.denominator.column if kpi.denominator else None)
 
 
 #: Values, numerators and denominators are rounded to this many decimal places: far below any
@@ -486,6 +495,7 @@ def compute_series(
     first: str | None = None,
     last: str | None = None,
     historic_cutoff: dt.date | None = None,
+    hybrid_face_to_face: bool = True,
 ) -> pd.DataFrame:
     """Every KPI (or ``metrics``) for every month from the earliest to the latest month with any data
     in the store, within ``first``..``last`` (``YYYY-MM``) if given.
@@ -495,6 +505,9 @@ def compute_series(
     ``"figures"``, or None when no data) and ``flags`` (a tuple of :data:`FLAGS` codes; read it as
     ``frame["flags"]`` — ``frame.flags`` is pandas' own attribute). Sorted by registry order, then
     month. ``historic_cutoff`` defaults to the ``historic_complaints_cutoff`` setting.
+    ``hybrid_face_to_face`` False (the review setting ``hybrid_counts_as_face_to_face``): face-to-face
+    conferences count those held in person only; a month from a figures upload then has no value (flag
+    ``hybrid_not_separable``: its numerator counts hybrid too).
     """
     ids = _check_metrics(metrics if metrics is not None else REGISTRY)
     grid = _store_span(conn, first, last)
@@ -510,7 +523,8 @@ def compute_series(
     rows: list[tuple] = []
     for metric in ids:
         kpi = REGISTRY[metric]
-        num_col, den_col = _parts(kpi)
+        num_col, den_col = _parts(kpi, hybrid_face_to_face)
+        in_person_only = num_col != kpi.numerator.column
         snapshot = KINDS[kpi.source_kind].period == "snapshot"
         for month in grid:
             upload = uploads.get(kpi.source_kind, {}).get(month)
@@ -521,6 +535,10 @@ def compute_series(
                 num = float(agg.get(num_col, 0.0))
                 den = float(agg.get(den_col, 0.0)) if den_col else None
                 source = SOURCE_RECORDS
+            elif fig is not None and in_person_only:  # totals count hybrid too: no in-person-only value
+                rows.append((metric, month, math.nan, math.nan, math.nan, SOURCE_FIGURES,
+                             ("figures_sourced", "hybrid_not_separable")))
+                continue
             elif fig is not None:
                 num = float(fig[0])
                 den = (math.nan if fig[1] is None else float(fig[1])) if den_col else None
@@ -579,7 +597,7 @@ BREAKDOWNS: View[tuple[str, ...]] = View(lambda k: k.breakdowns or None)
 
 
 def breakdown(conn: sqlite3.Connection, metric: str, *, by: str = "team", first: str | None = None,
-              last: str | None = None) -> pd.DataFrame:
+              last: str | None = None, hybrid_face_to_face: bool = True) -> pd.DataFrame:
     """One KPI split ``by`` a column of its extract, for every month with record-level data.
 
     Columns :data:`BREAKDOWN_COLUMNS`, sorted by month, then group (teams alphabetically; formats,
@@ -600,7 +618,7 @@ def breakdown(conn: sqlite3.Connection, metric: str, *, by: str = "team", first:
     for r in AGGREGATORS[kpi.source_kind].fn(conn, uploads.values(), group=by):
         found.setdefault(r["month"], {})[r["group"]] = r
     categories = {"format": FORMATS, "grade": GRADES, "conference_type": CONFERENCE_TYPES}.get(by)
-    num_col, den_col = _parts(kpi)
+    num_col, den_col = _parts(kpi, hybrid_face_to_face)
     rows: list[tuple] = []
     for month in uploads:
         groups = found.get(month, {})

@@ -227,14 +227,23 @@ _DECLARED = (
         definition=(
             "Child protection conferences (initial and review together, one per child) held in the "
             "month in person or hybrid, as a percentage of all conferences held in the month. Hybrid "
-            "counts as face to face."
+            "counts as face to face unless the review setting counts in person only; the in-person-only "
+            "figure is always shown beside it."
         ),
         numerator=Part("face_to_face_or_hybrid", "Face to face or hybrid", "conferences"),
         denominator=Part("conferences", "All conferences", "conferences"),
-        rule="Conferences with conference_date in M and format face_to_face or hybrid ÷ all conferences with "
-             "conference_date in M, × 100.",
+        rule="Conferences with conference_date in M and format face_to_face or hybrid (face_to_face only when the "
+             "review setting hybrid_counts_as_face_to_face is off) ÷ all conferences with conference_date in M, × 100.",
         counts_people=True, breakdowns=("format", "conference_type"), judge_on="rolling_3_months",
         secondary=(
+            SecondaryMeasure(
+                id="conference_in_person_pct", label="Held in person only (%)", unit="percent",
+                definition="Conferences held in the month in person (not hybrid, not virtual), as a percentage "
+                           "of all conferences held in the month: the KPI without hybrid, always shown beside it "
+                           "whichever way the review setting counts hybrid (ToR 2b(iii)).",
+                numerator="format_face_to_face", denominator="conferences",
+                pack="{numerator} of {denominator} conferences were held in person only ({value}).",
+            ),
             SecondaryMeasure(
                 id="conference_format_face_to_face", label="Conferences held face to face", unit="count",
                 definition="Number of conferences (one per child) held in the month in person.",

@@ -57,16 +57,20 @@ def test_flag_words_every_style():
 
     short = {"month_missing": "no data for the month", "zero_denominator": "none in the month",
              "small_denominator": "small numbers", "figures_sourced": "from monthly totals",
-             "snapshot_stale": "snapshot taken before month end"}  # the dashboard's
+             "snapshot_stale": "snapshot taken before month end",
+             "hybrid_not_separable": "totals count hybrid"}  # the dashboard's
     hover = {"month_missing": "no data for this month", "zero_denominator": "none in the month, so no percentage",
              "small_denominator": "small numbers (fewer than 10): one case moves the percentage a lot",
              "figures_sourced": "from monthly totals, not record-level data",
-             "snapshot_stale": "snapshot taken before the month ended"}  # the charts'
+             "snapshot_stale": "snapshot taken before the month ended",
+             "hybrid_not_separable": "monthly totals count hybrid with face to face: no in-person-only value"}  # the charts'
     sentence = {"month_missing": "No data (no extract and no totals uploaded)",
                 "zero_denominator": "Nothing to count that month (zero denominator), so no value",
                 "small_denominator": "Fewer than 10 in the denominator: one case moves the percentage a lot",
                 "figures_sourced": "From monthly totals (a figures upload), not record-level data",
-                "snapshot_stale": "Snapshot taken before the month ended"}  # the packs'
+                "snapshot_stale": "Snapshot taken before the month ended",
+                "hybrid_not_separable": "Monthly totals count hybrid with face to face, so there is no "
+                                        "in-person-only value"}  # the packs'
     assert set(words.FLAG_WORDS) == set(FLAGS)
     for code in FLAGS:
         assert words.flag_text(code) == short[code]

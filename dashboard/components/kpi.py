@@ -138,10 +138,69 @@ def render_board_notes(board) -> None:
                                   "record-level extracts with enough cases."))
 
 
-def open_kpi(metric: str) -> None:
-    """Go to the KPI detail page for ``metric`` (also kept in session state and the URL)."""
+def open_kpi(metric: str, at: str | None = None) -> None:
+    """Go to the KPI detail page for ``metric`` at the review ``at`` (ISO date), both kept in the URL
+    (``/kpi?kpi=…&at=…``, so the link can be shared) and in session state."""
     st.session_state["kpi"] = metric
-    st.switch_page("views/kpi.py", query_params={"kpi": metric})
+    st.switch_page("views/kpi.py", query_params={"kpi": metric} | ({"at": at} if at else {}))
+
+
+#: The KPI page's review picker (its widget key); the review travels in the URL as ``?at=``.
+REVIEW_KEY = "kpi_at"
+
+
+def _wanted_review(db: str, v: int) -> str:
+    """The review the KPI page shows: the picker's choice, else ``?at=`` if it names a checkpoint, else the
+    default review (loaders.default_checkpoint)."""
+    ats = [c.at for c in loaders.checkpoint_choices(db, v)]
+    for wanted in (st.session_state.get(REVIEW_KEY), st.query_params.get("at")):
+        if wanted in ats:
+            return wanted
+    return loaders.default_checkpoint(db, v)
+
+
+def selected_review(db: str, v: int) -> tuple[str, str]:
+    """(ISO date of the review chosen on the KPI page, its judged month YYYY-MM): what every figure on the
+    page — headline, chart, SPC view, breakdowns and registers — is shown at. Reads the choice (picker,
+    then ``?at=``, then the default review); renders nothing, so any component may call it."""
+    at = _wanted_review(db, v)
+    return at, loaders.kpi_board(db, v, at).month
+
+
+def review_picker(db: str, v: int) -> str:
+    """The KPI page's review picker (checkpoint_picker), opening on ``?at=`` (or the default review); the
+    choice is written back to the URL. Returns the ISO date chosen."""
+    from dashboard.components.review import checkpoint_picker
+
+    at = _wanted_review(db, v)
+    if st.session_state.get(REVIEW_KEY) != at:
+        st.session_state.pop(REVIEW_KEY, None)  # a new ?at= (a shared link, the overview) wins over a stale choice
+    chosen = checkpoint_picker(REVIEW_KEY, label="Review", width="stretch", default=at)
+    if st.query_params.get("at") != chosen:
+        st.query_params["at"] = chosen
+    return chosen
+
+
+def render_back_to_overview(at: str) -> None:
+    """A link back to the overview at the same review."""
+    if st.button("← Overview at this review", key="kpi-back", type="tertiary"):
+        st.switch_page("views/overview.py", query_params={"at": at})
+
+
+def render_commentary(db: str, v: int, board, metric: str) -> None:
+    """The review's commentary and evidence on this KPI (as written on the Reviews page), beside its chart."""
+    from dashboard.components.review import render_evidence_entry
+
+    entries = [e for e in loaders.evidence(db, v, board.at[:10]) if e.kpi == metric]
+    when = plain(board.label) if board.label else f"the {uk_date(board.at)} review"
+    st.subheader("Commentary and evidence", anchor=False)
+    if not entries:
+        st.caption(f"No commentary on this priority for {when} yet (written on the Reviews page).")
+        return
+    st.caption(f"Written for {when}, exactly as entered, with the author and time (UTC)"
+               + (" — read-only: the review is final." if board.final else "."))
+    for e in entries:
+        render_evidence_entry(e)
 
 
 def kpi_picker(key: str = "kpi_pick") -> str:
@@ -213,6 +272,29 @@ def render_kpi_headline(board, metric: str) -> None:
     render_interval_line(r)
 
 
+def render_in_person(db: str, v: int, board, metric: str) -> None:
+    """Face to face (ToR 2b(iii)): the in-person-only figure beside the KPI, over the same months as the judged
+    value, with how the review setting counts hybrid."""
+    from metrics.compute import IN_PERSON_NUMERATOR
+    from metrics.reviews.views import in_person_view
+
+    if metric not in IN_PERSON_NUMERATOR:
+        return
+    r = board.row(metric)
+    hybrid = loaders.review_settings(db, v).hybrid_counts_as_face_to_face
+    rule = ("Hybrid counts as face to face in this KPI (review setting)." if hybrid else
+            "This KPI counts conferences held in person only: hybrid does not count (review setting).")
+    months = r.pooled_months or ((r.actual_month,) if r.actual_month else ())
+    fig = in_person_view(loaders.secondary_measures(db, v, metric), months) if months else None
+    if fig is None or fig.in_person_pct is None:
+        st.markdown(f"**In person only:** no record-level data for {uk_month(r.actual_month)}. {rule}")
+        return
+    span = uk_month(fig.months[0]) + (f"–{uk_month(fig.months[-1])}" if len(fig.months) > 1 else "")
+    st.markdown(f"**In person only: {fmt(metric, fig.in_person_pct)}** "
+                f"({fig.in_person:,.0f} of {fig.conferences:,.0f} conferences, {span}) · in person or hybrid: "
+                f"{fmt(metric, fig.with_hybrid_pct)} ({fig.hybrid:,.0f} hybrid). {rule}")
+
+
 def render_spc_note(board, metric: str) -> None:
     """Under the SPC chart: what it shows, the judged month's verdict and period, where the method is."""
     from dashboard.components.verdict import DOC
@@ -266,18 +348,31 @@ def render_benchmark_note(metric: str, la_code: str) -> None:
                f"{plain(series)}. {src.caveat}")
 
 
-def render_breakdowns(db: str, v: int, metric: str, skip: tuple[str, ...] = ()) -> None:
-    """The KPI's breakdowns at the latest month (``skip``: those shown elsewhere, e.g. teams at a chosen month)."""
+def render_breakdown_section(db: str, v: int, metric: str, month: str | None,
+                             skip: tuple[str, ...] = ()) -> None:
+    """'Breakdowns' at ``month`` (the page's one month picker, which opens on the review's judged month)."""
+    from metrics.compute import BREAKDOWNS
+
+    if not any(b not in skip for b in BREAKDOWNS.get(metric, ())):
+        return
+    st.header("Breakdowns", anchor=False)
+    render_breakdowns(db, v, metric, month, skip)
+
+
+def render_breakdowns(db: str, v: int, metric: str, month: str | None = None, skip: tuple[str, ...] = ()) -> None:
+    """The KPI's breakdowns at ``month`` (YYYY-MM: the latest month with data on or before it; None: the
+    latest), each with its trend up to then (``skip``: those shown elsewhere, e.g. teams)."""
     from metrics.compute import BREAKDOWNS
 
     bys = tuple(b for b in BREAKDOWNS.get(metric, ()) if b not in skip)
     if not bys:
         return
-    st.header("Breakdowns", anchor=False)
     for col, by in zip(st.columns(len(bys)), bys):
         with col:
-            month, frame = loaders.breakdown_view(db, v, metric, by)
-            st.markdown(f"**{BREAKDOWN_TITLES.get(by, by)}**" + (f" — {uk_month(month)}" if month else ""))
+            shown, frame = loaders.breakdown_view(db, v, metric, by, month)
+            month_shown = shown
+            st.markdown(f"**{BREAKDOWN_TITLES.get(by, by)}**"
+                        + (f" — {uk_month(month_shown)}" if month_shown else ""))
             if frame.empty:
                 st.caption("No record-level data to break down.")
                 continue

@@ -15,7 +15,7 @@ from metrics.months import month_end
 SMALL_WORDS = "⚠ small numbers"
 
 
-def register_month(db: str, v: int, metric: str, judged: str | None) -> str | None:
+def register_month(db: str, v: int, metric: str, judged: str | None, key: str | None = None) -> str | None:
     """The month the registers and team breakdowns are shown at: a picker over the KPI's months with data,
     opening on the review's judged month (or the latest month with data before it)."""
     months = loaders.kpi_months(db, v, metric)
@@ -25,7 +25,7 @@ def register_month(db: str, v: int, metric: str, judged: str | None) -> str | No
     default = judged if judged in months else (earlier[-1] if earlier else months[-1])
     options = months[::-1]
     return st.selectbox("Month shown below", options, index=options.index(default), format_func=uk_month,
-                        key=f"register-month-{metric}", width=240,
+                        key=key or f"register-month-{metric}", width=240,
                         help="Registers and team breakdowns at this month's last day. It opens on the month the "
                              "review judges.")
 

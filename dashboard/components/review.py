@@ -91,13 +91,15 @@ def render_evidence_entry(entry) -> None:
         st.caption(plain(" · ".join(meta)))
 
 
-def checkpoint_picker(key: str, *, label: str = "Review checkpoint", width: int | str = 460) -> str:
-    """A selectbox of the configured checkpoints; default = the next one (see loaders.default_checkpoint)."""
+def checkpoint_picker(key: str, *, label: str = "Review checkpoint", width: int | str = 460,
+                      default: str | None = None) -> str:
+    """A selectbox of the configured checkpoints; default = ``default`` (ISO date) if it is one, else the next
+    one (see loaders.default_checkpoint)."""
     db, v = loaders.version()
     choices = loaders.checkpoint_choices(db, v)
     ats = [c.at for c in choices]
     by_at = {c.at: c for c in choices}
-    default = loaders.default_checkpoint(db, v)
+    default = default if default in by_at else loaders.default_checkpoint(db, v)
 
     def describe(at: str) -> str:
         c = by_at[at]

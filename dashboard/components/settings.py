@@ -62,6 +62,22 @@ def council_inputs(current: ReviewSettings) -> tuple[dict, str | None]:
     return {"council_name": council, "la_code": la_code, "historic_complaints_cutoff": cutoff}, la_problem
 
 
+def face_to_face_input(current: ReviewSettings, since: dict) -> dict:
+    """ToR 2b(iii): whether a hybrid conference counts as face to face, explained and dated."""
+    from metrics.reviews.changes import HYBRID
+
+    choice = st.radio("Does a hybrid conference count as face to face?", [True, False], format_func=lambda x: (
+        "Yes: face to face or hybrid (as the KPI is defined)" if x else "No: in person only"),
+        index=0 if current.hybrid_counts_as_face_to_face else 1, horizontal=True, key=f"{FIELD}hybrid")
+    st.caption("The face-to-face conferences KPI counts conferences held in person, and by default those held "
+               "hybrid (some attending in person, some remotely). Choosing in person only lowers the rate wherever "
+               "hybrid conferences were held, at every review not yet final (final reviews keep what they "
+               "judged); months known only from monthly totals then have no value, as totals do not separate "
+               f"hybrid. The in-person-only figure is shown beside the KPI either way. Now: {HYBRID[choice]}. "
+               f"{_in_force(since, 'hybrid_counts_as_face_to_face')}")
+    return {"hybrid_counts_as_face_to_face": choice}
+
+
 def checkpoint_editor(current: ReviewSettings) -> list[dict]:
     """The checkpoints table (rows may be added or deleted), as rows for ReviewSettings."""
     edited = st.data_editor(

@@ -19,8 +19,10 @@ stop_unless_kpi_data(db, version)  # the title above stays
 who, when = st.columns([3, 2], vertical_alignment="bottom")
 who.caption(f"{plain(loaders.review_settings(db, version).council_name)} — the service priorities in the Terms of "
             "Reference of the statutory direction, at each three-monthly review. Click a row to open its detail.")
-with when:
-    at = checkpoint_picker("overview_at", width="stretch")
+with when:  # the review travels in the URL (?at=…) to the KPI page and back, so a link can be shared
+    at = checkpoint_picker("overview_at", width="stretch", default=st.query_params.get("at"))
+if st.query_params.get("at") != at:
+    st.query_params["at"] = at
 board = loaders.kpi_board(db, version, at)
 st.header(board_headline(board), anchor=False)
 if status := board_status(board):
@@ -31,4 +33,4 @@ st.caption(board_explanation(board))
 pick = st.selectbox("Open a priority in detail", list(REGISTRY), index=None, key="open_kpi", width=460,
                     format_func=lambda k: f"{REGISTRY[k].tor} — {REGISTRY[k].label}", placeholder="Choose a priority")
 if chosen or pick:
-    open_kpi(chosen or pick)
+    open_kpi(chosen or pick, at)

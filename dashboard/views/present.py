@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import access, loaders
 from dashboard.components.chrome import render_demo_notice, stop_unless_kpi_data
+from dashboard.components.kpi import render_commentary
 from dashboard.components.present import present_position, render_slide
 from dashboard.components.review import checkpoint_picker
 from metrics.kpis import REGISTRY
@@ -23,3 +24,4 @@ board = loaders.kpi_board(db, version, at)
 render_slide(board, metric)
 st.plotly_chart(loaders.kpi_chart(db, version, metric, large=True), width="stretch",
                 config=loaders.PLOTLY_CONFIG)
+render_commentary(db, version, board, metric)  # the review's commentary on this priority

@@ -7,8 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import access, loaders
-from dashboard.components.settings import (FIELD, checkpoint_editor, council_inputs, draft, judgement_inputs,
-                                           render_history, render_impact, reset_when_saved, save, target_inputs)
+from dashboard.components.settings import (FIELD, checkpoint_editor, council_inputs, draft, face_to_face_input,
+                                           judgement_inputs, render_history, render_impact, reset_when_saved, save,
+                                           target_inputs)
 from dashboard.components.text import plain
 
 identity = access.page("settings")
@@ -35,12 +36,15 @@ st.caption("For each KPI rated at reviews: a baseline, an amber tolerance (for a
            "points the target is a straight line.")
 targets = target_inputs(current)
 
+st.subheader("Face to face (ToR 2b(iii))")
+face = face_to_face_input(current, loaders.settings_in_force(db, version))
+
 st.subheader("How progress is judged")
 st.caption("Which month a review judges, and how a real change is told from noise (statistical process control, "
            "as in NHS England's Making Data Count). Each setting says since when it has been in force.")
 judgement, table_problems = judgement_inputs(current, loaders.settings_in_force(db, version))
 
-new, problems = draft({**council, "checkpoints": checkpoints}, targets, judgement,
+new, problems = draft({**council, **face, "checkpoints": checkpoints}, targets, judgement,
                       ([la_problem] if la_problem else []) + table_problems)
 st.subheader("Save")
 render_impact(db, version, current, new)

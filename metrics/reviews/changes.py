@@ -117,6 +117,9 @@ def _checkpoint_words(date: str, x: Any, y: Any) -> str:
     return f"{name} " + ", ".join(parts)
 
 
+#: The face-to-face setting in words (ToR 2b(iii)).
+HYBRID = {True: "hybrid counts as face to face", False: "in person only (hybrid not counted)"}
+
 GLOBAL = {
     "judgement.reporting_lag_days": lambda x, y: f"reporting lag {x} → {y} days",
     "judgement.run_length": lambda x, y: f"run length (points in a row that make a shift) {x} → {y}",
@@ -127,6 +130,7 @@ GLOBAL = {
     "council_name": lambda x, y: f"council name {_quoted(x)} → {_quoted(y)}",
     "la_code": lambda x, y: f"LA code {x} → {y}",
     "historic_complaints_cutoff": lambda x, y: f"historic complaints: received before {uk_date(x)} → {uk_date(y)}",
+    "hybrid_counts_as_face_to_face": lambda x, y: f"face-to-face conferences: {HYBRID[x]} → {HYBRID[y]}",
 }
 
 

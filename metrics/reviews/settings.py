@@ -244,6 +244,9 @@ class ReviewSettings(BaseModel):
     targets: dict[str, KpiTarget]
     judgement: JudgementSettings = Field(default_factory=JudgementSettings)
     historic_complaints_cutoff: dt.date = dt.date(2023, 3, 1)
+    #: ToR 2b(iii): does a hybrid conference count as face to face? (True: as metrics.md defines the KPI;
+    #: False: in person only. The in-person-only figure is shown beside the KPI either way.)
+    hybrid_counts_as_face_to_face: bool = True
     council_name: str = Field(min_length=1)
     la_code: str = Field(min_length=1)
 
@@ -257,6 +260,13 @@ class ReviewSettings(BaseModel):
             statistical_neighbours(v)
         except ValueError as e:
             raise ValueError(f"'{v}' is not a DfE local authority code with statistical neighbours ({e})") from None
+        return v
+
+    @field_validator("hybrid_counts_as_face_to_face", mode="before")
+    @classmethod
+    def _yes_or_no(cls, v: Any) -> Any:
+        if not isinstance(v, bool):
+            raise ValueError(f"must be true or false (got {v!r}): does a hybrid conference count as face to face?")
         return v
 
     @field_validator("checkpoints")
@@ -399,6 +409,7 @@ def _flatten(s: ReviewSettings) -> dict[str, Any]:
         "council_name": s.council_name,
         "la_code": s.la_code,
         "historic_complaints_cutoff": s.historic_complaints_cutoff,
+        "hybrid_counts_as_face_to_face": s.hybrid_counts_as_face_to_face,
     }
     for c in s.checkpoints:
         d[f"checkpoint {c.date}"] = c.label + (" (six-month review)" if c.six_month else "")

@@ -112,7 +112,8 @@ def _compute_series(conn: sqlite3.Connection, **kwargs) -> pd.DataFrame:
 
 
 def current_series(conn: sqlite3.Connection, settings: ReviewSettings) -> pd.DataFrame:
-    return _compute_series(conn, historic_cutoff=settings.historic_complaints_cutoff)
+    return _compute_series(conn, historic_cutoff=settings.historic_complaints_cutoff,
+                           hybrid_face_to_face=settings.hybrid_counts_as_face_to_face)
 
 
 def data_as_of(conn: sqlite3.Connection) -> str | None:

@@ -67,10 +67,14 @@ def _ordered(by: str, groups: list) -> list:
     return [g for g in order if g in set(groups)] + [g for g in groups if g not in order]
 
 
-def breakdown_view(frame: pd.DataFrame, by: str) -> tuple[str | None, pd.DataFrame]:
-    """A breakdown (``metrics.compute.breakdown``) as (latest month, one row per group: value, numerator,
-    denominator in that month, and its trend)."""
+def breakdown_view(frame: pd.DataFrame, by: str, month: str | None = None) -> tuple[str | None, pd.DataFrame]:
+    """A breakdown (``metrics.compute.breakdown``) as (its month, one row per group: value, numerator,
+    denominator in that month, and its trend up to it). ``month`` (``YYYY-MM``, e.g. a review's judged
+    month): the latest month with record-level data on or before it; None: the latest month of all. Nothing
+    on or before ``month``: (None, no rows)."""
     cols = ["group", "value", "numerator", "denominator", "trend"]
+    if month is not None:
+        frame = frame[frame["month"] <= month]
     if frame.empty:
         return None, pd.DataFrame(columns=cols)
     latest = str(frame["month"].max())
@@ -88,6 +92,37 @@ def breakdown_view(frame: pd.DataFrame, by: str) -> tuple[str | None, pd.DataFra
                      "denominator": None if cur is None else cur["denominator"],
                      "trend": list(trend) if trend else None})
     return latest, pd.DataFrame(rows, columns=cols)
+
+
+@dataclass(frozen=True)
+class InPerson:
+    """The face-to-face KPI's figures beside it (ToR 2b(iii)) over the months a review judged."""
+
+    months: tuple[str, ...]
+    in_person: float  # conferences held in person
+    hybrid: float
+    conferences: float
+
+    @property
+    def in_person_pct(self) -> float | None:
+        return 100 * self.in_person / self.conferences if self.conferences else None
+
+    @property
+    def with_hybrid_pct(self) -> float | None:
+        return 100 * (self.in_person + self.hybrid) / self.conferences if self.conferences else None
+
+
+def in_person_view(secondary: pd.DataFrame, months) -> InPerson | None:
+    """In person only, and in person or hybrid, pooled over ``months`` (Σ ÷ Σ, as the review pools) from
+    the secondary measures (record-level months only); None when none of the months has record-level data."""
+    months = tuple(months)
+    s = secondary[secondary["month"].isin(months)]
+    pct = s[s["metric"] == "conference_in_person_pct"]
+    if pct.empty:
+        return None
+    hybrid = s.loc[s["metric"] == "conference_format_hybrid", "numerator"].sum()
+    return InPerson(tuple(sorted(pct["month"])), float(pct["numerator"].sum()), float(hybrid),
+                    float(pct["denominator"].sum()))
 
 
 def secondary_view(secondary: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -255,6 +255,9 @@ FLAG_WORDS: dict[str, FlagWords] = {
     "snapshot_stale": FlagWords(
         "snapshot taken before month end", "snapshot taken before the month ended",
         "Snapshot taken before the month ended"),
+    "hybrid_not_separable": FlagWords(
+        "totals count hybrid", "monthly totals count hybrid with face to face: no in-person-only value",
+        "Monthly totals count hybrid with face to face, so there is no in-person-only value"),
 }
 
 
