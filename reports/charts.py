@@ -62,7 +62,10 @@ MARGIN_L, MARGIN_R = 60, 30
 ASSUMED_WIDTH = 680
 #: Checkpoint labels stack in at most this many rows above the plot.
 MAX_LABEL_ROWS = 3
-LABEL_GAP = 10  # pixels between two labels in a row
+LABEL_GAP = 6  # pixels between two labels in a row
+#: The legend in rows under the chart, placed from the figure's bottom edge (not the plot's: a fraction of
+#: the plot's height lands on the tick labels of a short chart); plotly makes the bottom margin room for it.
+LEGEND = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,9 @@ def _row_px(font_px: int) -> int:
 
 
 def _label_texts(cp: CheckpointMark) -> tuple[tuple[str, str], tuple[str, str]]:
-    """(full, short) label lines: ("Jun 2025 (prov.)", "GREEN"), ("Jun 25 prov.", "GREEN")."""
+    """(full, short) label lines: ("Jun 2025 (prov.)", "GREEN"), ("Jun 25", "GREEN")."""
     word = WITHHELD_WORD if cp.withheld else RAG_STYLE.get(cp.rag, RAG_STYLE["no_data"])["word"]
-    short = cp.label.replace(f"{cp.date:%b %Y}", f"{cp.date:%b %y}").replace(" (prov.)", " prov.")
+    short = f"{cp.date:%b %y}"  # final or provisional: in the hover (and the page's own words)
     return (cp.label, word), (short, word)
 
 
@@ -89,7 +92,7 @@ def _text_px(lines: tuple[str, str], font_px: int) -> float:
     browser without DejaVu falls back to Arial, which is narrower)."""
     from reports.fonts import text_width
 
-    return max(text_width(lines[0], font_px), text_width(lines[1], font_px, bold=True)) * 1.04 + 6
+    return max(text_width(lines[0], font_px), text_width(lines[1], font_px, bold=True)) * 1.02 + 4
 
 
 def layout_checkpoint_labels(checkpoints: Sequence[CheckpointMark], x_range, plot_px: float,
@@ -239,6 +242,7 @@ def kpi_figure(
                 hovertemplate=f"{cp.label}: {st['word']}<br>actual {kpi.format(cp.actual)}"
                 + (f", target {kpi.format(cp.target)}" if cp.target is not None else "") + "<extra></extra>",
             ))
+    top = (row_px * rows + 14) if rows else 30
     yaxis = dict(title=dict(text={"percent": "%", "fte": "FTE", "count": "number"}[kpi.unit]),
                  gridcolor="#dee0e2", zeroline=False)
     if kpi.unit == "percent":
@@ -246,15 +250,34 @@ def kpi_figure(
     fig.update_layout(
         template="plotly_white",
         font=dict(size=base, color=INK, family="DejaVu Sans, Arial, sans-serif"),
-        height=height or (560 if large else 420),
-        margin=dict(l=MARGIN_L, r=MARGIN_R, t=(row_px * rows + 14) if rows else 30, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, font=dict(size=base - 2),
-                    **(dict(entrywidth=0.5, entrywidthmode="fraction") if large else {})),
+        height=_tall_enough(height or (560 if large else 420), top, fig, fig_w, base - 2),
+        margin=dict(l=MARGIN_L, r=MARGIN_R, t=top, b=40),
+        legend=LEGEND | dict(font=dict(size=base - 2)),
         hoverlabel=dict(font_size=base),
-        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=xr),
+        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=xr, automargin=True),
         yaxis=yaxis,
     )
     return fig
+
+
+#: A chart's plot area is never squeezed below this height by its labels and legend (the figure grows).
+MIN_PLOT_PX = 200
+
+
+def _tall_enough(height: int, top: int, fig: go.Figure, width: int, legend_px: int) -> int:
+    """``height``, or taller so that the plot keeps :data:`MIN_PLOT_PX` under ``top`` px of checkpoint
+    labels, the tick labels and the legend's rows (estimated at ``width``, the narrowest it is drawn)."""
+    from reports.fonts import text_width
+
+    names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    row_w, rows = 0.0, 1 if names else 0
+    for name in names:
+        w = text_width(name, legend_px) + 50
+        if row_w and row_w + w > width - 10:
+            rows, row_w = rows + 1, 0.0
+        row_w += w
+    needed = top + MIN_PLOT_PX + 2 * legend_px + 10 + rows * (1.4 * legend_px + 6)
+    return max(height, math.ceil(needed))
 
 
 def _x_range(actual_x, trajectory, checkpoints, projection) -> list[pd.Timestamp] | None:
@@ -303,13 +326,15 @@ class ChartStyle:
     #: Benchmarks from a year before the first month to the end of the trajectory only (a static image
     #: cannot be panned to 2017).
     clip_benchmarks: bool = False
+    #: The narrowest this chart is drawn when ``width`` is None (the checkpoint labels are laid out for it).
+    min_width: int = ASSUMED_WIDTH
 
     def sized(self, width: int | None = None, height: int | None = None) -> ChartStyle:
         return replace(self, width=width or self.width, height=height or self.height)
 
 
 DASHBOARD = ChartStyle()
-PRESENT = ChartStyle(large=True)
+PRESENT = ChartStyle(large=True, min_width=760)  # Present collapses the sidebar: 800 px less the padding
 PACK = ChartStyle(large=True, date_format="%b %y", dashboard=False, projection=False, clip_benchmarks=True)
 
 
@@ -403,7 +428,7 @@ def review_chart(kpi: KPI, series: pd.DataFrame, settings: ReviewSettings, board
         benchmarks = _clip(benchmarks, s, current.month if current else None, traj)
     fig = kpi_figure(kpi, s, trajectory=traj, checkpoints=checkpoint_marks(kpi.id, boards, style, decisions),
                      benchmarks=benchmarks, large=style.large, height=style.height, projection=proj,
-                     width=style.width)
+                     width=style.width or style.min_width)
     if style.width:
         fig.update_layout(width=style.width)
     return fig
@@ -545,7 +570,7 @@ def spc_figure(kpi: KPI, spc_obj, *, series: pd.DataFrame | None = None, traject
 
     label_px = base - 2 if style.large else base - 3
     row_px = round(1.3 * label_px + 4)
-    plot_px = (style.width or ASSUMED_WIDTH) - MARGIN_L - MARGIN_R
+    plot_px = (style.width or style.min_width) - MARGIN_L - MARGIN_R
     first = month_end(spc_obj.points[0].month) - pd.Timedelta(days=20) if spc_obj.points else None
     last = month_end(spc_obj.points[-1].month) + pd.Timedelta(days=20) if spc_obj.points else None
     rebases = list(spc_obj.settings.rebases)
@@ -572,9 +597,10 @@ def spc_figure(kpi: KPI, spc_obj, *, series: pd.DataFrame | None = None, traject
         font=dict(size=base, color=INK, family="DejaVu Sans, Arial, sans-serif"),
         height=style.height or (560 if style.large else 420),
         margin=dict(l=MARGIN_L, r=MARGIN_R, t=14 + label_rows * row_px, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, font=dict(size=base - 2)),
+        legend=LEGEND | dict(font=dict(size=base - 2)),
         hoverlabel=dict(font_size=base),
-        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=[first, last] if first is not None else None),
+        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=[first, last] if first is not None else None,
+                   automargin=True),
         yaxis=yaxis,
     )
     if style.width:
