@@ -537,7 +537,8 @@ def spc_figure(kpi: KPI, spc_obj, *, series: pd.DataFrame | None = None, traject
         if trial:
             for s in chosen:
                 fig.add_annotation(x=month_end(s.start), y=s.upl, text="trial limits", showarrow=False,
-                                   xanchor="left", yanchor="bottom", font=dict(size=base - 2 if style.large else base - 3, color=SPC_LIMIT))
+                                   xanchor="left", yanchor="bottom",
+                                   font=dict(size=base - 2 if style.large else base - 3, color=SPC_LIMIT))
     if trajectory is not None and not trajectory.empty and pts:
         t = trajectory.copy()
         t["date"] = pd.to_datetime(t["date"])

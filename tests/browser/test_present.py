@@ -90,7 +90,8 @@ def test_the_rating_is_coloured_shaped_and_in_words(present):
     rating = present.locator('[class*="st-key-present_rag_"] h2').first
     assert rating.inner_text().strip() in {"● Green", "◆ Amber", "✖ Red", "○ No data"}
     assert rating.evaluate("e => getComputedStyle(e).color") != "rgb(11, 12, 12)"  # not plain ink
-    icons = present.locator('[data-testid="stMain"] img[alt^="Variation"], [data-testid="stMain"] img[alt^="Assurance"]')
+    icons = present.locator('[data-testid="stMain"] img[alt^="Variation"], '
+                            '[data-testid="stMain"] img[alt^="Assurance"]')
     assert icons.count() == 2  # the variation and assurance icons, with their words as alt text
 
 
