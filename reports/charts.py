@@ -84,6 +84,92 @@ class CheckpointMark:
     withheld: bool = False  # public: suppressed, so the mark says 'c' (not "NO DATA") and has no point
 
 
+#: Figure margins left and right (CSS pixels): the y-axis ticks and title, and room for the last label.
+MARGIN_L, MARGIN_R = 60, 30
+#: The narrowest figure a page draws (an 800 px window with the sidebar collapsed): a chart whose width is
+#: not known (the pages stretch it to their column) lays its checkpoint labels out for this width, so
+#: they cannot collide at any wider size.
+ASSUMED_WIDTH = 680
+#: Checkpoint labels stack in at most this many rows above the plot.
+MAX_LABEL_ROWS = 3
+LABEL_GAP = 6  # pixels between two labels in a row
+#: The legend in rows under the chart, placed from the figure's bottom edge (not the plot's: a fraction of
+#: the plot's height lands on the tick labels of a short chart); plotly makes the bottom margin room for it.
+LEGEND = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    text: str  # "Jun 2025 (prov.)<br><b>GREEN</b>"
+    row: int  # 0: nearest the plot
+    anchor: str  # plotly xanchor: center | left | right
+
+
+def _row_px(font_px: int) -> int:
+    """Height of one row of two-line checkpoint labels."""
+    return round(2 * 1.3 * font_px + 4)
+
+
+def _label_texts(cp: CheckpointMark) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(full, short) label lines: ("Jun 2025 (prov.)", "GREEN"), ("Jun 25", "GREEN")."""
+    word = WITHHELD_WORD if cp.withheld else RAG_STYLE.get(cp.rag, RAG_STYLE["no_data"])["word"]
+    short = f"{cp.date:%b %y}"  # final or provisional: in the hover (and the page's own words)
+    return (cp.label, word), (short, word)
+
+
+def _text_px(lines: tuple[str, str], font_px: int) -> float:
+    """Width of a two-line label (the second line bold), in DejaVu Sans's metrics with a margin (a
+    browser without DejaVu falls back to Arial, which is narrower)."""
+    from reports.fonts import text_width
+
+    return max(text_width(lines[0], font_px), text_width(lines[1], font_px, bold=True)) * 1.02 + 4
+
+
+def layout_checkpoint_labels(checkpoints: Sequence[CheckpointMark], x_range, plot_px: float,
+                             font_px: int) -> list[PlacedLabel | None]:
+    """Where each checkpoint's label goes so that no two overlap on a plot ``plot_px`` wide: the full
+    label in one row if they fit, else staggered in two rows, then the short date ("Jun 25"), then three
+    rows; if even that cannot hold them all, the newest keep their labels and the others are left
+    unlabelled (None: the dotted line and the marker, shaped and coloured by the rating, remain, and the
+    hover names them). Widths come from the font's metrics; a label near an edge is anchored to it."""
+    if not checkpoints:
+        return []
+    if x_range is None:
+        dates = [pd.Timestamp(cp.date) for cp in checkpoints]
+        x_range = [min(dates) - pd.Timedelta(days=60), max(dates) + pd.Timedelta(days=60)]
+    x0, x1 = (pd.Timestamp(v) for v in x_range)
+    span = max((x1 - x0).total_seconds(), 1.0)
+    px = [plot_px * (pd.Timestamp(cp.date) - x0).total_seconds() / span for cp in checkpoints]
+    texts = [_label_texts(cp) for cp in checkpoints]
+    order = sorted(range(len(checkpoints)), key=lambda i: px[i], reverse=True)  # newest first
+
+    def attempt(variant: int, rows: int, drop: bool) -> list[PlacedLabel | None] | None:
+        left_edge = [float("inf")] * rows  # each row's leftmost label so far (placing right to left)
+        out: list[PlacedLabel | None] = [None] * len(checkpoints)
+        for i in order:
+            lines = texts[i][variant]
+            w = _text_px(lines, font_px)
+            lo, hi, anchor = px[i] - w / 2, px[i] + w / 2, "center"
+            if hi > plot_px + MARGIN_R - 2:
+                lo, hi, anchor = px[i] - w, px[i], "right"
+            elif lo < -MARGIN_L + 2:
+                lo, hi, anchor = px[i], px[i] + w, "left"
+            row = next((r for r in range(rows) if hi + LABEL_GAP <= left_edge[r]), None)
+            if row is None:
+                if not drop:
+                    return None
+                continue
+            left_edge[row] = lo
+            out[i] = PlacedLabel(f"{lines[0]}<br><b>{lines[1]}</b>", row, anchor)
+        return out
+
+    for variant, rows in ((0, 1), (0, 2), (1, 2), (0, 3), (1, MAX_LABEL_ROWS)):
+        placed = attempt(variant, rows, drop=False)
+        if placed is not None:
+            return placed
+    return attempt(1, MAX_LABEL_ROWS, drop=True)
+
+
 def month_end(month: str) -> pd.Timestamp:
     return pd.Timestamp(months.month_end(month))
 
@@ -113,6 +199,7 @@ def kpi_figure(
     large: bool = False,
     height: int | None = None,
     projection: pd.DataFrame | None = None,
+    width: int | None = None,
 ) -> go.Figure:
     """The KPI trajectory chart.
 
@@ -121,6 +208,8 @@ def kpi_figure(
     benchmarks: rows of metrics.benchmarks.benchmark_series (series, period_end, value).
     large: projector/board-pack sizing.
     projection: columns date, value — the current trend projected to the final target (dotted).
+    width: the figure's width in CSS pixels when known (packs); None: the checkpoint labels are laid out
+    for the narrowest chart a page draws (:data:`ASSUMED_WIDTH`), so they fit at any wider size.
     """
     base = 20 if large else 13
     fig = go.Figure()
@@ -150,18 +239,21 @@ def kpi_figure(
         ))
     if benchmarks is not None and not benchmarks.empty:
         _benchmark_traces(fig, kpi, benchmarks, large)
-    # Labels of checkpoints three months apart collide on a two-year axis: above six, alternate two rows.
-    rows = 2 if len(checkpoints) > 6 else 1
-    row_px = 2 * (base - 3) + 10
-    for i, cp in enumerate(checkpoints):
+    label_px = base - 2 if large else base - 3  # projector and pack: 18 px
+    xr = _x_range(x, trajectory, checkpoints, projection)
+    fig_w = width or ASSUMED_WIDTH
+    placed = layout_checkpoint_labels(checkpoints, xr, fig_w - MARGIN_L - MARGIN_R, label_px)
+    rows = max((p.row for p in placed if p is not None), default=-1) + 1
+    row_px = _row_px(label_px)
+    for cp, p in zip(checkpoints, placed):
         st = RAG_STYLE.get(cp.rag, RAG_STYLE["no_data"])
         ts = pd.Timestamp(cp.date)
         fig.add_vline(x=ts, line=dict(color=st["colour"], width=1.5, dash="dot"))
-        fig.add_annotation(
-            x=ts, y=1.0, yref="paper", yanchor="bottom", showarrow=False, yshift=(i % rows) * row_px,
-            text=f"{cp.label}<br><b>{WITHHELD_WORD if cp.withheld else st['word']}</b>",
-            font=dict(size=base - 3, color=st["colour"]),
-        )
+        if p is not None:
+            fig.add_annotation(
+                x=ts, y=1.0, yref="paper", yanchor="bottom", showarrow=False, yshift=p.row * row_px,
+                xanchor=p.anchor, text=p.text, font=dict(size=label_px, color=st["colour"]),
+            )
         if cp.actual is not None and not (isinstance(cp.actual, float) and math.isnan(cp.actual)):
             fig.add_trace(go.Scatter(
                 x=[ts], y=[cp.actual], mode="markers", showlegend=False,
@@ -170,6 +262,7 @@ def kpi_figure(
                 hovertemplate=f"{cp.label}: {st['word']}<br>actual {kpi.format(cp.actual)}"
                 + (f", target {kpi.format(cp.target)}" if cp.target is not None else "") + "<extra></extra>",
             ))
+    top = (row_px * rows + 14) if rows else 30
     yaxis = dict(title=dict(text={"percent": "%", "fte": "FTE", "count": "number"}[kpi.unit]),
                  gridcolor="#dee0e2", zeroline=False)
     if kpi.unit == "percent":
@@ -177,15 +270,34 @@ def kpi_figure(
     fig.update_layout(
         template="plotly_white",
         font=dict(size=base, color=INK, family="DejaVu Sans, Arial, sans-serif"),
-        height=height or (560 if large else 420),
-        margin=dict(l=60, r=20, t=(row_px * rows + 20) if checkpoints else 30, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, font=dict(size=base - 2),
-                    **(dict(entrywidth=0.5, entrywidthmode="fraction") if large else {})),
+        height=_tall_enough(height or (560 if large else 420), top, fig, fig_w, base - 2),
+        margin=dict(l=MARGIN_L, r=MARGIN_R, t=top, b=40),
+        legend=LEGEND | dict(font=dict(size=base - 2)),
         hoverlabel=dict(font_size=base),
-        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=_x_range(x, trajectory, checkpoints, projection)),
+        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=xr, automargin=True),
         yaxis=yaxis,
     )
     return fig
+
+
+#: A chart's plot area is never squeezed below this height by its labels and legend (the figure grows).
+MIN_PLOT_PX = 200
+
+
+def _tall_enough(height: int, top: int, fig: go.Figure, width: int, legend_px: int) -> int:
+    """``height``, or taller so that the plot keeps :data:`MIN_PLOT_PX` under ``top`` px of checkpoint
+    labels, the tick labels and the legend's rows (estimated at ``width``, the narrowest it is drawn)."""
+    from reports.fonts import text_width
+
+    names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    row_w, rows = 0.0, 1 if names else 0
+    for name in names:
+        w = text_width(name, legend_px) + 50
+        if row_w and row_w + w > width - 10:
+            rows, row_w = rows + 1, 0.0
+        row_w += w
+    needed = top + MIN_PLOT_PX + 2 * legend_px + 10 + rows * (1.4 * legend_px + 6)
+    return max(height, math.ceil(needed))
 
 
 def _x_range(actual_x, trajectory, checkpoints, projection) -> list[pd.Timestamp] | None:
@@ -234,13 +346,15 @@ class ChartStyle:
     #: Benchmarks from a year before the first month to the end of the trajectory only (a static image
     #: cannot be panned to 2017).
     clip_benchmarks: bool = False
+    #: The narrowest this chart is drawn when ``width`` is None (the checkpoint labels are laid out for it).
+    min_width: int = ASSUMED_WIDTH
 
     def sized(self, width: int | None = None, height: int | None = None) -> ChartStyle:
         return replace(self, width=width or self.width, height=height or self.height)
 
 
 DASHBOARD = ChartStyle()
-PRESENT = ChartStyle(large=True)
+PRESENT = ChartStyle(large=True, min_width=760)  # Present collapses the sidebar: 800 px less the padding
 PACK = ChartStyle(large=True, date_format="%b %y", dashboard=False, projection=False, clip_benchmarks=True)
 
 
@@ -333,9 +447,10 @@ def review_chart(kpi: KPI, series: pd.DataFrame, settings: ReviewSettings, board
     if benchmarks is not None and style.clip_benchmarks and not benchmarks.empty:
         benchmarks = _clip(benchmarks, s, current.month if current else None, traj)
     fig = kpi_figure(kpi, s, trajectory=traj, checkpoints=checkpoint_marks(kpi.id, boards, style, decisions),
-                     benchmarks=benchmarks, large=style.large, height=style.height, projection=proj)
+                     benchmarks=benchmarks, large=style.large, height=style.height, projection=proj,
+                     width=style.width or style.min_width)
     if style.width:
-        fig.update_layout(width=style.width, margin=dict(r=30))
+        fig.update_layout(width=style.width)
     return fig
 
 
@@ -442,7 +557,8 @@ def spc_figure(kpi: KPI, spc_obj, *, series: pd.DataFrame | None = None, traject
         if trial:
             for s in chosen:
                 fig.add_annotation(x=month_end(s.start), y=s.upl, text="trial limits", showarrow=False,
-                                   xanchor="left", yanchor="bottom", font=dict(size=base - 3, color=SPC_LIMIT))
+                                   xanchor="left", yanchor="bottom",
+                                   font=dict(size=base - 2 if style.large else base - 3, color=SPC_LIMIT))
     if trajectory is not None and not trajectory.empty and pts:
         t = trajectory.copy()
         t["date"] = pd.to_datetime(t["date"])
@@ -469,31 +585,43 @@ def spc_figure(kpi: KPI, spc_obj, *, series: pd.DataFrame | None = None, traject
             x=[month_end(judged.month)], y=[judged.value], mode="markers", name="Judged month",
             marker=dict(size=24 if style.large else 20, color=INK, symbol="circle-open", line=dict(width=2)),
             hoverinfo="skip"))
-    first = month_end(spc_obj.points[0].month) if spc_obj.points else None
-    last = month_end(spc_obj.points[-1].month) if spc_obj.points else None
-    for i, r in enumerate(spc_obj.settings.rebases):
+    # Above the plot, one row each (never side by side, so they cannot collide): the note on how to read
+    # the chart, then each rebase with its reason, cut to the room beside its line.
+    from reports.fonts import clip
+
+    label_px = base - 2 if style.large else base - 3
+    row_px = round(1.3 * label_px + 4)
+    plot_px = (style.width or style.min_width) - MARGIN_L - MARGIN_R
+    first = month_end(spc_obj.points[0].month) - pd.Timedelta(days=20) if spc_obj.points else None
+    last = month_end(spc_obj.points[-1].month) + pd.Timedelta(days=20) if spc_obj.points else None
+    rebases = list(spc_obj.settings.rebases)
+    for i, r in enumerate(rebases):
         ts = pd.Timestamp(r.month + "-01")
-        right_half = first is not None and ts > first + (last - first) / 2
+        frac = ((ts - first) / (last - first)) if first is not None and last > first else 0.5
+        right_half = frac > 0.5
+        room = (frac * plot_px + MARGIN_L) if right_half else ((1 - frac) * plot_px + MARGIN_R)
         fig.add_vline(x=ts, line=dict(color=REBASE, width=1.5, dash="dashdot"))
         fig.add_annotation(x=ts, y=1.0, yref="paper", yanchor="bottom", xanchor="right" if right_half else "left",
                            showarrow=False,
-                           text=f"Rebase {ts:%b %Y}: {_short(r.reason, 60)}",
-                           yshift=(i % 2 + (1 if doc_link else 0)) * (base + 2), font=dict(size=base - 3, color=REBASE))
+                           text=clip(f"Rebase {ts:%b %Y}: {_short(r.reason, 60)}", label_px, room / 1.04 - 8),
+                           yshift=(len(rebases) - 1 - i + (1 if doc_link else 0)) * row_px,
+                           font=dict(size=label_px, color=REBASE))
     if doc_link:
         fig.add_annotation(x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
                            showarrow=False, text=f"How to read this chart: {doc_link}",
-                           font=dict(size=base - 3, color=SPC_VALUE))
+                           font=dict(size=label_px, color=SPC_VALUE))
     yaxis = dict(title=dict(text={"percent": "%", "fte": "FTE", "count": "number"}.get(kpi.unit, "")),
                  gridcolor="#dee0e2", zeroline=False)
-    rebase_rows = min(len(spc_obj.settings.rebases), 2)
+    label_rows = len(rebases) + (1 if doc_link else 0)
     fig.update_layout(
         template="plotly_white",
         font=dict(size=base, color=INK, family="DejaVu Sans, Arial, sans-serif"),
         height=style.height or (560 if style.large else 420),
-        margin=dict(l=60, r=20, t=20 + (rebase_rows + (1 if doc_link else 0)) * (base + 4), b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, font=dict(size=base - 2)),
+        margin=dict(l=MARGIN_L, r=MARGIN_R, t=14 + label_rows * row_px, b=40),
+        legend=LEGEND | dict(font=dict(size=base - 2)),
         hoverlabel=dict(font_size=base),
-        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0"),
+        xaxis=dict(tickformat="%b %Y", gridcolor="#f0f0f0", range=[first, last] if first is not None else None,
+                   automargin=True),
         yaxis=yaxis,
     )
     if style.width:
