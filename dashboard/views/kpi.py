@@ -4,13 +4,14 @@ data notes and definition."""
 import streamlit as st
 
 from dashboard import access, loaders
+from dashboard.components.actions import render_kpi_actions
 from dashboard.components.chrome import export_button, render_demo_notice, stop_unless_kpi_data
 from dashboard.components.kpi import (kpi_picker, render_benchmark_note, render_breakdowns, render_flag_notes,
                                       render_kpi_headline, render_monthly_table, render_secondary, render_spc_note)
 from dashboard.components.verdict import render_key
 from metrics.kpis import REGISTRY
 
-access.page("kpi")
+identity = access.page("kpi")
 render_demo_notice()
 db, version = loaders.version()
 stop_unless_kpi_data(db, version, "KPI detail")
@@ -35,6 +36,7 @@ render_benchmark_note(metric, loaders.review_settings(db, version).la_code)
 render_flag_notes(db, version, metric)
 render_breakdowns(db, version, metric)
 render_secondary(db, version, metric)
+render_kpi_actions(board, metric, at, identity)
 st.header("Definition", anchor=False)
 st.write(kpi.definition)
 st.caption(f"Rule as computed: {kpi.rule}")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import access, loaders
+from dashboard.components.actions import render_present_actions
 from dashboard.components.chrome import render_demo_notice, stop_unless_kpi_data
 from dashboard.components.present import present_position, render_slide
 from dashboard.components.review import checkpoint_picker
@@ -23,3 +24,4 @@ board = loaders.kpi_board(db, version, at)
 render_slide(board, metric)
 st.plotly_chart(loaders.kpi_chart(db, version, metric, large=True), width="stretch",
                 config=loaders.PLOTLY_CONFIG)
+render_present_actions(board, metric, at)
