@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from metrics.store import scopes_and_months
+
 GOAL_S = 2.0
 MONTHS = [f"{y:04d}-{m:02d}" for y in (2022, 2023, 2024, 2025) for m in range(1, 13)][3:39]  # 2022-04..2025-03
 N_ASSESSMENTS = 1_000_000
@@ -60,13 +62,14 @@ class Builder:
             (kind, json.dumps(months), rows, "0" * 64, f"{kind}.csv", "current" if current else "superseded",
              as_of))
         uid = int(cur.lastrowid)
-        self.conn.executemany("INSERT INTO upload_months (upload_id, kind, scope, month) VALUES (?, ?, '', ?)",
-                              [(uid, kind, m) for m in months])
+        pairs = scopes_and_months(kind, None, months)  # as ingest: a conferences file covers both types
+        self.conn.executemany("INSERT INTO upload_months (upload_id, kind, scope, month) VALUES (?, ?, ?, ?)",
+                              [(uid, kind, s, m) for s, m in pairs])
         if current:
             self.conn.executemany(
-                "INSERT INTO current_months (kind, scope, month, upload_id) VALUES (?, '', ?, ?)"
+                "INSERT INTO current_months (kind, scope, month, upload_id) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (kind, scope, month) DO UPDATE SET upload_id = excluded.upload_id",
-                [(kind, m, uid) for m in months])
+                [(kind, s, m, uid) for s, m in pairs])
         return uid
 
     def rows(self, kind: str, columns: list[str], data: list) -> None:

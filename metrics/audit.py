@@ -22,7 +22,7 @@ from metrics.store import get_meta, set_meta, transaction, utc_now
 
 ACTIONS = (
     "upload", "restore", "withdraw", "settings_change", "checkpoint_final", "evidence_add", "evidence_edit",
-    "export", "boardpack", "sign_in_refused", "restatement", "action_add", "action_update",
+    "export", "boardpack", "sign_in_refused", "restatement", "report", "action_add", "action_update",
 )
 
 

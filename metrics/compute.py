@@ -36,7 +36,7 @@ import datetime as dt
 import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ import pandas as pd
 from metrics.contract import KINDS, PRACTITIONER_ROLES, QUALIFIED_ROLES
 from metrics.kpis import KPI, REGISTRY, SECONDARY, View
 from metrics.settings import get_settings
-from metrics.store import record_table
+from metrics.store import SCOPE_COLUMN, record_table
 from metrics.months import month_end, month_range
 
 SERIES_COLUMNS: tuple[str, ...] = ("metric", "month", "value", "numerator", "denominator", "source", "flags")
@@ -124,13 +124,19 @@ def window_start(e: dt.date) -> dt.date:
 
 @dataclass(frozen=True)
 class _Upload:
-    """The current record-level upload of one kind for one month."""
+    """The current record-level upload of one kind for one month. A month of conferences may rest on two
+    uploads, one per conference type (the two SSD conference tables): the others are in ``more``."""
 
     kind: str
     month: str
     upload_id: int
     n_months: int  # how many months the upload covers
     as_of: str | None  # the file's snapshot_date, else the UTC date it was uploaded
+    scope: str = ""  # the conference type this pointer counts ('' : every row of the month)
+    more: tuple["_Upload", ...] = ()
+
+    def parts(self) -> tuple["_Upload", ...]:
+        return (self, *self.more)
 
 
 def _month_filter(column: str, first: str | None, last: str | None) -> tuple[str, list]:
@@ -148,14 +154,22 @@ def _current_uploads(conn: sqlite3.Connection, first: str | None, last: str | No
     """kind → month → its current record-level upload (figures excluded)."""
     where, params = _month_filter("c.month", first, last)
     out: dict[str, dict[str, _Upload]] = {}
-    for kind, month, upload_id, n_months, as_of in conn.execute(
+    for kind, month, upload_id, n_months, as_of, scope in conn.execute(
         "SELECT c.kind, c.month, c.upload_id,"
-        " (SELECT COUNT(*) FROM upload_months um WHERE um.upload_id = c.upload_id),"
-        " COALESCE(u.as_of, substr(u.uploaded_at, 1, 10))"
+        " (SELECT COUNT(DISTINCT um.month) FROM upload_months um WHERE um.upload_id = c.upload_id),"
+        " COALESCE(u.as_of, substr(u.uploaded_at, 1, 10)), c.scope"
         " FROM current_months c JOIN uploads u ON u.id = c.upload_id"
-        f" WHERE c.scope = '' AND c.kind != 'figures'{where} ORDER BY c.kind, c.month", params,
+        f" WHERE c.kind != 'figures'{where} ORDER BY c.kind, c.month, c.upload_id, c.scope", params,
     ):
-        out.setdefault(kind, {})[month] = _Upload(kind, month, int(upload_id), int(n_months), as_of)
+        part = _Upload(kind, month, int(upload_id), int(n_months), as_of, scope)
+        months = out.setdefault(kind, {})
+        first = months.get(month)
+        if first is None:
+            months[month] = part
+        elif first.upload_id == part.upload_id and first.scope and part.scope:  # both types, one upload: all rows
+            months[month] = replace(first, scope="", more=())
+        else:
+            months[month] = replace(first, more=(*first.more, part))
     return out
 
 
@@ -186,9 +200,13 @@ def _scans(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload]) -> I
     """For each current (upload, month) of ``kind`` that has rows: (month, a WHERE predicate selecting
     exactly that upload's rows for that month, named parameters including E and W's first day)."""
     table = record_table(kind)
-    for u in uploads:
+    for u in (part for up in uploads for part in up.parts()):
         e = month_end(u.month)
         p = {"u": u.upload_id, "m": u.month, "e": e.isoformat(), "w0": window_start(e).isoformat()}
+        scoped = ""
+        if u.scope:  # one conference type of the upload's rows (the other's pointer is another upload's)
+            scoped = f" AND r.{SCOPE_COLUMN[kind]} = :s"
+            p["s"] = u.scope
         if u.n_months == 1:
             lo = conn.execute(f"SELECT MIN(rowid) FROM {table} WHERE upload_id = :u AND month = :m", p).fetchone()[0]
             if lo is None:
@@ -196,9 +214,9 @@ def _scans(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload]) -> I
             p["lo"] = lo
             p["hi"] = conn.execute(f"SELECT MAX(rowid) FROM {table} WHERE upload_id = :u AND month = :m",
                                    p).fetchone()[0]
-            yield u.month, "r.rowid BETWEEN :lo AND :hi AND +r.upload_id = :u AND +r.month = :m", p
+            yield u.month, "r.rowid BETWEEN :lo AND :hi AND +r.upload_id = :u AND +r.month = :m" + scoped, p
         else:
-            yield u.month, "r.upload_id = :u AND r.month = :m", p
+            yield u.month, "r.upload_id = :u AND r.month = :m" + scoped, p
 
 
 def _in_list(values: Iterable[str]) -> str:
@@ -219,13 +237,19 @@ def _run(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload], select
     if group is not None:
         expr = f"COALESCE(r.{group}, '{NO_TEAM}')" if group == "team" else f"r.{group}"
         gsel, gby = f"{expr} AS \"group\", ", " GROUP BY 1"
-    out: Rows = []
+    out: dict[tuple, dict] = {}
     for month, access, p in _scans(conn, kind, uploads):
         cur = conn.execute(f"SELECT {gsel}{select} FROM {record_table(kind)} r WHERE {access}"
                            f"{' AND ' + where if where else ''}{gby}", {**p, **(params or {})})
         names = ["month", *(d[0] for d in cur.description)]
-        out += [dict(zip(names, (month, *r))) for r in cur.fetchall()]
-    return out
+        for r in cur.fetchall():
+            row = dict(zip(names, (month, *r)))
+            at = (month, row.get("group"))
+            if at in out:  # a month resting on two uploads (the two conference types): their counts add up
+                out[at] = {k: (v if k in ("month", "group") else out[at][k] + v) for k, v in row.items()}
+            else:
+                out[at] = row
+    return list(out.values())
 
 
 # Each aggregator returns the raw counts and sums its KPIs and secondary measures need, per month

@@ -317,8 +317,9 @@ RULES: dict[str, str] = {
     "identifier_in_text": "Free-text columns are stored as written, so they must not hold identifiers (a letter "
                           "followed by 5 or more digits, or 6 or more digits in a row). Remove the identifier.",
     "whole_number": "This KPI counts people or records: use a whole number.",
-    "duplicate_event": "This record is already counted in another month's upload. Upload one file covering "
-                       "both months (or correct the earlier month's file) so it is counted once.",
+    "duplicate_event": "This record is already counted in another upload that is still current (another month's, "
+                       "or the other SSD conference table's). Upload one file covering both (or correct the "
+                       "earlier file) so it is counted once.",
     "required": "Fill in this required value.",
     "date_format": "Write dates as day/month/year (30/04/2023) or ISO (2023-04-30).",
     "date_two_digit_year": "Write the year in full (30/04/2023): a two-digit year is ambiguous.",

@@ -106,7 +106,8 @@ def render_extracts_md() -> str:
         "- Snapshot kinds need a month (`--month YYYY-MM`, the upload page's month picker, or a `snapshot_date` "
         "column with one date). Event kinds cover the months of their events unless a period is given.",
         "- Re-uploading a kind for a month supersedes the earlier upload (kept, restorable). Figures supersede "
-        "per KPI and month.",
+        "per KPI and month; conferences per conference type and month (a conferences file covers both types of "
+        "its months, an SSD conference table only its own type: see 'Files a council already has').",
         "",
         "### Plausible dates and months",
         "",
@@ -202,7 +203,9 @@ def render_extracts_md() -> str:
         "percentage's numerator is at most its denominator.",
         "- An event (assessment, conference, audit) already counted in another month's current upload is "
         "refused (`duplicate_event`): upload one file covering both months, or correct the earlier month's "
-        "file, so it is counted once. Within one file, a repeated key is a `duplicate_key` whatever its month.",
+        "file, so it is counted once. So is a conference already counted in the current upload of the other "
+        "conference type (the other SSD conference table) for any month. Within one file, a repeated key is a "
+        "`duplicate_key` whatever its month.",
         "",
     ]
     for kind, spec in KINDS.items():

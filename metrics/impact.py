@@ -222,7 +222,8 @@ def upload_impact(conn: sqlite3.Connection, prepared: list, *, settings: ReviewS
         def write(c: sqlite3.Connection, p=p) -> None:
             v = p.validated
             store.write_upload(c, kind=v.kind, months=v.months, frame=v.frame, sha256=p.result.sha256,
-                               file_name=p.result.file, uploaded_by="impact preview", warnings=[], as_of=v.as_of)
+                               file_name=p.result.file, uploaded_by="impact preview", warnings=[], as_of=v.as_of,
+                               source=v.source)
 
         steps.append((p.result.file, write))
     return impact_of(conn, steps, settings=settings, replaces=sorted(replaced.values(), key=lambda u: u["id"]))

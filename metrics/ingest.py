@@ -75,14 +75,15 @@ class Batch:
 
 def _emptied(conn: sqlite3.Connection, v: Validated, name: str, current: dict) -> Issue | None:
     """A file with no rows that would hide stored rows: say which months and uploads it would empty."""
-    held: dict[int, list[str]] = {}
-    for (_, m), u in sorted(current.items()):
-        held.setdefault(u["id"], []).append(m)
+    held: dict[int, list[tuple[str, str]]] = {}
+    for (s, m), u in sorted(current.items(), key=lambda x: (x[0][1], x[0][0])):
+        held.setdefault(u["id"], []).append((s, m))
     parts = []
-    for uid, ms in held.items():
-        n = store.rows_held(conn, v.kind, uid, ms)
+    for uid, pairs in held.items():
+        n = store.rows_held(conn, v.kind, uid, pairs)
         if n:
             u = next(u for u in current.values() if u["id"] == uid)
+            ms = sorted({m for _, m in pairs})
             span = ms[0] if len(ms) == 1 else f"{ms[0]} to {ms[-1]}"
             parts.append(f"{span} of upload {uid} ({u['file_name']}, {n:,} rows)")
     if not parts:
@@ -103,32 +104,43 @@ def pseudonymise_frame(v: Validated, key: bytes) -> None:
 
 def repeated_events(conn: sqlite3.Connection, v: Validated, raw_keys: pd.DataFrame,
                     stored_keys: Callable[[], pd.DataFrame]) -> list[Issue]:
-    """Events of an upload already counted in another month's *current* upload of the same kind.
+    """Events of an upload already counted in another *current* upload of the same kind: another month's,
+    or (conferences) the other conference type's in any month.
 
     ``raw_keys``: the upload's key columns as given (masked in messages); ``stored_keys()``: the same,
-    pseudonymised as stored (called only when the store holds other months). Months this upload covers
-    are left out: their current rows are being replaced. An event id is unique, so the same event in
-    two months' uploads would be counted twice.
+    pseudonymised as stored (called only when the store holds other (scope, month) pairs). The pairs this
+    upload covers are left out: their current rows are being replaced. An event id is unique, so the same
+    event in two current uploads would be counted twice.
     """
     spec = KINDS[v.kind]
     if spec.period != "event" or not len(v.frame):
         return []
-    if not any(m not in v.months for m in store.current_months(conn, v.kind)):
+    mine_pairs = set(store.scopes_and_months(v.kind, v.frame, v.months, v.source))
+    held = {(r[0], r[1]) for r in conn.execute("SELECT scope, month FROM current_months WHERE kind = ?", (v.kind,))}
+    if not held - mine_pairs:
         return []
     key = list(spec.key)
-    prev = store.read_current(conn, v.kind, columns=key)
-    prev = prev[~prev["month"].isin(v.months)].drop_duplicates(key)
+    scope_col = store.SCOPE_COLUMN.get(v.kind)
+    prev = store.read_current(conn, v.kind, columns=[*key, *([scope_col] if scope_col else [])])
+    if scope_col:  # a stored row is replaced when its (type, month) is one this upload covers
+        scopes = prev[scope_col].astype(str)
+        replaced = (scopes + "\x1f" + prev["month"]).isin({f"{s}\x1f{m}" for s, m in mine_pairs})
+    else:
+        scopes = pd.Series("", index=prev.index)
+        replaced = prev["month"].isin({m for _, m in mine_pairs})
+    prev = prev.assign(_scope=scopes)[~replaced].drop_duplicates(key)
     if prev.empty:
         return []
     mine = stored_keys().reset_index(drop=True).assign(_pos=range(len(raw_keys)))
-    hits = mine.merge(prev, on=key).sort_values("_pos")
-    uploads = store.current_for(conn, v.kind, [("", m) for m in hits["month"].unique()])
+    hits = mine.merge(prev[[*key, "month", "_scope"]], on=key).sort_values("_pos")
+    uploads = store.current_for(conn, v.kind, list(dict.fromkeys(zip(hits["_scope"], hits["month"]))))
     out = []
-    for pos, month in zip(hits["_pos"], hits["month"]):
+    for pos, scope, month in zip(hits["_pos"], hits["_scope"], hits["month"]):
         shown = " / ".join(mask(str(raw_keys[c].iat[pos])) for c in key)
+        where = f"{month} ({scope} conferences)" if v.kind == "conferences" else month
         out.append(Issue(int(v.rows[pos]), "+".join(key), shown, "duplicate_event",
-                         f"This {v.kind[:-1]} ({', '.join(key)}) is already counted in {month}, in upload "
-                         f"{uploads[('', month)]['id']}, which is still current."))
+                         f"This {v.kind[:-1]} ({', '.join(key)}) is already counted in {where}, in upload "
+                         f"{uploads[(scope, month)]['id']}, which is still current."))
     return out
 
 
@@ -185,7 +197,7 @@ def prepare(
                      window=Window.of(settings), sheet=sheet)
     except Refused as r:
         return Prepared(IngestResult(file=name, kind=r.kind or kind, status="refused", errors=r.errors, sha256=sha))
-    pairs = store.scopes_and_months(v.kind, v.frame, v.months)
+    pairs = store.scopes_and_months(v.kind, v.frame, v.months, v.source)
     current = store.current_for(conn, v.kind, pairs)
     replaces = _replaced(current)
     if same := _identical(current, pairs, sha):  # already current for every month it covers: nothing to store

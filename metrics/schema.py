@@ -14,6 +14,9 @@ The tables and the modules that read and write them:
 - ``evidence`` (read-only once its checkpoint is final) — :mod:`metrics.evidence`
 - ``actions`` (the actions log: read-only once its checkpoint is final, history never rewritten) —
   :mod:`metrics.actions`
+
+``upload_months`` and ``current_months`` are scoped: ``''`` for most kinds, the KPI for figures and (from the
+step ``conference_scopes``) the conference type for conferences.
 """
 
 from __future__ import annotations
@@ -201,6 +204,38 @@ def upload_source(db: sqlite_utils.Database) -> None:
     db.conn.execute("UPDATE uploads SET source = 'product format (CSV)'")
 
 
+_SSD_CONFERENCE_TABLES = {"SSD ssd_initial_cp_conference": "initial", "SSD ssd_cp_reviews": "review"}
+
+
+def conference_scopes(db: sqlite_utils.Database) -> None:
+    """Conferences uploads are scoped by conference type, as figures are by KPI: a pointer (``upload_months``,
+    ``current_months``) of scope ``initial`` or ``review`` counts only that type's rows. Before this step a
+    conferences upload covered its months whole (scope ``''``), so the second SSD conference table loaded for a
+    month superseded the first. Each old pointer becomes the types its upload covers: both for a product-format
+    file, its own for an SSD table (by the source recorded with the upload). What counts is unchanged: a month
+    whose one SSD table superseded the other keeps only that one current (``kpi restore`` brings the other back
+    beside it). An upload with SSD conference headers whose rows hold the other type too (the file gave its own
+    conference_type) covers both."""
+    conn = db.conn
+    covers: dict[int, tuple[str, ...]] = {}
+    for uid, source in conn.execute("SELECT id, source FROM uploads WHERE kind = 'conferences'").fetchall():
+        one = _SSD_CONFERENCE_TABLES.get((source or "").rsplit(" (", 1)[0])
+        if one is not None and conn.execute("SELECT 1 FROM rec_conferences WHERE upload_id = ? AND conference_type"
+                                            " != ? LIMIT 1", (uid, one)).fetchone() is None:
+            covers[uid] = (one,)
+        else:
+            covers[uid] = ("initial", "review")
+    for table, cols in (("upload_months", "upload_id, kind, scope, month"),
+                        ("current_months", "kind, scope, month, upload_id")):
+        old = conn.execute(f"SELECT upload_id, month FROM {table} WHERE kind = 'conferences' AND scope = ''"
+                           " ORDER BY upload_id, month").fetchall()
+        conn.execute(f"DELETE FROM {table} WHERE kind = 'conferences' AND scope = ''")
+        rows = [(uid, t, m) for uid, m in old for t in covers.get(uid, ("initial", "review"))]
+        values = "?, 'conferences', ?, ?" if table == "upload_months" else "'conferences', ?, ?, ?"
+        conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({values})",
+                         rows if table == "upload_months" else [(t, m, uid) for uid, t, m in rows])
+
+
 _ACTIONS_READ_ONLY = "actions agreed at a final review are read-only: add an update (a new entry) instead"
 ACTION_STATUSES = ("open", "in_progress", "done", "dropped")  # metrics.actions.STATUSES reads this
 
@@ -268,5 +303,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("evidence log, read-only once its checkpoint is final", evidence),
     ("audit rows chained by hash", audit_chain),
     ("uploads record their source (Annex A, CSWW census, SSD, SSDA903 or product format)", upload_source),
+    ("conferences uploads scoped by conference type (the two SSD conference tables load side by side)",
+     conference_scopes),
     ("actions log per KPI, read-only once its review is final, history never rewritten", actions),
 ]

@@ -237,9 +237,12 @@ SSD_INVOLVEMENTS = Source(
 _SSD_FORMAT = ("The SSD does not record how a conference was held: add a column `format` (face_to_face, hybrid or "
                "virtual) to the export.")
 _SSD_CONFERENCE_NOTE = (
-    "A conferences upload holds every conference of its months, initial and review together: uploading the "
-    "other SSD conference table for the same months afterwards replaces this one. To count both, combine the two "
-    "tables into one conferences file in the product's columns (`conference_type` says which is which).")
+    "Each SSD conference table is its own part of the month's conferences: an upload of {this} covers only the "
+    "{type} conferences of its months, so {other} loads beside it (in either order, in one batch or separately) "
+    "and each replaces only its own earlier upload. A product-format conferences file covers both types of its "
+    "months, so it replaces both tables' uploads, and either table replaces its type in it. A file with these "
+    "headers and its own `conference_type` column is a whole conferences file (both types of its months), "
+    "recorded as '{name} with its own conference_type'.")
 
 SSD_INITIAL_CP_CONFERENCE = Source(
     name="SSD ssd_initial_cp_conference", family="SSD", title="initial child protection conferences",
@@ -251,7 +254,8 @@ SSD_INITIAL_CP_CONFERENCE = Source(
     ),
     constants=(("conference_type", "initial"),),
     missing_hints=(("format", _SSD_FORMAT),),
-    note=_SSD_CONFERENCE_NOTE,
+    note=_SSD_CONFERENCE_NOTE.format(this="ssd_initial_cp_conference", type="initial", other="ssd_cp_reviews",
+                                     name="SSD ssd_initial_cp_conference"),
 )
 
 SSD_CP_REVIEWS = Source(
@@ -265,7 +269,8 @@ SSD_CP_REVIEWS = Source(
     constants=(("conference_type", "review"),),
     missing_hints=(("format", _SSD_FORMAT),
                    ("child_id", "Use an SSD version whose ssd_cp_reviews has cppr_person_id.")),
-    note=_SSD_CONFERENCE_NOTE,
+    note=_SSD_CONFERENCE_NOTE.format(this="ssd_cp_reviews", type="review", other="ssd_initial_cp_conference",
+                                     name="SSD ssd_cp_reviews"),
 )
 
 SSDA903_SOCIAL_WORKERS = Source(
@@ -288,6 +293,23 @@ SOURCES: tuple[Source, ...] = (
     ANNEX_A_LIST_4, *ANNEX_A_OTHER, CSWW, SSD_PROFESSIONALS, SSD_CIN_ASSESSMENTS, SSD_INVOLVEMENTS,
     SSD_INITIAL_CP_CONFERENCE, SSD_CP_REVIEWS, SSDA903_SOCIAL_WORKERS,
 )
+
+
+def source_named(source: str) -> Source | None:
+    """The declared source an upload's recorded ``source`` ("SSD ssd_cp_reviews (Excel)") names, if any."""
+    name = source.rsplit(" (", 1)[0]
+    return next((s for s in SOURCES if s.name == name), None)
+
+
+def conference_scope(source: str) -> str | None:
+    """The one conference type an upload from ``source`` covers (an SSD conference table: ``initial`` or
+    ``review``), or None: a product-format conferences file (or SSD conference headers with their own
+    ``conference_type`` column) covers every conference of its months, both types.
+    :func:`metrics.store.scopes_and_months` scopes a conferences upload by it."""
+    src = source_named(source)
+    if src is None or src.kind != "conferences":
+        return None
+    return dict(src.constants).get("conference_type")
 
 
 def _recognise_unused(s: Source, headers: list[str]) -> bool:
@@ -462,6 +484,7 @@ def _apply(src: Source, table: RawTable, container: str) -> Adapted:
     n = len(rows)
     hmap = KINDS[src.kind].header_map()
     given = {hmap.get(normalise_header(str(h))) for h in headers}
+    own = [target for target, _ in src.constants if target in given]
     for target, value in src.constants:
         if target in given:  # the file says it itself
             continue
@@ -477,7 +500,10 @@ def _apply(src: Source, table: RawTable, container: str) -> Adapted:
             shown[target] = f"{target} (made from {' + '.join(shown[p].split(' → ')[0] for p in parts)})"
     out = RawTable(headers=headers, header_row=table.header_row, columns=columns, rows=rows,
                    encoding=table.encoding, errors=table.errors, plain_ascii=table.plain_ascii)
-    return Adapted(out, src.kind, f"{src.name} ({container})", src, warnings, shown)
+    # A file that gives a constant's column itself is not that one table: e.g. SSD conference headers with a
+    # conference_type column list both types (metrics.store.scopes_and_months then covers both).
+    name = f"{src.name} with its own {', '.join(own)}" if own else src.name
+    return Adapted(out, src.kind, f"{name} ({container})", src, warnings, shown)
 
 
 def _map_values(col: pa.Array, f: Field) -> pa.Array:
@@ -625,15 +651,18 @@ def census_xml_table(data: bytes) -> RawTable:
 
 def current_sources(conn, kind: str, metric: str | None = None) -> list[tuple[str, list[str]]]:
     """(source, months) of the uploads whose rows count for ``kind`` (and ``metric``'s figures), in the order
-    of their first month."""
+    of their first month. A month of conferences may rest on two (the two SSD conference tables)."""
     rows = conn.execute(
         "SELECT COALESCE(NULLIF(u.source, ''), ?) AS source, c.month FROM current_months c"
         " JOIN uploads u ON u.id = c.upload_id"
-        " WHERE (c.kind = ? AND c.scope = '') OR (c.kind = 'figures' AND c.scope = ?) ORDER BY c.month",
+        " WHERE (c.kind = ? AND c.kind != 'figures') OR (c.kind = 'figures' AND c.scope = ?)"
+        " ORDER BY c.month, u.id",
         (f"{PRODUCT} (CSV)", kind, metric or "")).fetchall()
     out: dict[str, list[str]] = {}
     for source, month in rows:
-        out.setdefault(source, []).append(month)
+        months = out.setdefault(source, [])
+        if month not in months:
+            months.append(month)
     return list(out.items())
 
 

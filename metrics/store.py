@@ -7,7 +7,9 @@ of :mod:`metrics.schema`):
   status (``current`` / ``superseded`` / ``restored`` / ``withdrawn``), ``as_of`` (a snapshot's own snapshot_date,
   if the file gave one). Never deleted.
 - ``upload_months``: the (scope, month) pairs each upload covers. ``scope`` is ``''`` for record-level
-  kinds and the KPI id for ``figures`` (a figures file for one KPI does not displace another KPI's).
+  kinds, the KPI id for ``figures`` (a figures file for one KPI does not displace another KPI's) and the
+  conference type for ``conferences`` (``initial``, ``review``: a product-format file covers both types of
+  its months, an SSD conference table only its own; see :func:`scopes_and_months`).
 - ``current_months``: for each (kind, scope, month), the upload whose rows count. Superseding and
   restoring only move these pointers, so history is never lost and nothing is counted twice.
 - ``rec_<kind>``: the validated rows, identifiers pseudonymised, tagged with ``upload_id`` and
@@ -195,10 +197,25 @@ def utc_now() -> str:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def scopes_and_months(kind: str, frame: pd.DataFrame, months: list[str]) -> list[tuple[str, str]]:
+#: Kinds whose uploads are scoped by a record column, as (kind → column): a pointer of scope S counts only
+#: the rows whose column is S. Every other kind's scope is ``''`` (all rows of the month).
+SCOPE_COLUMN = {"figures": "metric", "conferences": "conference_type"}
+CONFERENCE_TYPES: tuple[str, ...] = tuple(KINDS["conferences"].column("conference_type").values)
+
+
+def scopes_and_months(kind: str, frame: pd.DataFrame, months: list[str], source: str = "") -> list[tuple[str, str]]:
+    """The (scope, month) pairs an upload covers, so what it supersedes: a figures file each (KPI, month) it
+    gives; a conferences file each (conference type, month) of its months — both types for a product-format
+    file (it lists every conference of its months), one for an SSD conference table (``source``, as recorded
+    with the upload: :func:`metrics.sources.conference_scope`); any other kind each month, scope ``''``."""
     if kind == "figures":
         pairs = frame[["metric", "month"]].drop_duplicates()
         return sorted(zip(pairs["metric"], pairs["month"]))
+    if kind == "conferences":
+        from metrics.sources import conference_scope
+
+        one = conference_scope(source)
+        return [(t, m) for t in ((one,) if one else CONFERENCE_TYPES) for m in months]
     return [("", m) for m in months]
 
 
@@ -240,7 +257,7 @@ def write_upload(
                 conn.executemany(sql, zip([upload_id] * (stop - start), *(c[start:stop] for c in data_cols)))
             if progress:
                 progress(stop / n if n else 1.0)
-        _make_current(conn, kind, upload_id, scopes_and_months(kind, frame, months))
+        _make_current(conn, kind, upload_id, scopes_and_months(kind, frame, months, source))
         if on_commit:
             on_commit(conn, upload_id)
     return upload_id
@@ -317,20 +334,21 @@ def withdraw(conn: sqlite3.Connection, upload_id: int,
             "SELECT scope, month FROM current_months WHERE upload_id = ? ORDER BY scope, month", (upload_id,))]
         conn.execute("DELETE FROM current_months WHERE upload_id = ?", (upload_id,))
         conn.execute("UPDATE uploads SET status = 'withdrawn' WHERE id = ?", (upload_id,))
-        fallback: dict[int, list[str]] = {}
-        empty: list[str] = []
+        fallback_pairs: dict[int, list[tuple[str, str]]] = {}
+        empty_pairs: list[tuple[str, str]] = []
         for s, m in held:
             prev = conn.execute(
                 "SELECT um.upload_id FROM upload_months um JOIN uploads u ON u.id = um.upload_id"
                 " WHERE um.kind = ? AND um.scope = ? AND um.month = ? AND u.status != 'withdrawn'"
                 " ORDER BY um.upload_id DESC LIMIT 1", (kind, s, m)).fetchone()
-            label = f"{s} {m}" if s else m
             if prev is None:
-                empty.append(label)
+                empty_pairs.append((s, m))
                 continue
             conn.execute("INSERT INTO current_months (kind, scope, month, upload_id) VALUES (?, ?, ?, ?)",
                          (kind, s, m, prev[0]))
-            fallback.setdefault(prev[0], []).append(label)
+            fallback_pairs.setdefault(prev[0], []).append((s, m))
+        fallback = {uid: _labels(kind, ps) for uid, ps in fallback_pairs.items()}
+        empty = _labels(kind, empty_pairs)
         if fallback:
             conn.execute(f"UPDATE uploads SET status = 'current' WHERE status = 'superseded'"
                          f" AND id IN ({', '.join('?' * len(fallback))})", list(fallback))
@@ -338,6 +356,18 @@ def withdraw(conn: sqlite3.Connection, upload_id: int,
         if on_commit:
             on_commit(conn, upload_id, out)
     return out
+
+
+def _labels(kind: str, pairs: list[tuple[str, str]]) -> list[str]:
+    """(scope, month) pairs in words: "2024-01", "agency_rate 2024-01"; for conferences a month whose two types
+    go together is just the month, else "2024-01 (initial conferences)"."""
+    if kind != "conferences":
+        return [f"{s} {m}" if s else m for s, m in pairs]
+    by_month: dict[str, list[str]] = {}
+    for s, m in pairs:
+        by_month.setdefault(m, []).append(s)
+    return [m if set(ts) >= set(CONFERENCE_TYPES) or ts == [""] else f"{m} ({' and '.join(ts)} conferences)"
+            for m, ts in sorted(by_month.items())]
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -377,11 +407,17 @@ def current_for(conn: sqlite3.Connection, kind: str, pairs: Iterable[tuple[str, 
     return out
 
 
-def rows_held(conn: sqlite3.Connection, kind: str, upload_id: int, months: Iterable[str]) -> int:
-    """How many of an upload's records fall in ``months`` (what superseding those months would hide)."""
-    months = list(months)
-    return sum(conn.execute(f"SELECT COUNT(*) FROM {record_table(kind)} WHERE upload_id = ? AND month = ?",
-                            (upload_id, m)).fetchone()[0] for m in months)
+def rows_held(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: Iterable[tuple[str, str]]) -> int:
+    """How many of an upload's records fall in the (scope, month) ``pairs`` (what superseding them would hide)."""
+    col = SCOPE_COLUMN.get(kind)
+    n = 0
+    for s, m in pairs:
+        where, params = "upload_id = ? AND month = ?", [upload_id, m]
+        if col and s:
+            where += f" AND {col} = ?"
+            params.append(s)
+        n += conn.execute(f"SELECT COUNT(*) FROM {record_table(kind)} WHERE {where}", params).fetchone()[0]
+    return n
 
 
 def coverage(conn: sqlite3.Connection) -> pd.DataFrame:
@@ -398,10 +434,11 @@ def coverage(conn: sqlite3.Connection) -> pd.DataFrame:
 
 def read_current(conn: sqlite3.Connection, kind: str, columns: list[str] | None = None,
                  first: str | None = None, last: str | None = None) -> pd.DataFrame:
-    """The rows that count: those of the current upload for each month (and scope, for figures)."""
+    """The rows that count: those of the current upload for each month (and scope: a figures row's KPI, a
+    conference's type)."""
     cols = columns or record_columns(kind)
     select = ", ".join(["r.month", *(f"r.{c}" for c in cols if c != "month")])
-    scope = "r.metric" if kind == "figures" else "''"
+    scope = f"r.{SCOPE_COLUMN[kind]}" if kind in SCOPE_COLUMN else "''"
     sql = (
         f"SELECT {select} FROM current_months c JOIN {record_table(kind)} r"
         f" ON r.upload_id = c.upload_id AND r.month = c.month AND c.scope = {scope}"

@@ -44,7 +44,8 @@ def next_review_needs(settings, latest_month: str | None) -> ReviewNeeds:
 
 def coverage_grid(cov: pd.DataFrame, needs: ReviewNeeds | None = None) -> pd.DataFrame:
     """``metrics.store.coverage`` as one row per month (newest first) and one column per extract kind:
-    '✓ loaded', '✓ loaded (2 replaced)' or '— missing'. Figures uploads count as the kind "figures", shown
+    '✓ loaded', '✓ loaded (2 replaced)' or '— missing' (conferences: '✓ loaded, initial conferences only' when
+    one SSD conference table of the two counts for the month). Figures uploads count as the kind "figures", shown
     only where figures are present ('✓ 10 KPIs') or expected ('— missing': a month before a KPI's
     record-level extracts begin, for which no figures were given); blank elsewhere. A record-level kind
     missing in a month whose KPIs were all given as figures reads :data:`BY_FIGURES`. With ``needs``, the
@@ -54,9 +55,11 @@ def coverage_grid(cov: pd.DataFrame, needs: ReviewNeeds | None = None) -> pd.Dat
 
     last = max(cov["month"].max(), needs.month) if needs else cov["month"].max()
     months = month_range(min(cov["month"].min(), last), last)
-    records = cov[cov["scope"] == ""]
+    records = cov[cov["kind"] != "figures"]  # conferences are scoped by type: any type's upload counts here
     agg = records.groupby(["kind", "month"]).agg(uploads=("uploads", "max"))
-    given = cov[cov["scope"] != ""].groupby("month")["scope"].agg(set).to_dict()
+    conf = records[(records["kind"] == "conferences") & records["current_upload"].notna()]
+    conf_types = conf.groupby("month")["scope"].agg(set).to_dict()  # the conference types that count, by month
+    given = cov[cov["kind"] == "figures"].groupby("month")["scope"].agg(set).to_dict()
     figures = pd.Series({m: len(v) for m, v in given.items()}, dtype=int)
     kpis_of = {k: {m.id for m in REGISTRY.values() if m.source_kind == k} for k in KINDS}
     first = records.groupby("kind")["month"].min().to_dict()
@@ -74,7 +77,11 @@ def coverage_grid(cov: pd.DataFrame, needs: ReviewNeeds | None = None) -> pd.Dat
                 return NEEDED
             return BY_FIGURES if kpis_of[kind] and kpis_of[kind] <= given.get(month, set()) else "— missing"
         uploads = int(agg.loc[(kind, month), "uploads"])
-        return "✓ loaded" if uploads == 1 else f"✓ loaded ({uploads - 1} replaced)"
+        loaded = "✓ loaded" if uploads == 1 else f"✓ loaded ({uploads - 1} replaced)"
+        types = conf_types.get(month, set()) if kind == "conferences" else set()
+        if len(types) == 1 and "" not in types:  # one SSD conference table of the two
+            return f"{loaded}, {next(iter(types))} conferences only"
+        return loaded
 
     return pd.DataFrame({m: [cell(k, m) for k in KINDS] for m in months}, index=list(KINDS)).T[::-1]
 

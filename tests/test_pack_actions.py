@@ -106,3 +106,15 @@ def test_pdf_and_slides_show_the_actions_tables(store_with_actions, tmp_path):
     titles = [sh.text_frame.text for s in deck.slides for sh in s.shapes
               if sh.has_text_frame and sh.text_frame.text.endswith(": actions")]
     assert len(titles) == 2
+
+
+def test_the_word_report_lists_the_same_actions(store_with_actions):
+    from reports import word
+
+    path, ids = store_with_actions
+    with contextlib.closing(connect(path)) as conn:
+        items = word.actions_for(conn, REVIEW, "assessment_nfa_rate", False)
+        agency = word.actions_for(conn, REVIEW, "agency_rate", False)
+    assert [(i.text, i.owner, i.due, i.status) for i in items] == [
+        (f"A{ids['nfa']} Audit NFA decisions monthly", "Head of Service, Front Door", "30 June 2025", "In progress")]
+    assert agency[0].status == "Open (overdue)" and len(agency) == 2

@@ -1,5 +1,5 @@
 """The Reviews page's pieces: the review table (a formatting of the review model), evidence, finals,
-the checkpoint picker and the board pack button."""
+the checkpoint picker, the board pack button and the Commissioner's report button beside it."""
 
 from __future__ import annotations
 
@@ -153,6 +153,48 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
         mime = "application/pdf" if ext == "pdf" else \
             "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         st.download_button(f"Download {name} ({pages} pages)", data, file_name=name, mime=mime, key="pack-dl",
+                           type="primary")
+        st.caption(f"{plain(label)}: prepared for you just now; it is recorded in the audit trail.")
+    render_report_download(at, label, public)
+
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def render_report_download(at: dt.date, label: str, public: bool) -> None:
+    """Beside the pack: prepare the Commissioner's report (Word) for this checkpoint on request, then offer it.
+
+    Public when the pack's "Public version" toggle is on (the same disclosure control as the public pack).
+    Built into a temporary file read and deleted at once; recorded in the audit trail (by reports.word).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from dashboard import access
+
+    st.subheader("Commissioner's report")
+    st.write("An editable Word document for the Commissioner's report: the checkpoint, the overall view, each "
+             "priority's verdict in words with its evidence and actions, the qualitative Terms of Reference "
+             "items, data notes and definitions. Public when the public version is chosen above.")
+    key = ("report", at.isoformat(), public)
+    if st.button("Prepare the Commissioner's report (Word)", key="report-build"):
+        who = access.guard("export")
+        from reports.word import build_report
+
+        with st.spinner("Writing the report…"), tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "report.docx"
+            try:
+                db, version = loaders.version()
+                data = loaders.pack_data(db, version, at.isoformat())
+                with loaders.connect() as conn:
+                    build_report(conn, at, out, public=public, by=who.label, role=who.role.name, data=data)
+                st.session_state[str(key)] = out.read_bytes()
+            except Exception as err:  # a message, never a traceback
+                st.error(f"The report could not be produced: {plain(err)}")
+    ready = st.session_state.get(str(key))
+    if ready:
+        name = f"commissioners-report-{at.isoformat()}{'-public' if public else ''}.docx"
+        st.download_button(f"Download {name}", ready, file_name=name, mime=DOCX_MIME, key="report-dl",
                            type="primary")
         st.caption(f"{plain(label)}: prepared for you just now; it is recorded in the audit trail.")
 

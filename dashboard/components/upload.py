@@ -412,8 +412,10 @@ def _render_extract(key: str, data: bytes, name: str, detected: str | None, head
                icon=":material/check_circle:")
     for w in result.warnings:
         st.warning(plain(w))
+    part = sources.conference_scope(result.source)  # an SSD conference table replaces only its own type
     for u in result.replaces:
-        st.info(f"Replaces {u['kind']} for {describe_months(u['months'])} uploaded {uk_time(u['uploaded_at'])} by "
+        what = f"the {part} conferences" if part else u["kind"]
+        st.info(f"Replaces {what} for {describe_months(u['months'])} uploaded {uk_time(u['uploaded_at'])} by "
                 f"{plain(u['uploaded_by'])} (upload {u['id']}). The earlier upload is kept and can be restored.",
                 icon=":material/swap_horiz:")
     return prepared if st.checkbox("Load this file", value=True, key=f"take-{key}") else None
