@@ -261,6 +261,23 @@ def published_benchmarks(metric: str, la_code: str) -> tuple[pd.DataFrame, str |
         return pd.DataFrame(columns=list(SERIES_COLUMNS)), str(e)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def published_context(metric: str, la_code: str) -> tuple[dict | None, str | None]:
+    """(context, problem) for one KPI and the LA code in the review settings (:mod:`metrics.context`):
+    ``standing`` (the council's rank and quartile, a table in words), and for the workforce priorities
+    ``series`` (annual turnover, vacancy and caseload), ``year`` (the latest census) and ``neighbours``
+    (that year's table). ``problem`` explains an LA code the DfE files do not know."""
+    from metrics import context
+
+    try:
+        year = context.latest_year(metric)
+        return {"standing": context.standing_table(metric, la_code),
+                "series": context.context_series(metric, la_code), "year": year,
+                "neighbours": context.neighbour_table(metric, la_code, year) if year else None}, None
+    except (ValueError, FileNotFoundError) as e:
+        return None, str(e)
+
+
 def default_checkpoint(db: str, version: int) -> str:
     """ISO date of the review the pages open on: the latest checkpoint whose judged month has data
     (``metrics.reviews.views.next_checkpoint``; judgement.md section 1)."""
@@ -392,3 +409,36 @@ def series_csv(db: str, version: int, public: bool) -> bytes:
                         secondary=pd.DataFrame(), breakdowns={})
         return to_csv(series_table(None, data=data))
     return to_csv(series_table(None, public=True, data=pack_data(db, version)))
+
+
+# --- registers and team breakdowns at a month (metrics.registers; the KPI page) --------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpi_months(db: str, version: int, metric: str) -> list[str]:
+    """The months the KPI has a value or a record-level upload, in order (the KPI page's month picker)."""
+    s = one_kpi_series(db, version, metric)
+    return [str(m) for m, src in zip(s["month"], s["source"]) if src is not None]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpi_register(db: str, version: int, metric: str, month: str):
+    """``metrics.registers.Register`` of ``metric`` at ``month`` (None: the KPI has no register), with the
+    historic-complaints cut-off of the review settings."""
+    from metrics.registers import register_at
+
+    settings = review_settings(db, version)
+    with connect(db) as conn:
+        return register_at(conn, metric, month, cutoff=settings.historic_complaints_cutoff,
+                           series=review_series(db, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def team_view(db: str, version: int, metric: str, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(each team at ``month`` with small numbers flagged and its trend, every team's monthly values up to
+    ``month``) — ``metrics.registers.team_view`` / ``team_trajectory`` of the KPI's team breakdown."""
+    from metrics.registers import team_trajectory
+    from metrics.registers import team_view as view
+
+    frame = kpi_breakdown(db, version, metric, "team")
+    return view(frame, metric, month), team_trajectory(frame, month)

@@ -11,7 +11,9 @@ Public API:
   names one (``metrics.kpis.KPI.benchmark``): the link lives in the KPI's declaration, the data here.
 * :func:`statistical_neighbours` — the 10 DfE statistical neighbours of an LA, nearest first.
 * :func:`la_info` — an LA's published name and region.
-* :func:`benchmark_series` — a tidy frame of benchmark values for one KPI and one LA.
+* :func:`benchmark_series` — a tidy frame of benchmark values for one KPI and one LA;
+  :func:`source_series` the same for any published measure (a :class:`BenchmarkSource`).
+* :func:`la_values` — every LA's published value of a measure in one year (ranks: ``metrics.context``).
 
 LA codes are the DfE "old" three-digit codes (884 = Herefordshire), given as ``str`` or ``int``.
 Suppressed or unreliable cells (``c``, ``u``, ``x``, ``z``, ``low``) and blanks become NaN, never 0.
@@ -74,6 +76,9 @@ class BenchmarkSource:
     publisher: str = PUBLISHER
     licence: str = LICENCE
     metric_id: str = ""  # the KPI it is linked to (set in BENCHMARKED_METRICS from the KPI's declaration)
+    #: Where the published definition differs from the KPI's, in a few words for a chart's legend and the
+    #: pack page ("" = the same definition). Charts and packs print it beside the published figures.
+    differs: str = ""
 
     def period_end(self, year: int) -> str:
         """ISO date of the published figure for ``time_period`` = ``year``."""
@@ -118,6 +123,7 @@ SOURCES: dict[str, BenchmarkSource] = {
             "allocation (children in need, child protection and looked after), so it is a reference "
             "point, not a like-for-like comparison. DfE rounds the percentage to a whole number."
         ),
+        differs="children in care only",
         row_filter=(
             ("cla_group", "CLA on 31 March"),
             ("sw_stability", "3 or more social workers during the year"),
@@ -159,7 +165,7 @@ def clear_cache() -> None:
     """Forget cached CSV reads (e.g. after the files in data/benchmarks are replaced)."""
     _read_cached.cache_clear()
     _measure_rows_cached.cache_clear()
-    _benchmark_series_cached.cache_clear()
+    _source_series_cached.cache_clear()
 
 
 def _to_number(values: pd.Series, *, what: str) -> pd.Series:
@@ -361,15 +367,24 @@ def benchmark_series(metric_id: str, la_code: str | int, data_dir: str | Path | 
     frame with these columns. An unknown LA code raises ``ValueError``.
     """
     code = _normalise_code(la_code)
-    return _benchmark_series_cached(metric_id, code, str(_data_dir(data_dir).resolve())).copy()
+    src = BENCHMARKED_METRICS.get(metric_id)
+    if src is None:
+        la_info(code, data_dir)  # validates the code
+        return _empty()
+    return _source_series_cached(src, code, str(_data_dir(data_dir).resolve())).copy()
+
+
+def source_series(src: BenchmarkSource, la_code: str | int, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """:func:`benchmark_series` for any published measure ``src`` (e.g. the workforce census's turnover
+    rate, ``metrics.context``): the same series and columns, ``metric`` = ``src.metric_id``."""
+    code = _normalise_code(la_code)
+    return _source_series_cached(src, code, str(_data_dir(data_dir).resolve())).copy()
 
 
 @lru_cache(maxsize=256)
-def _benchmark_series_cached(metric_id: str, code: str, data_dir: str) -> pd.DataFrame:
+def _source_series_cached(src: BenchmarkSource, code: str, data_dir: str) -> pd.DataFrame:
     info = la_info(code, data_dir)  # validates the code
-    src = BENCHMARKED_METRICS.get(metric_id)
-    if src is None:
-        return _empty()
+    metric_id = src.metric_id
     rows = _measure_rows(src, data_dir)
     records: list[tuple[str, int, float, int]] = []
 
@@ -403,3 +418,17 @@ def _benchmark_series_cached(metric_id: str, code: str, data_dir: str) -> pd.Dat
     out = out.astype({"metric": str, "series": str, "time_period": "int64", "period_end": str,
                       "value": float, "n": "int64"})
     return out[list(SERIES_COLUMNS)].reset_index(drop=True)
+
+
+def la_values(src: BenchmarkSource, year: int, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Every local authority's published value of ``src`` in ``year``: one row per published LA row
+    (a joint row such as Kingston/Richmond ``314 / 318`` is one row), columns ``codes`` (tuple of LA
+    codes the row covers), ``la_name`` and ``value`` (NaN where suppressed)."""
+    rows = _measure_rows(src, data_dir)
+    la = rows[(rows["geographic_level"] == LEVEL_LA) & (rows["year"] == int(year))]
+    return la[["codes", "la_name", "value"]].reset_index(drop=True)
+
+
+def source_years(src: BenchmarkSource, data_dir: str | Path | None = None) -> list[int]:
+    """The years ``src`` has rows for, oldest first."""
+    return sorted(int(y) for y in set(_measure_rows(src, data_dir)["year"]))

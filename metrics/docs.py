@@ -95,6 +95,11 @@ def render_metrics_md() -> str:
         if src is not None:
             out.append(f"- **Published benchmark**: {src.label} ({src.publisher}, {src.first_year}–"
                        f"{src.last_year}). {src.caveat}")
+        if k.context:
+            from metrics.context import CONTEXT_MEASURES
+
+            out.append("- **Context from published data** (shown beside it, never rated; docs/context.md): "
+                       + "; ".join(CONTEXT_MEASURES[c].label for c in k.context))
         out += ["", k.definition, "", f"Computed as: {k.rule}", ""]
     out += [
         "## Secondary measures",
@@ -140,7 +145,54 @@ def render_metrics_md() -> str:
         "which only removes binary floating-point noise (0.1 + 0.2 FTE is 0.3).",
         "",
     ]
-    return "\n".join(out)
+    return "\n".join(out + _registers_md())
+
+
+def _registers_md() -> list[str]:
+    """The registers behind the KPIs and the team breakdowns (``metrics.registers``)."""
+    from metrics.registers import AGE_BANDS, CHANGE_REASONS, MILESTONE_STATES, STAGES, WORKER_BANDS
+
+    return [
+        "## Registers and team breakdowns",
+        "",
+        "The KPI page lists, at a month (it opens on the month the review judges; a picker chooses another), the "
+        "items behind a number, and the board packs print them at the judged month (`metrics/registers.py`). "
+        "No child, worker or complaint identifier is ever shown, pseudonymised or not.",
+        "",
+        f"- **Milestones** (ToR 2(a), 2b(vii)): {', '.join(s.lower() for s in MILESTONE_STATES.values())}. "
+        "Judged on the month's last day E: *overdue* = due on or before E and not completed by E (days overdue = "
+        "E − due date, so an item due on E itself is overdue by 0 days — the KPI already counts it due and not "
+        "complete); *completed late* = completed on or before E after its due date (days late = completed − "
+        "due); items not yet due are listed when their status is `off_track` or `at_risk`.",
+        f"- **Outstanding historic complaints** (ToR 2(c)): received before the cut-off, closed date blank or after "
+        f"E (a complaint closed on E is closed), by stage ({', '.join(STAGES.values())}, Not recorded) and age "
+        f"from the date received to E ({', '.join(b for b, _ in AGE_BANDS)}); the burn-down is the KPI's own "
+        "value each month from the cut-off's month.",
+        f"- **Children with 3+ social workers** (ToR 2b(v)): the cohort by number of different social workers in "
+        f"the 12 months ({', '.join(WORKER_BANDS)}); by team — the team, in the same month's workforce extract, "
+        "of the worker on the child's open episode (the latest started if several; 'Not recorded' when the "
+        "workforce extract does not name one); and changes of worker in the 12 months by reason. A change is an "
+        "episode of a cohort child with a reason recorded, dated by its end date where it has one (else its "
+        "start date), counted when that date is in the 12 months.",
+        "",
+        "Change reasons are the `change_reason` column (the Standard Safeguarding Dataset's "
+        "`invo_worker_change_reason`, item INVO004A of `ssd_involvements` in data-to-insight's SSD data model, "
+        "filled from the case-management system's worker-change reason lookup, e.g. Liquidlogic's "
+        "`DIM_LOOKUP_CWREASON_CODE` or Mosaic's start-date reason). The codes are local to each system and no "
+        "national list of them was found, so the words below are the product's reading of the codes the "
+        "extracts use; any other code is shown as recorded ('Other: …') and a blank one as 'No reason "
+        "recorded'. A council whose system uses other codes can have them added here:",
+        "",
+        "| code | in words |",
+        "|---|---|",
+        *(f"| `{c}` | {w} |" for c, w in CHANGE_REASONS.items()),
+        "",
+        "**Team breakdowns at any month.** Every KPI whose extract has a team (the workforce KPIs, assessments, "
+        "audits) is shown by team at the chosen month, with each team's value over the 12 months to it and "
+        f"every team's trajectory; a team with a percentage's denominator under {SMALL_DENOMINATOR}, or a count "
+        "from 1 to 5, is flagged 'small numbers'.",
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

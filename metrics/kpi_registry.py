@@ -73,6 +73,12 @@ def problems(kpi: KPI) -> list[str]:
                            f"is not an aggregate of {kpi.source_kind}")
     if kpi.benchmark is not None and kpi.benchmark not in SOURCES:
         out.append(f"{kpi.id}: benchmark {kpi.benchmark!r} is not a published source ({', '.join(SOURCES)})")
+    from metrics.context import CONTEXT_MEASURES
+
+    for key in kpi.context:
+        if key not in CONTEXT_MEASURES:
+            out.append(f"{kpi.id}: context {key!r} is not a published context measure "
+                       f"({', '.join(CONTEXT_MEASURES)})")
     return out
 
 

@@ -91,6 +91,9 @@ class KPI:
     breakdowns: tuple[str, ...] = ()  # groupings its source kind's aggregator allows (team, format, …)
     secondary: tuple[SecondaryMeasure, ...] = ()
     benchmark: str | None = None  # a key of metrics.benchmarks.SOURCES (published DfE equivalent)
+    #: Published figures shown beside it as context, never rated: keys of metrics.context.CONTEXT_SOURCES
+    #: (the workforce census's turnover, vacancy and caseload for the workforce priorities).
+    context: tuple[str, ...] = ()
     #: What a review judges by default (shared/spec/judgement.md section 2): the month's value, or three
     #: months pooled (percentages with small monthly samples only; metrics.kpi_registry.problems checks
     #: it). The review settings may override it.
@@ -180,6 +183,7 @@ _DECLARED = (
         parts_unit="fte",
         rule="Σ fte of in-post agency rows ÷ Σ fte of all in-post rows, qualified roles only, × 100.",
         counts_people=True, breakdowns=("team",), benchmark="dfe_workforce_agency_rate",
+        context=("turnover", "vacancy", "caseload"),
     ),
     KPI(
         id="permanent_practitioners_fte", tor="2b(i)", label="Permanent social workers (FTE)", unit="fte",
@@ -193,7 +197,7 @@ _DECLARED = (
         numerator=Part("permanent_practitioner_fte", "Permanent practitioner FTE", "FTE"), denominator=None,
         parts_unit="fte",
         rule="Σ fte of in-post non-agency rows in practitioner roles.",
-        counts_people=True, breakdowns=("team",),
+        counts_people=True, breakdowns=("team",), context=("turnover", "vacancy", "caseload"),
     ),
     KPI(
         id="permanent_team_managers", tor="2b(ii)", label="Permanent front-line team managers", unit="count",
@@ -205,7 +209,7 @@ _DECLARED = (
         ),
         numerator=Part("permanent_tm", "Permanent team managers", "team managers"), denominator=None,
         rule="Number of distinct worker_id in post, non-agency, role team_manager.",
-        counts_people=True, breakdowns=("team",),
+        counts_people=True, breakdowns=("team",), context=("turnover", "vacancy", "caseload"),
         secondary=(
             SecondaryMeasure(
                 id="team_manager_permanence_pct", label="Team managers who are permanent (%)", unit="percent",
@@ -285,7 +289,7 @@ _DECLARED = (
         rule="Cohort = children with an episode open at E (start_date ≤ E, end_date blank or > E). For each, the "
              "distinct worker_id over episodes with start_date ≤ E and end_date blank or ≥ the first day of W. "
              "Cohort children with 3 or more ÷ cohort, × 100.",
-        counts_people=True, benchmark="dfe_cla_three_plus_social_workers",
+        counts_people=True, benchmark="dfe_cla_three_plus_social_workers", context=("turnover", "vacancy", "caseload"),
         secondary=(
             SecondaryMeasure(
                 id="mean_distinct_workers", label="Average number of social workers in 12 months", unit="mean",

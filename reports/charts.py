@@ -37,11 +37,41 @@ RAG_STYLE = {rag: {"colour": words.RAG_COLOURS[rag], "symbol": words.RAG_MARKERS
 PROJECTION = "#1d4f91"
 #: A public chart's checkpoint whose actual is suppressed says so, not "NO DATA".
 WITHHELD_WORD = f"'{SUPPRESSED}'"
-BENCH_STYLE = {  # series name prefix -> (colour, dash)
-    "England": ("#6f3c97", "dot"),
-    "Region": ("#8f4a00", "dashdot"),
-    "Statistical neighbours": ("#00626b", "dash"),
+BENCH_STYLE = {  # series name prefix -> (colour, marker symbol); the council's own: BENCH_OWN
+    "England": ("#6f3c97", "hexagon"),
+    "Region": ("#8f4a00", "square"),
+    "Statistical neighbours": ("#00626b", "triangle-up"),
 }
+BENCH_OWN = ("#3d3d3d", "star")
+#: On a chart whose published benchmark is defined differently from the KPI (BenchmarkSource.differs).
+DIFFERS_NOTE = "Published points: {differs} — not like for like with this KPI"
+
+
+def _benchmark_traces(fig: go.Figure, kpi: KPI, benchmarks: pd.DataFrame, large: bool) -> None:
+    """Published figures as annual points at their reference date (30 Sept for the workforce census, 31 March
+    for children in care), never a line through the months between. A benchmark whose definition differs
+    from the KPI's says so on the chart itself, in a note inside the plot's top left corner
+    (``BenchmarkSource.differs``; :data:`DIFFERS_NOTE`)."""
+    from metrics.benchmarks import BENCHMARKED_METRICS
+
+    src = BENCHMARKED_METRICS.get(kpi.id)
+    differs = src.differs if src is not None else ""
+    for name, b in benchmarks.groupby("series", sort=False):
+        if b["value"].isna().all():
+            continue
+        colour, symbol = next((v for k, v in BENCH_STYLE.items() if str(name).startswith(k)), BENCH_OWN)
+        base = str(name).removesuffix(" (published)")
+        legend = f"{base} (published)"
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(b["period_end"]), y=b["value"], name=legend, mode="markers",
+            marker=dict(size=11 if large else 9, symbol=symbol, color=colour, line=dict(color="white", width=1)),
+            hovertemplate=f"{base} (published, annual): " + "%{y:.1f} at %{x|%d %b %Y}"
+            + (f"<br>{differs}: not like for like" if differs else "") + "<extra></extra>",
+        ))
+    if differs and fig.data:
+        fig.add_annotation(x=0.01, y=0.99, xref="paper", yref="paper", xanchor="left", yanchor="top",
+                           showarrow=False, text=DIFFERS_NOTE.format(differs=differs), bgcolor="rgba(255,255,255,0.85)",
+                           font=dict(size=(20 if large else 13) - 3, color=INK), name="benchmark-differs")
 
 
 @dataclass(frozen=True)
@@ -119,17 +149,7 @@ def kpi_figure(
             hovertemplate="Projected %{x|%b %Y}: %{y:.1f}<extra></extra>",
         ))
     if benchmarks is not None and not benchmarks.empty:
-        for name, b in benchmarks.groupby("series", sort=False):
-            if b["value"].isna().all():
-                continue
-            style = next((v for k, v in BENCH_STYLE.items() if str(name).startswith(k)), ("#3d3d3d", "dot"))
-            fig.add_trace(go.Scatter(
-                x=pd.to_datetime(b["period_end"]), y=b["value"],
-                name=str(name) if "(published)" in str(name) else f"{name} (published)",
-                mode="lines+markers", line=dict(color=style[0], dash=style[1], width=1.8),
-                marker=dict(size=6, symbol="triangle-up"),
-                hovertemplate=f"{name}: " + "%{y:.1f} at %{x|%d %b %Y}<extra></extra>",
-            ))
+        _benchmark_traces(fig, kpi, benchmarks, large)
     # Labels of checkpoints three months apart collide on a two-year axis: above six, alternate two rows.
     rows = 2 if len(checkpoints) > 6 else 1
     row_px = 2 * (base - 3) + 10

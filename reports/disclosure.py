@@ -71,7 +71,13 @@ RULES: tuple[str, ...] = (
     "No child or worker identifiers are shown anywhere. The public pack omits who wrote each piece "
     "of commentary and replaces with '[removed]' in its text: " + REDACTION_RULES + ".",
     "The two milestone measures count items of the published Improvement Plan and SEND strategy, not "
-    "people, so they are shown in full.",
+    "people, so they are shown in full, with each overdue, late, off-track or at-risk item listed.",
+    "Registers follow the same rules. Outstanding historic complaints by stage and by age, and changes of "
+    "social worker by reason, are shown only where the measure's own figure is shown, with small counts "
+    "and the figures that would give them away shown as 'c'. Children by number of social workers, and "
+    "children by team, are shown only where none of their counts (nor any team's children with fewer "
+    "than three workers) is from 1 to 5, because the average number of workers, also published, would "
+    "let a suppressed count be worked out; otherwise they are in the restricted pack only.",
 )
 
 
@@ -529,3 +535,36 @@ def suppress_series(series: pd.DataFrame, decisions: Decisions | None = None, *,
     out["suppressed"] = hidden_rows
     return out
 
+
+
+# --- registers (issue 13): counts behind a KPI that no other figure ties --------------------------------
+
+
+def breakdown_cells(total: float, breakdowns: Mapping[str, Mapping[str, float]], *, total_known: bool
+                    ) -> dict[str, bool] | None:
+    """Public decision for one or more breakdowns of the same total that no other published figure ties (a
+    register's outstanding complaints by stage and by age band; changes of worker by reason). Cells are
+    ``"<breakdown>:<category>"`` and ``"total"``. ``total_known``: the total is the KPI's own figure, shown
+    elsewhere in the pack (never chosen for suppression here); otherwise it is a displayed cell like the others.
+    Returns cell → shown, or None when the table must not be published (no pattern protects it)."""
+    values = {"total": float(total)}
+    groups = []
+    for name, counts in breakdowns.items():
+        cells = {f"{name}:{c}": float(v) for c, v in counts.items()}
+        if not _sums_to(cells.values(), float(total)):
+            return None  # does not add up to the total: say nothing rather than something unprotected
+        values.update(cells)
+        groups.append(Group("total", tuple(cells)))
+    try:
+        suppressed = protect(values, groups, known={"total"} if total_known else ())
+    except Unprotectable:
+        return None
+    if exposed(values, groups, suppressed):
+        return None
+    return {c: c not in suppressed for c in values}
+
+
+def none_small(values: Iterable[float]) -> bool:
+    """True when no value is a small count (1 to 5): a table that may be published whole with no cell
+    suppressed (registers whose counts a published average ties by weights the sums cannot express)."""
+    return not any(is_small(v) for v in values)

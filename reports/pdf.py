@@ -319,6 +319,8 @@ def render(model, path: Path) -> int:
         # the chart's own legend explains its lines; the caption is the image's description
         left = [Image(io.BytesIO(page.chart_png), width=chart_w, height=chart_h) if page.chart_png
                 else _p("(chart not available)", styles["small"])]
+        if page.benchmark_note:  # a benchmark not like for like says so under the chart, on the same page
+            left.append(_p(page.benchmark_note, styles["small"]))
         right = [_p("Last three months", styles["h3"]), _table(page.recent, styles, side_w, size=12)]
         if page.details:
             right += [Spacer(1, 4)] + [_p(d, styles["side"]) for d in page.details]
@@ -340,11 +342,17 @@ def render(model, path: Path) -> int:
         if page.quality:
             story.append(KeepTogether([_p("Data quality", styles["h3"])]
                                       + [_p(f"• {q}", styles["body"]) for q in page.quality]))
+        for block in page.context:  # published context (issue 13 item 6): self-contained tables
+            story.append(KeepTogether([_p(block.title, styles["h3"])]
+                                      + ([_table(block.table, styles, frame_w, size=11.5, padding=2)]
+                                         if block.table is not None else [])
+                                      + [_p(line, styles["small"]) for line in block.lines]))
         if page.teams is not None:
             story.append(KeepTogether([_p(f"{page.kpi.label}: by team, {page.recent.rows[-1][0]}", styles["h3"]),
                                        _table(page.teams, styles, frame_w * 0.7)]))
         elif page.teams_note:
             story.append(_p(page.teams_note, styles["small"]))
+        story += _registers(page, styles, frame_w)
 
     # evidence
     story += [PageBreak(), _p("Evidence log — qualitative Terms of Reference items", styles["title"])]
@@ -379,6 +387,23 @@ def render(model, path: Path) -> int:
 
     doc.build(story, canvasmaker=NumberedCanvas)
     return NumberedCanvas.pages_total
+
+
+def _registers(page, styles, width: float) -> list:
+    """The KPI's register sections (``page.registers``): a heading, the table or a note, and its caption."""
+    from reportlab.platypus import KeepTogether
+
+    out = []
+    for sec in page.registers:
+        block = [_p(sec.title, styles["h3"])]
+        if sec.table is not None:
+            block.append(_table(sec.table, styles, width * (0.7 if len(sec.table.header) <= 2 else 1.0)))
+        if sec.note:
+            block.append(_p(sec.note, styles["small"]))
+        out.append(KeepTogether(block) if sec.table is None or len(sec.table.rows) <= 20 else block[0])
+        if sec.table is not None and len(sec.table.rows) > 20:
+            out += block[1:]
+    return out
 
 
 def _icon_key(styles, width: float):

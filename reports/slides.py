@@ -411,7 +411,8 @@ def _kpi_slides(deck: Deck, page) -> None:
     if page.chart_png:
         _picture(s, page.chart_png, MARGIN, top, chart_w, chart_h, page.chart_caption)
     _textbox(s, MARGIN, top + chart_h + 0.02, chart_w, bottom - top - chart_h - 0.02,
-             [Para("Chart: actual (solid), target (dashed), checkpoints with RAG.", BODY_PT, colour=GREY)])
+             [Para("Chart: actual (solid), target (dashed), checkpoints with RAG."
+                   + (f" {page.benchmark_note}" if page.benchmark_note else ""), BODY_PT, colour=GREY)])
     px = MARGIN + chart_w + 0.2
     pw = SLIDE_W - MARGIN - px
     recent = page.recent
@@ -466,8 +467,39 @@ def _kpi_slides(deck: Deck, page) -> None:
         _table(s2, x, y2 + 0.45, right_w, teams, size=BODY_PT, max_lines=2)
     elif page.teams is not None:
         _teams(deck, page)
+    _context(deck, page)
+    _registers(deck, page)
     if page.actions:
         _actions(deck, page)
+
+
+def _context(deck: Deck, page) -> None:
+    """Published context (issue 13 item 6): each block on its own slide(s), as many table rows as fit."""
+    for block in page.context:
+        width = SLIDE_W - 2 * MARGIN
+        t = block.table
+        heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE) if t is not None else [0.0]
+        room = FOOTER_Y - 0.1 - 2.0 - 0.5 * len(block.lines)
+        chunks: list[list] = [[]]
+        used = heights[0]
+        for row, h in zip(t.rows if t is not None else [], heights[1:]):
+            if used + h > room and chunks[-1]:
+                chunks.append([])
+                used = heights[0]
+            chunks[-1].append(row)
+            used += h
+        for i, rows in enumerate(chunks):
+            title = f"{page.kpi.label}: context" + (" (continued)" if i else "")
+            sl = deck.slide(title if deck.title_fits(title) else page.kpi.label)
+            _textbox(sl, MARGIN, deck.below, width, 0.45, [Para(block.title, HEAD_PT, True)])
+            y = deck.below + 0.5
+            if t is not None:
+                y += _table(sl, MARGIN, y, width, Table(t.header, rows, t.widths, t.align), size=BODY_PT,
+                            max_lines=2) + 0.1
+            if i == len(chunks) - 1 and block.lines:
+                _textbox(sl, MARGIN, y, width, FOOTER_Y - 0.1 - y,
+                         _fill([Para(x, BODY_PT, colour=GREY) for x in block.lines], width - 0.16,
+                               FOOTER_Y - 0.1 - y)[0])
 
 
 def _slide_teams(t):
@@ -551,6 +583,38 @@ def _teams(deck: Deck, page) -> None:
                size=BODY_PT, max_lines=1)
 
 
+def _registers(deck: Deck, page) -> None:
+    """The KPI's register sections: each table on its own slide(s), as many rows per slide as fit, under a
+    line naming it; the sections with only a note together on a text slide."""
+    title = f"{page.kpi.label}: register"
+    title = title if deck.title_fits(title) else "Register"
+    notes = []
+    for sec in page.registers:
+        if sec.table is None:
+            notes.append(Para(f"{sec.title}: {sec.note}", BODY_PT))
+            continue
+        t = sec.table
+        width = SLIDE_W - 2 * MARGIN - (2.4 if len(t.header) > 2 else 5.0)
+        room = FOOTER_Y - 0.1 - 2.6
+        heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE)
+        chunks: list[list] = [[]]
+        used = heights[0]
+        for row, h in zip(t.rows, heights[1:]):
+            if used + h > room and chunks[-1]:
+                chunks.append([])
+                used = heights[0]
+            chunks[-1].append(row)
+            used += h
+        for i, rows in enumerate(chunks):
+            last = i == len(chunks) - 1
+            s = deck.slide(title + (" (continued)" if i else ""))
+            caption = [Para(sec.title, HEAD_PT, True)] + ([Para(sec.note, BODY_PT, colour=GREY)] if sec.note else [])
+            _textbox(s, MARGIN, deck.below, SLIDE_W - 2 * MARGIN, 0.95, caption)
+            _table(s, MARGIN + (SLIDE_W - 2 * MARGIN - width) / 2, deck.below + 1.0, width,
+                   Table(t.header, rows, t.widths, t.align, last_row_bold=t.last_row_bold and last),
+                   size=BODY_PT, max_lines=2)
+    if notes:
+        deck.flow(title, notes)
 def _actions(deck: Deck, page) -> None:
     """The priority's actions log on its own slide(s): owner, due, status, action; each cell at most two
     lines (cut with an ellipsis), as many rows per slide as fit."""

@@ -266,10 +266,11 @@ def render_benchmark_note(metric: str, la_code: str) -> None:
                f"{plain(series)}. {src.caveat}")
 
 
-def render_breakdowns(db: str, v: int, metric: str) -> None:
+def render_breakdowns(db: str, v: int, metric: str, skip: tuple[str, ...] = ()) -> None:
+    """The KPI's breakdowns at the latest month (``skip``: those shown elsewhere, e.g. teams at a chosen month)."""
     from metrics.compute import BREAKDOWNS
 
-    bys = BREAKDOWNS.get(metric, ())
+    bys = tuple(b for b in BREAKDOWNS.get(metric, ()) if b not in skip)
     if not bys:
         return
     st.header("Breakdowns", anchor=False)

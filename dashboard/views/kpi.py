@@ -6,8 +6,10 @@ import streamlit as st
 from dashboard import access, loaders
 from dashboard.components.actions import render_kpi_actions
 from dashboard.components.chrome import export_button, render_demo_notice, stop_unless_kpi_data
+from dashboard.components.context import render_context
 from dashboard.components.kpi import (kpi_picker, render_benchmark_note, render_breakdowns, render_flag_notes,
                                       render_kpi_headline, render_monthly_table, render_secondary, render_spc_note)
+from dashboard.components.registers import register_month, render_registers, render_team_breakdown
 from dashboard.components.verdict import render_key
 from metrics.kpis import REGISTRY
 
@@ -33,8 +35,12 @@ with spc_tab:
     render_spc_note(board, metric)
 render_key()
 render_benchmark_note(metric, loaders.review_settings(db, version).la_code)
+render_context(metric, loaders.review_settings(db, version).la_code)
 render_flag_notes(db, version, metric)
-render_breakdowns(db, version, metric)
+month = register_month(db, version, metric, board.month)
+render_registers(db, version, metric, month)
+render_team_breakdown(db, version, metric, month)
+render_breakdowns(db, version, metric, skip=("team",))
 render_secondary(db, version, metric)
 render_kpi_actions(board, metric, at, identity)
 st.header("Definition", anchor=False)

@@ -18,8 +18,9 @@ from metrics.months import month_label
 from metrics.reviews import words
 from reports import disclosure
 from reports.charts import PACK, review_chart
-from reports.pack.model import (ACTION_TITLE_LIMIT, NAME_LIMIT, ActionItem, Commentary, EvidenceItem, KpiPage,
-                                PackModel, Table, shorten)
+from reports.pack.model import (ACTION_TITLE_LIMIT, NAME_LIMIT, ActionItem, Commentary, ContextBlock,
+                                EvidenceItem, KpiPage, PackModel, Table, shorten)
+from reports.pack.registers import register_sections
 from reports.tables import JUDGEMENT_DOC, PackData, ReviewRow, overall_line, review_rows
 
 SUPPRESSED = disclosure.SUPPRESSED
@@ -347,6 +348,9 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             earlier_entries=max(len(current) - 1, 0),
             definition=f"{kpi.definition} {'Higher' if kpi.higher_is_better else 'Lower'} is better.",
             quality=_quality(data, kpi, r.actual_month, r, public),
+            benchmark_note=benchmark_note(kpi),
+            context=context_blocks(kpi, settings.la_code, result.checkpoint),
+            registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
             actions=_actions(conn, result, kpi.id, public),
         ))
 
@@ -384,10 +388,60 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
     )
 
 
+def benchmark_note(kpi: KPI) -> str:
+    """The sentence under a KPI's chart when its published benchmark's definition differs from the KPI's."""
+    from metrics.benchmarks import BENCHMARKED_METRICS
+
+    src = BENCHMARKED_METRICS.get(kpi.id)
+    if src is None or not src.differs:
+        return ""
+    return f"Published benchmark not like for like ({src.differs}): {src.caveat}"
+
+
+def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextBlock]:
+    """Published context on the KPI's page, reference dates on or before the review date: the
+    council's rank and quartile on the KPI's benchmark (its last three years) and on the workforce context
+    measures, and the latest census year beside the statistical neighbours. Published figures only, so the
+    same in a public pack."""
+    from metrics import context
+    from reports.context import neighbour_display
+
+    if not kpi.benchmark and not kpi.context:
+        return []
+    until = checkpoint.isoformat()
+    try:
+        standing = context.standing_table(kpi.id, la_code, until=until, years=3)
+        year = context.latest_year(kpi.id, until=until)
+        neighbours = context.neighbour_table(kpi.id, la_code, year) if year else None
+    except (ValueError, FileNotFoundError) as e:
+        return [ContextBlock("Context from published data", None, [f"Not shown: {e}"])]
+    out = []
+    if not standing.empty:
+        rows = [[shorten(r[0], 60), *r[1:]] for r in standing.astype(str).values.tolist()]
+        out.append(ContextBlock(
+            "Where the council stands (published figures)",
+            Table(["Measure", "Date", "Council", "Rank among neighbours", "Quartile", "Rank in England",
+                   "Quartile"], rows, [0.3, 0.1, 0.1, 0.13, 0.12, 0.12, 0.13],
+                  ["left", "left", "right", "right", "left", "right", "left"]),
+            ["Rank 1 = best for the measure's direction; ties share the best rank of the tie (1, 2, 2, 4); "
+             "quartile 1 = best quarter. Among the council and its 10 DfE statistical neighbours, and among "
+             "every council in England with a published figure (docs/context.md)."]))
+    if neighbours is not None and not neighbours.empty:
+        shown = neighbour_display(kpi.id, neighbours)
+        out.append(ContextBlock(
+            f"Workforce census, 30 September {year}: the council and its statistical neighbours",
+            Table(list(shown.columns), shown.astype(str).values.tolist(), [0.4, 0.2, 0.2, 0.2],
+                  ["left", "right", "right", "right"]),
+            [" ".join(f"{m.short}: {m.source.definition}" for m in context.context_measures(kpi.id))
+             + " Annual figures at the census date, not monthly."]))
+    return out
+
+
 def _chart_caption(kpi: KPI, row: ReviewRow, data: PackData) -> str:
     parts = ["Monthly actual (solid)", "target trajectory (dashed)", "review checkpoints with their RAG"]
     if kpi.benchmark:
-        parts.append("published DfE benchmarks")
+        parts.append("published DfE benchmarks as annual points at their reference date"
+                     + (f" ({benchmark_note(kpi)})" if benchmark_note(kpi) else ""))
     return ("Chart: " + ", ".join(parts) + f". Months up to {short_month(row.actual_month)}. "
             f"How progress is judged: {JUDGEMENT_DOC}.")
 

@@ -45,6 +45,25 @@ class Commentary:
 
 
 @dataclass
+class ContextBlock:
+    """Published context on a KPI's page (issue 13 item 6): a heading, a table and lines under it."""
+
+    title: str
+    table: Table | None
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RegisterSection:
+    """A register's table (or, where there is nothing to show or it cannot be published, a note) on a KPI's
+    page: the items behind the number at the judged month (:mod:`reports.pack.registers`)."""
+
+    title: str
+    table: Table | None
+    note: str = ""
+
+
+@dataclass
 class ActionItem:
     """One action of the actions log (:mod:`metrics.actions`) as the packs print it (and a Word report can)."""
 
@@ -89,6 +108,11 @@ class KpiPage:
     earlier_entries: int
     definition: str
     quality: list[str]
+    #: Under the chart: a published benchmark whose definition differs from the KPI's says so here ("" = none)
+    benchmark_note: str = ""
+    #: The council's rank and quartile, and for the workforce priorities turnover, vacancy and caseload
+    context: list[ContextBlock] = field(default_factory=list)
+    registers: list[RegisterSection] = field(default_factory=list)
     #: the actions log for this priority at this review: agreed at it or earlier, not closed before the
     #: previous review (metrics.actions.actions_for_review), current state
     actions: list[ActionItem] = field(default_factory=list)
