@@ -151,6 +151,16 @@ def evidence(db: str, version: int, checkpoint: str) -> list:
         return list_entries(conn, checkpoint)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def actions(db: str, version: int, checkpoint: str, metric: str | None = None, previous: str | None = None) -> list:
+    """The actions a review shows (``metrics.actions.Action``, current state with history): agreed at it or
+    earlier, not closed before the previous review; one KPI's, or every KPI's."""
+    from metrics.actions import actions_for_review
+
+    with connect(db) as conn:
+        return actions_for_review(conn, checkpoint, metric, previous)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def settings_history(db: str, version: int) -> pd.DataFrame:
     """Every saved settings version, newest first: who, when (UTC), note, what changed in words (the first:

@@ -12,11 +12,11 @@ import argparse
 import sqlite3
 import sys
 
-from kpi_cli import boardpack, checks, report, review, series, serve, spc, uploads
+from kpi_cli import actions, boardpack, checks, report, review, series, serve, spc, uploads
 from kpi_cli.common import EXIT_REFUSED, EXIT_USAGE, UsageError, err
 
 #: The groups of subcommands, in the order ``kpi --help`` lists them.
-GROUPS = (uploads, checks, series, review, spc, boardpack, report, serve)
+GROUPS = (uploads, checks, series, review, spc, boardpack, report, actions, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """The audit trail: who did what, when (UTC). Append-only — SQLite triggers refuse UPDATE and DELETE.
 
-Every upload, restore, withdrawal, settings change, checkpoint finalisation, evidence entry and export is
-recorded, inside the same transaction as the change it records where there is one.
+Every upload, restore, withdrawal, settings change, checkpoint finalisation, evidence entry, action
+(:mod:`metrics.actions`) and export is recorded, inside the same transaction as the change it records where
+there is one.
 
 Each row carries ``row_hash`` = SHA-256 over the previous row's hash and this row's canonical content
 (:func:`canonical`), and ``store_meta.audit_head`` names the last row and its hash. Someone who drops the
@@ -21,7 +22,7 @@ from metrics.store import get_meta, set_meta, transaction, utc_now
 
 ACTIONS = (
     "upload", "restore", "withdraw", "settings_change", "checkpoint_final", "evidence_add", "evidence_edit",
-    "export", "boardpack", "sign_in_refused", "restatement", "report",
+    "export", "boardpack", "sign_in_refused", "restatement", "report", "action_add", "action_update",
 )
 
 

@@ -19,7 +19,7 @@ from metrics.settings import Settings
 
 class Role(IntEnum):
     viewer = 1  # Commissioner, Improvement Adviser, board members: see everything, change nothing
-    uploader = 2  # performance leads: upload and restore extracts, write evidence commentary
+    uploader = 2  # performance leads: upload and restore extracts, write evidence commentary and actions
     admin = 3  # review owners: targets, checkpoints, mark final, audit trail
 
 
@@ -30,6 +30,7 @@ ACTIONS: dict[str, Role] = {
     "upload": Role.uploader,
     "restore": Role.uploader,
     "evidence_edit": Role.uploader,
+    "actions_edit": Role.uploader,  # the actions log (metrics.actions): add actions and their updates
     "settings": Role.admin,
     "mark_final": Role.admin,
     "withdraw": Role.admin,  # the escape hatch: take a bad upload out of use (reversible by restore)

@@ -12,6 +12,8 @@ The tables and the modules that read and write them:
 - ``audit_log`` (append-only, each row chained by hash) — :mod:`metrics.audit`
 - ``review_settings_versions`` (append-only), ``checkpoint_finals`` (frozen) — :mod:`metrics.reviews.store`
 - ``evidence`` (read-only once its checkpoint is final) — :mod:`metrics.evidence`
+- ``actions`` (the actions log: read-only once its checkpoint is final, history never rewritten) —
+  :mod:`metrics.actions`
 
 ``upload_months`` and ``current_months`` are scoped: ``''`` for most kinds, the KPI for figures and (from the
 step ``conference_scopes``) the conference type for conferences.
@@ -234,6 +236,64 @@ def conference_scopes(db: sqlite_utils.Database) -> None:
                          rows if table == "upload_months" else [(t, m, uid) for uid, t, m in rows])
 
 
+_ACTIONS_READ_ONLY = "actions agreed at a final review are read-only: add an update (a new entry) instead"
+ACTION_STATUSES = ("open", "in_progress", "done", "dropped")  # metrics.actions.STATUSES reads this
+
+
+def actions(db: sqlite_utils.Database) -> None:
+    """The actions log (issue 13 item 4). A row is an action as agreed at a review (``updates`` NULL) or an
+    update of one (status change or correction: ``updates`` = the action's first row, same checkpoint and
+    KPI), carrying the action's whole state after the update. Nothing is overwritten once its review is
+    final, and a row that a later update follows is history: never changed or deleted."""
+    statuses = ", ".join(f"'{s}'" for s in ACTION_STATUSES)
+    db.execute(
+        "CREATE TABLE actions ("
+        " id INTEGER PRIMARY KEY,"
+        " checkpoint DATE NOT NULL,"  # ISO YYYY-MM-DD: the review where the action was agreed
+        " kpi TEXT NOT NULL,"
+        " title TEXT NOT NULL CHECK (length(trim(title)) > 0),"
+        " owner TEXT NOT NULL CHECK (length(trim(owner)) > 0),"  # a role or team, never a person's name
+        " due DATE NOT NULL,"  # ISO YYYY-MM-DD
+        f" status TEXT NOT NULL CHECK (status IN ({statuses})),"
+        " note TEXT NOT NULL DEFAULT '',"
+        " author TEXT NOT NULL CHECK (length(trim(author)) > 0),"
+        " created_at TEXT NOT NULL,"  # UTC, ISO 8601 with Z
+        " updates INTEGER REFERENCES actions(id))"
+    )
+    db.execute("CREATE INDEX actions_checkpoint ON actions (checkpoint, kpi)")
+    db.execute("CREATE INDEX actions_updates ON actions (updates)")
+    final = "EXISTS (SELECT 1 FROM checkpoint_finals f WHERE f.checkpoint = {}.checkpoint)"
+    history = "EXISTS (SELECT 1 FROM actions a WHERE a.updates = OLD.id OR (OLD.updates IS NOT NULL" \
+              " AND a.updates = OLD.updates AND a.id > OLD.id))"
+    for op in ("UPDATE", "DELETE"):  # (SQLite runs the newest trigger first: "final" is the message once final)
+        db.execute(
+            f"CREATE TRIGGER actions_history_no_{op.lower()} BEFORE {op} ON actions WHEN {history}"
+            " BEGIN SELECT RAISE(ABORT, 'an action entry followed by an update is history: it cannot be changed"
+            " or deleted'); END"
+        )
+        db.execute(
+            f"CREATE TRIGGER actions_final_no_{op.lower()} BEFORE {op} ON actions WHEN {final.format('OLD')}"
+            f" BEGIN SELECT RAISE(ABORT, '{_ACTIONS_READ_ONLY}'); END"
+        )
+    db.execute(
+        "CREATE TRIGGER actions_fixed_fields BEFORE UPDATE OF id, checkpoint, kpi, author, created_at, updates"
+        " ON actions BEGIN SELECT RAISE(ABORT, 'who wrote an action entry, when, and which review and KPI it"
+        " belongs to cannot be changed'); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER actions_final_insert BEFORE INSERT ON actions"
+        f" WHEN NEW.updates IS NULL AND {final.format('NEW')}"
+        " BEGIN SELECT RAISE(ABORT, 'the review is final: new entries must be updates of an action agreed there');"
+        " END"
+    )
+    db.execute(
+        "CREATE TRIGGER actions_update_of_an_action BEFORE INSERT ON actions"
+        " WHEN NEW.updates IS NOT NULL AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = NEW.updates"
+        " AND a.updates IS NULL AND a.checkpoint = NEW.checkpoint AND a.kpi = NEW.kpi)"
+        " BEGIN SELECT RAISE(ABORT, 'an update must follow an action of the same review and KPI'); END"
+    )
+
+
 #: The schema's history, in order: (what the step adds, the step). Version N = the first N applied.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("uploads, upload months, current pointers and one record table per extract kind", uploads_and_records),
@@ -245,4 +305,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("uploads record their source (Annex A, CSWW census, SSD, SSDA903 or product format)", upload_source),
     ("conferences uploads scoped by conference type (the two SSD conference tables load side by side)",
      conference_scopes),
+    ("actions log per KPI, read-only once its review is final, history never rewritten", actions),
 ]

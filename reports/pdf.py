@@ -338,6 +338,7 @@ def render(model, path: Path) -> int:
         else:
             story.append(KeepTogether([_p("Latest commentary", styles["h2"]),
                                        _p("No commentary recorded for this KPI at this checkpoint.", styles["body"])]))
+        story += _actions(page, styles, frame_w)
         if page.quality:
             story.append(KeepTogether([_p("Data quality", styles["h3"])]
                                       + [_p(f"• {q}", styles["body"]) for q in page.quality]))
@@ -418,6 +419,20 @@ def _icon_key(styles, width: float):
     t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                            ("LEFTPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
     return t
+
+
+def _actions(page, styles, width: float) -> list:
+    """The priority's actions log: owner, due, status, action (each cell wraps, then ends with an ellipsis)."""
+    from reportlab.platypus import KeepTogether
+
+    t = page.actions_table
+    if t is None:
+        return [KeepTogether([_p("Actions", styles["h3"]),
+                              _p("No actions recorded for this priority.", styles["small"])])]
+    head = [_p("Actions", styles["h3"]),
+            _p("Agreed at this review or earlier, not closed before the previous review; owner is a role or team.",
+               styles["small"])]
+    return [KeepTogether([*head, _table(t, styles, width)])] if len(t.rows) <= 6 else [*head, _table(t, styles, width)]
 
 
 def _commentary(e, styles) -> list:

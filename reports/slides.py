@@ -397,8 +397,9 @@ def _status(deck: Deck, s, page, y: float) -> None:
 
 def _kpi_slides(deck: Deck, page) -> None:
     """Slide 1: status, chart, last three months, latest commentary, data quality. Slide 2: definition,
-    secondary measures and the team breakdown (third slide if it does not fit). Anything longer moves
-    to a continuation slide: nothing is set below 16 pt."""
+    secondary measures and the team breakdown (third slide if it does not fit); then the actions log on its
+    own slide where there are actions. Anything longer moves to a continuation slide: nothing is set below
+    16 pt."""
 
     s = deck.slide(page.title if deck.title_fits(page.title, 2) else page.kpi.label)
     _status(deck, s, page, deck.below + 0.08)
@@ -444,6 +445,8 @@ def _kpi_slides(deck: Deck, page) -> None:
         about += [Para(d, BODY_PT) for d in page.details]
     if page.teams_note:
         about.append(Para(page.teams_note, BODY_PT, colour=GREY, space_before=8))
+    if not page.actions:
+        about.append(Para("Actions: none recorded for this priority.", BODY_PT, colour=GREY, space_before=8))
     if rest:
         about = [Para("Latest commentary (continued)", HEAD_PT, True), *rest,
                  Para("", BODY_PT), *about]
@@ -466,6 +469,8 @@ def _kpi_slides(deck: Deck, page) -> None:
         _teams(deck, page)
     _context(deck, page)
     _registers(deck, page)
+    if page.actions:
+        _actions(deck, page)
 
 
 def _context(deck: Deck, page) -> None:
@@ -610,6 +615,29 @@ def _registers(deck: Deck, page) -> None:
                    size=BODY_PT, max_lines=2)
     if notes:
         deck.flow(title, notes)
+def _actions(deck: Deck, page) -> None:
+    """The priority's actions log on its own slide(s): owner, due, status, action; each cell at most two
+    lines (cut with an ellipsis), as many rows per slide as fit."""
+
+    t = page.actions_table
+    width = SLIDE_W - 2 * MARGIN
+    room = FOOTER_Y - 0.1 - 2.0  # below a two-line title and the caption
+    heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE)
+    chunks: list[list] = [[]]
+    used = heights[0]
+    for row, h in zip(t.rows, heights[1:]):
+        if used + h > room and chunks[-1]:
+            chunks.append([])
+            used = heights[0]
+        chunks[-1].append(row)
+        used += h
+    for i, rows in enumerate(chunks):
+        s = deck.slide(f"{page.kpi.label}: actions" + (" (continued)" if i else ""))
+        _textbox(s, MARGIN, deck.below, width, 0.45,
+                 [Para("Agreed at this review or earlier, not closed before the previous review. Owners are roles "
+                       "or teams.", BODY_PT, colour=GREY)])
+        _table(s, MARGIN, deck.below + 0.5, width, Table(t.header, rows, t.widths, t.align), size=BODY_PT,
+               max_lines=2)
 
 
 def _commentary_paras(entries, none_text: str) -> list[Para]:

@@ -211,9 +211,16 @@ def verdict_sentence(r: ReviewRow) -> str:
 
 
 def actions_for(conn: sqlite3.Connection, checkpoint: dt.date, kpi: str, public: bool) -> list[ActionItem]:
-    """The actions agreed for ``kpi`` at ``checkpoint``. None are recorded yet: the actions log
-    (``metrics.actions.list_actions``) is wired in here when it exists."""
-    return []
+    """The actions the review at ``checkpoint`` looks at for ``kpi``, as the board pack lists them
+    (:func:`metrics.actions.actions_for_review`: agreed at it or earlier, not closed before the previous
+    review), in their current state."""
+    from metrics.actions import actions_for_review
+    from metrics.reviews import load_settings
+
+    earlier = [c.date for c in load_settings(conn).checkpoints if c.date < checkpoint]
+    return [ActionItem(f"A{a.id} {a.title}", a.owner, f"{a.due.day} {a.due:%B %Y}",
+                       a.status_text + (" (overdue)" if a.overdue(checkpoint) else ""))
+            for a in actions_for_review(conn, checkpoint, kpi, max(earlier) if earlier else None)]
 
 
 def build_report_model(conn: sqlite3.Connection, data: PackData, *, public: bool, by: str) -> ReportModel:

@@ -21,7 +21,7 @@ SETTINGS = Settings(roles={
 EXPECTED = {
     None: set(),
     Role.viewer: {"view", "export"},
-    Role.uploader: {"view", "export", "upload", "restore", "evidence_edit"},
+    Role.uploader: {"view", "export", "upload", "restore", "evidence_edit", "actions_edit"},
     Role.admin: set(ACTIONS),
 }
 

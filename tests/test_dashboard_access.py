@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import re
@@ -51,7 +52,8 @@ ROLE_OF = {"signed out": None, "unknown user": None, "missing claims": None,
            "viewer": "viewer", "uploader": "uploader", "admin": "admin"}
 LADDER = ("unknown user", "viewer", "uploader", "admin")
 ALL_PAGES = ("overview", "kpi", "reviews", "present", "upload", "coverage", "settings", "audit", "about")
-TABLES = ("uploads", "current_months", "review_settings_versions", "checkpoint_finals", "evidence", "audit_log")
+TABLES = ("uploads", "current_months", "review_settings_versions", "checkpoint_finals", "evidence", "actions",
+          "audit_log")
 CHECKPOINT = "2024-06-01"
 
 VIEW = "see overview, KPI detail, reviews, coverage, about; present"
@@ -70,6 +72,7 @@ ACTION_ROW: dict[str, str] = {
     "upload": UPLOAD,
     "restore": UPLOAD,
     "evidence_edit": "write evidence and commentary",
+    "actions_edit": "agree actions and record their updates (actions log)",
     "settings": "change checkpoints, targets, tolerances, settings",
     "mark_final": "mark a checkpoint final",
     "audit_view": "read the audit trail",
@@ -457,6 +460,26 @@ def _evidence(at: AppTest) -> bool:
     return True
 
 
+def _fill_action(at: AppTest) -> AppTest | None:
+    """The KPI page with the 'Agree an action' form filled in (None if the page offers no form)."""
+    at = goto(at, "kpi")
+    if at is None or not [t for t in at.text_input if t.key == "action-title"]:
+        return None
+    at.text_input(key="action-title").set_value("Convert six agency posts to permanent")
+    at.text_input(key="action-owner").set_value("Workforce team")
+    at.date_input(key="action-due").set_value(dt.date(2025, 9, 30))
+    return at
+
+
+def _action(at: AppTest) -> bool:
+    at = _fill_action(at)
+    if at is None:
+        return False
+    next(b for b in at.button if b.label == "Add the action").click()
+    run(at)
+    return True
+
+
 def _settings(at: AppTest) -> bool:
     at = goto(at, "settings")
     if at is None or not [n for n in at.number_input if n.key == "sf-agency_rate-tolerance"]:
@@ -491,17 +514,17 @@ def _export(at: AppTest) -> bool:
 
 
 ATTEMPT = {"upload": _upload, "restore": _restore, "evidence_edit": _evidence, "settings": _settings,
-           "mark_final": _mark_final, "export": _export, "withdraw": _withdraw}
+           "mark_final": _mark_final, "export": _export, "withdraw": _withdraw, "actions_edit": _action}
 UI_ACTIONS = tuple(ATTEMPT)
 # what an allowed action must change (every other table stays as it was, beyond the audit row)
 CHANGES = {"upload": {"uploads", "current_months", "audit_log"}, "restore": {"uploads", "current_months", "audit_log"},
            "evidence_edit": {"evidence", "audit_log"}, "settings": {"review_settings_versions", "audit_log"},
            # marking final first saves the default settings as version 1 (none saved in the demo store)
            "mark_final": {"checkpoint_finals", "review_settings_versions", "audit_log"}, "export": {"audit_log"},
-           "withdraw": {"uploads", "current_months", "audit_log"}}
+           "withdraw": {"uploads", "current_months", "audit_log"}, "actions_edit": {"actions", "audit_log"}}
 AUDIT_ACTION = {"upload": "upload", "restore": "restore", "evidence_edit": "evidence_add",
                 "settings": "settings_change", "mark_final": "checkpoint_final", "export": "export",
-                "withdraw": "withdraw"}
+                "withdraw": "withdraw", "actions_edit": "action_add"}
 
 
 def _audit_rows(path: Path, action: str) -> list[tuple[str, str]]:
@@ -575,6 +598,8 @@ def _ready(action: str, at: AppTest) -> AppTest:
         at = goto(at, "settings")
         at.number_input(key="sf-agency_rate-tolerance").set_value(4.0)
         return run(at)
+    if action == "actions_edit":
+        return _fill_action(at)
     at = _reviews(at)
     if action == "export":  # the board pack: prepared on the server after its own check
         return at
@@ -594,6 +619,7 @@ AT_THE_CLICK = {
     "mark_final": lambda at: at.button(key="mark-final").click(),
     "evidence_edit": lambda at: next(b for b in at.button if b.label == "Add entry").click(),
     "export": lambda at: at.button(key="pack-build").click(),
+    "actions_edit": lambda at: next(b for b in at.button if b.label == "Add the action").click(),
 }
 # actions a role can lose while keeping the page the control is on (export goes only with every role)
 GUARDED = tuple(a for a in AT_THE_CLICK if just_below(a) != "unknown user")

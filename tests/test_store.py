@@ -457,7 +457,7 @@ def test_a_store_made_at_any_earlier_version_migrates_to_the_fresh_schema(versio
         meta = dict(c.execute("SELECT key, value FROM store_meta").fetchall()) if version else {}
         old_dump = dump(c)
     with contextlib.closing(store.connect(path)) as c, contextlib.closing(store.connect(fresh_db)) as fresh:
-        assert store.schema_version(c) == store.schema_version(fresh) == len(store.MIGRATIONS) == 8
+        assert store.schema_version(c) == store.schema_version(fresh) == len(store.MIGRATIONS) == 9
         assert schema_sql(c) == schema_sql(fresh)
         assert {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before} == before  # rows kept
         now = dict(c.execute("SELECT key, value FROM store_meta").fetchall())

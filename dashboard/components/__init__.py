@@ -5,6 +5,7 @@
 * :mod:`~dashboard.components.kpi` — the overview table and the KPI detail page;
 * :mod:`~dashboard.components.present` — the Present page's slide;
 * :mod:`~dashboard.components.review` — the review table, evidence, finals, checkpoint picker, board pack;
+* :mod:`~dashboard.components.actions` — the actions log: tables, history and the forms for writers;
 * :mod:`~dashboard.components.upload` — the Upload page: check, load, history, examples;
 * :mod:`~dashboard.components.settings` — the Settings page's form and history.
 

@@ -5,6 +5,7 @@ the judged month, data notes and definition."""
 import streamlit as st
 
 from dashboard import access, loaders
+from dashboard.components.actions import render_kpi_actions
 from dashboard.components.chrome import export_button, render_demo_notice, stop_unless_kpi_data
 from dashboard.components.context import render_context
 from dashboard.components.kpi import (kpi_picker, render_back_to_overview, render_benchmark_note,
@@ -15,7 +16,7 @@ from dashboard.components.registers import register_month, render_registers, ren
 from dashboard.components.verdict import render_key
 from metrics.kpis import REGISTRY
 
-access.page("kpi")
+identity = access.page("kpi")
 render_demo_notice()
 db, version = loaders.version()
 stop_unless_kpi_data(db, version, "KPI detail")
@@ -56,6 +57,7 @@ render_registers(db, version, metric, month)
 render_team_breakdown(db, version, metric, month)
 render_breakdown_section(db, version, metric, month, skip=("team",))
 render_secondary(db, version, metric)
+render_kpi_actions(board, metric, at, identity)
 st.header("Definition", anchor=False)
 st.write(kpi.definition)
 st.caption(f"Rule as computed: {kpi.rule}")

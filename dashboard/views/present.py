@@ -7,6 +7,7 @@ then the review's commentary, evidence and actions for the priority.
 import streamlit as st
 
 from dashboard import access, loaders
+from dashboard.components.actions import render_present_actions
 from dashboard.components.chrome import render_demo_notice, stop_unless_kpi_data
 from dashboard.components.kpi import render_commentary
 from dashboard.components.present import (CHART_PX, present_controls, present_index, present_style, render_notes,
@@ -34,3 +35,4 @@ with st.container(key="present_chart"):  # theme=None: the chart's own projector
 # Below the fold: the notes, then the review's commentary, evidence and actions for this priority.
 render_notes(board, metric)
 render_commentary(db, version, board, metric)  # the review's commentary and evidence on this priority
+render_present_actions(board, metric, at)  # the actions agreed on it

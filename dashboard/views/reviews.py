@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import access, loaders
+from dashboard.components.actions import render_review_actions
 from dashboard.components.chrome import render_demo_notice, render_empty_store
 from dashboard.components.review import (render_boardpack_downloads, render_evidence, render_evidence_forms,
                                          render_mark_final, render_review_table, review_option)
@@ -37,6 +38,8 @@ st.divider()
 render_evidence(board, entries)
 if identity.may("evidence_edit") and (entries or not board.final):
     render_evidence_forms(board, at, entries)
+st.divider()
+render_review_actions(board, at)
 if identity.may("mark_final") and not board.final:
     st.divider()
     render_mark_final(board, at)

@@ -1,7 +1,7 @@
 """Building the board pack's model (:class:`reports.pack.model.PackModel`) from one load of the store
 (:class:`reports.tables.PackData`): the summary from the review model's rows (:func:`reports.tables.review_rows`),
-one page per KPI (its recent months, breakdowns, secondary measures, commentary, definition and data-quality
-notes, with the captions and nouns its declaration in :mod:`metrics.kpis` gives), the evidence log and the
+one page per KPI (its recent months, breakdowns, secondary measures, commentary, actions, definition and
+data-quality notes, with the captions and nouns its declaration in :mod:`metrics.kpis` gives), the evidence log and the
 definitions. :func:`figure` is the KPI's chart in the pack's style, from the one chart builder
 (:func:`reports.charts.review_chart`).
 """
@@ -18,7 +18,8 @@ from metrics.months import month_label
 from metrics.reviews import words
 from reports import disclosure
 from reports.charts import PACK, review_chart
-from reports.pack.model import Commentary, ContextBlock, EvidenceItem, KpiPage, PackModel, Table, shorten
+from reports.pack.model import (ACTION_TITLE_LIMIT, NAME_LIMIT, ActionItem, Commentary, ContextBlock,
+                                EvidenceItem, KpiPage, PackModel, Table, shorten)
 from reports.pack.registers import register_sections
 from reports.tables import JUDGEMENT_DOC, PackData, ReviewRow, overall_line, review_rows
 
@@ -78,6 +79,26 @@ def _entry(e, public: bool) -> Commentary:
     if not public and e.edited_at:
         note = "; ".join(x for x in (note, f"edited by {shorten(e.edited_by)}") if x)
     return Commentary(f"{when.day} {when:%b %Y}", None if public else shorten(e.author), body, note)
+
+
+def _actions(conn: sqlite3.Connection, result, kpi_id: str, public: bool) -> list[ActionItem]:
+    """The priority's actions at this review (``metrics.actions.actions_for_review``), for the pack: user text
+    shortened, and in a public pack passed through the commentary's redaction."""
+    from metrics.actions import actions_for_review, changes
+
+    def text(value: str, limit: int) -> str:
+        return shorten(disclosure.redact_text(value) if public else value, limit)
+
+    out = []
+    for a in actions_for_review(conn, result.checkpoint, kpi_id, result.previous_checkpoint):
+        last = a.history[-1]
+        update = "" if not a.updated else (f"{_date(dt.date.fromisoformat(last.created_at[:10]))}: "
+                                           + ("; ".join(changes(a.history[-2], last)) or "note added"))
+        out.append(ActionItem(ref=f"A{a.id}", title=text(a.title, ACTION_TITLE_LIMIT),
+                              owner=text(a.owner, NAME_LIMIT), due=_date(a.due), status=a.status_text,
+                              agreed=_date(a.checkpoint), overdue=a.overdue(result.checkpoint),
+                              last_update=text(update, NAME_LIMIT)))
+    return out
 
 
 def _current_entries(entries) -> list:
@@ -330,6 +351,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             benchmark_note=benchmark_note(kpi),
             context=context_blocks(kpi, settings.la_code, result.checkpoint),
             registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
+            actions=_actions(conn, result, kpi.id, public),
         ))
 
     overall_entries = [_entry(e, public) for e in _current_entries(list_entries(conn, result.checkpoint))

@@ -64,6 +64,36 @@ class RegisterSection:
 
 
 @dataclass
+class ActionItem:
+    """One action of the actions log (:mod:`metrics.actions`) as the packs print it (and a Word report can)."""
+
+    ref: str  # 'A12'
+    title: str  # shortened to ACTION_TITLE_LIMIT; redacted in a public pack
+    owner: str  # a role or team
+    due: str  # '30 Jun 2025'
+    status: str  # 'Open', 'In progress', 'Done', 'Dropped'
+    agreed: str  # the review where it was agreed: '1 Mar 2025'
+    overdue: bool = False  # not closed and due before the review
+    last_update: str = ""  # '3 Apr 2025: status Open → Done'
+
+    @property
+    def status_text(self) -> str:
+        return self.status + (" (overdue)" if self.overdue else "")
+
+
+#: an action's text in the packs: cut (with an ellipsis) to this many characters; cells are also fitted
+ACTION_TITLE_LIMIT = 300
+
+
+def actions_table(items: list[ActionItem]) -> Table | None:
+    """The actions of one priority as a table: owner, due, status, action (None without actions)."""
+    if not items:
+        return None
+    return Table(["Owner", "Due", "Status", "Action"],
+                 [[a.owner, a.due, a.status_text, f"{a.ref}  {a.title}"] for a in items], [0.25, 0.13, 0.15, 0.47])
+
+
+@dataclass
 class KpiPage:
     kpi: KPI
     title: str
@@ -83,6 +113,13 @@ class KpiPage:
     #: The council's rank and quartile, and for the workforce priorities turnover, vacancy and caseload
     context: list[ContextBlock] = field(default_factory=list)
     registers: list[RegisterSection] = field(default_factory=list)
+    #: the actions log for this priority at this review: agreed at it or earlier, not closed before the
+    #: previous review (metrics.actions.actions_for_review), current state
+    actions: list[ActionItem] = field(default_factory=list)
+
+    @property
+    def actions_table(self) -> Table | None:
+        return actions_table(self.actions)
 
 
 @dataclass
