@@ -326,7 +326,9 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             earlier_entries=max(len(current) - 1, 0),
             definition=f"{kpi.definition} {'Higher' if kpi.higher_is_better else 'Lower'} is better.",
             quality=_quality(data, kpi, r.actual_month, r, public),
+            chart_points=chart_points(data, kpi, public),
         ))
+        pages[-1].chart_caption += " " + chart_points_text(pages[-1].chart_points)
 
     overall_entries = [_entry(e, public) for e in _current_entries(list_entries(conn, result.checkpoint))
                        if e.kpi is None and e.tor_item is None]
@@ -360,6 +362,27 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
         suppression_rules=list(disclosure.RULES) if public else [],
         method=METHOD + [f"The method in plain English: {JUDGEMENT_DOC} (How progress is judged)."],
     )
+
+
+def chart_points(data: PackData, kpi: KPI, public: bool) -> list[tuple[str, str, str, str]]:
+    """The checkpoints the pack's chart marks, as data: (checkpoint, actual, target, RAG word) — the same marks
+    as :func:`reports.charts.checkpoint_marks` draws (a public pack's withheld mark: 'c', RAG not shown)."""
+    from reports.charts import checkpoint_marks
+
+    out = []
+    for m in checkpoint_marks(kpi.id, data.history, PACK, data.decisions if public else None):
+        actual = SUPPRESSED if m.withheld else ("–" if _missing(m.actual) else kpi.format(m.actual))
+        target = "–" if _missing(m.target) else kpi.format(m.target)
+        rag = "not shown" if m.withheld else words.RAG_WORDS.get(m.rag or "no_data", "No data")
+        out.append((m.label, actual, target, rag))
+    return out
+
+
+def chart_points_text(points: list[tuple[str, str, str, str]]) -> str:
+    """The chart's checkpoints in a sentence (its alternative text)."""
+    if not points:
+        return "No checkpoint rated yet."
+    return "Checkpoints: " + "; ".join(f"{c} {a} against {t}, {r}" for c, a, t, r in points) + "."
 
 
 def _chart_caption(kpi: KPI, row: ReviewRow, data: PackData) -> str:
