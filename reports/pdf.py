@@ -248,9 +248,14 @@ def render(model, path: Path) -> int:
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             self._saved: list[dict] = []
+            self._marks: list[str] = []
+
+        def bookmarkPage(self, key, **kw):  # the page exists only at save: bookmark it then
+            self._marks.append(key)
 
         def showPage(self):
             self._saved.append(dict(self.__dict__))
+            self._marks = []
             self._startPage()
 
         def save(self):
@@ -261,6 +266,8 @@ def render(model, path: Path) -> int:
                 self.setFont(FONT, SIZE_SMALL)
                 self.setFillColor(HexColor(GREY))
                 self.drawRightString(page_w - margin, margin - 10, f"Page {self._pageNumber} of {n}")
+                for key in state["_marks"]:
+                    rl_canvas.Canvas.bookmarkPage(self, key)
                 super().showPage()
             super().save()
 

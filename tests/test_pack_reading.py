@@ -107,18 +107,23 @@ def known_words() -> set[str]:
     return {w for w in re.findall(r"[A-Za-z]{5,}", text)}
 
 
+def _broken_pattern(words: frozenset[str]) -> re.Pattern:
+    parts = {f"{re.escape(w[:i])}{sep}{re.escape(w[i:])}" for w in words for i in range(1, len(w))
+             for sep in (" ", "\n", "-\n")}
+    # a word boundary before and after, so "Actual monthly" never counts as "Actual" broken
+    return re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(parts, key=len, reverse=True))})(?![A-Za-z])")
+
+
+_PATTERNS: dict[frozenset, re.Pattern] = {}
+
+
 def splits(text: str, words: set[str]) -> list[str]:
     """Each known word found broken in ``text`` ("confere nces", "confere\\nnces")."""
-    found = []
+    key = frozenset(words)
+    if key not in _PATTERNS:
+        _PATTERNS[key] = _broken_pattern(key)
     flat = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
-    for w in words:
-        for i in range(1, len(w)):
-            for sep in (" ", "\n", "-\n"):
-                broken = f"{w[:i]}{sep}{w[i:]}"
-                # a word boundary before and after, so "Actual monthly" never counts as "Actual" broken
-                if re.search(rf"(?<![A-Za-z]){re.escape(broken)}(?![A-Za-z])", flat):
-                    found.append(broken)
-    return found
+    return _PATTERNS[key].findall(flat)
 
 
 # --- no word broken, units right -------------------------------------------------------------
