@@ -17,32 +17,53 @@ Terms of Reference items; definitions and sources (and, in a public pack, the su
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from reports import disclosure, pdf, slides
 from reports.pack.build import build_model, figure
-from reports.pack.model import (CHART_HEIGHT, CHART_SCALE, CHART_WIDTH, NAME_LIMIT, Commentary,  # noqa: F401
-                                EvidenceItem, KpiPage, PackError, PackInfo, PackModel, Table, shorten)
+from reports.pack.model import (CHART_HEIGHT, CHART_SCALE, CHART_SIZE, CHART_WIDTH, NAME_LIMIT,  # noqa: F401
+                                Commentary, EvidenceItem, KpiPage, PackError, PackInfo, PackModel, Table, shorten)
 from reports.tables import PackData, load
 
 FORMATS = (".pdf", ".pptx")
 SUPPRESSED = disclosure.SUPPRESSED
 
 
-# --- charts ----------------------------------------------------------------------------------
+# --- charts ---------------------------------------------------------------------------------
 
 _KALEIDO_LOCK = threading.Lock()
+#: Drawn charts by figure: sha256 of the figure's JSON, its size and scale → PNG. Both renderers draw
+#: charts at the one CHART_SIZE, so the PDF and the PowerPoint of a review (the dashboard offers both)
+#: draw each chart once; a chart that changes (data, settings, public or not) has another key.
+_PNG_CACHE: OrderedDict[str, bytes] = OrderedDict()
+PNG_CACHE_SIZE = 64
+
+
+def chart_key(fig, size: tuple[int, int], scale: float = CHART_SCALE) -> str:
+    """The cache key of a chart: the figure's JSON (what kaleido is given), its size and scale."""
+    h = hashlib.sha256(fig.to_json().encode())
+    h.update(f"|{size[0]}x{size[1]}@{scale}".encode())
+    return h.hexdigest()
 
 
 class _ChartSession:
-    """ONE kaleido (headless Chromium) session per pack: started early so the browser boots while the
-    store is read, stopped in ``close`` (call it in a ``finally``)."""
+    """ONE kaleido (headless Chromium) session per pack, started only when a chart is not in the cache
+    (``eager``: at once, so the browser boots while the store is read), stopped in ``close`` (call it in a
+    ``finally``). ``png`` answers from the cache where it can."""
 
-    def __init__(self) -> None:
+    def __init__(self, eager: bool = True) -> None:
+        self._started = False
+        self.drawn = self.cached = 0
+        if eager:
+            self._start()
+
+    def _start(self) -> None:
         import kaleido
 
         self._k = kaleido
@@ -52,19 +73,35 @@ class _ChartSession:
         except BaseException:
             _KALEIDO_LOCK.release()
             raise
+        self._started = True
 
     def png(self, fig, size: tuple[int, int] = (960, 540)) -> bytes:
+        key = chart_key(fig, size)
+        if key in _PNG_CACHE:
+            _PNG_CACHE.move_to_end(key)
+            self.cached += 1
+            return _PNG_CACHE[key]
+        if not self._started:
+            self._start()
         try:
-            return self._k.calc_fig_sync(fig, opts=dict(format="png", width=size[0], height=size[1],
-                                                         scale=CHART_SCALE))
+            out = self._k.calc_fig_sync(fig, opts=dict(format="png", width=size[0], height=size[1],
+                                                        scale=CHART_SCALE))
         except Exception as e:  # a missing Chromium shows up here
             raise PackError(f"The charts could not be drawn ({type(e).__name__}: {e}). Kaleido needs a "
                             "Chromium browser (Debian: apt-get install chromium).") from e
+        self.drawn += 1
+        _PNG_CACHE[key] = out
+        while len(_PNG_CACHE) > PNG_CACHE_SIZE:
+            _PNG_CACHE.popitem(last=False)
+        return out
 
     def close(self) -> None:
+        if not self._started:
+            return
         try:
             self._k.stop_sync_server(silence_warnings=True)
         finally:
+            self._started = False
             _KALEIDO_LOCK.release()
 
 
@@ -109,7 +146,8 @@ def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, pub
         timings[name] = round(now - since, 2)
         return now
 
-    session = _ChartSession()  # Chromium boots in the background while the store is read
+    # Chromium boots in the background while the store is read — unless charts are cached (a second pack)
+    session = _ChartSession(eager=not _PNG_CACHE)
     try:
         t = time.perf_counter()
         if data is None:
@@ -122,7 +160,7 @@ def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, pub
         # Build each figure here while the previous one is drawn by kaleido in a worker thread.
         from concurrent.futures import ThreadPoolExecutor
 
-        size = renderer.CHART_SIZE
+        size = CHART_SIZE  # one size for both formats: a chart drawn for one is reused by the other
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="boardpack-charts") as pool:
             futures = [pool.submit(session.png, figure(data, page.kpi, public, size), size)
                        for page in model.kpis]
@@ -130,6 +168,7 @@ def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, pub
             for page, future in zip(model.kpis, futures):
                 page.chart_png = future.result()
         t = lap("charts", t)
+        timings["charts_drawn"], timings["charts_cached"] = session.drawn, session.cached
     finally:
         session.close()
     out.parent.mkdir(parents=True, exist_ok=True)

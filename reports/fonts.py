@@ -72,12 +72,19 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 
 
 def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
-    """Greedy word wrap of ``text`` (newlines kept) into lines no wider than ``width`` points."""
-    lines: list[str] = []
+    """Greedy word wrap of ``text`` (newlines kept) into lines no wider than ``width`` points. Lines break
+    between words; only a single word wider than the line is cut (see :func:`wrap_marked`)."""
+    return [line for line, _ in wrap_marked(text, size, width, bold)]
+
+
+def wrap_marked(text: str, size: float, width: float, bold: bool = False) -> list[tuple[str, bool]]:
+    """:func:`wrap`, each line with True where it ends inside a word (a word wider than the line), so
+    that whoever joins the lines again joins those without a space."""
+    lines: list[tuple[str, bool]] = []
     for para in str(text).split("\n"):
         words = para.split()
         if not words:
-            lines.append("")
+            lines.append(("", False))
             continue
         line = ""
         for w in words:
@@ -85,7 +92,7 @@ def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
             if text_width(cand, size, bold) <= width or not line:
                 line = cand
             else:
-                lines.append(line)
+                lines.append((line, False))
                 line = w
             while text_width(line, size, bold) > width and len(line) > 1:  # one very long word
                 lo, hi = 1, len(line) - 1  # the longest prefix that fits (at least one character)
@@ -95,10 +102,15 @@ def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
                         lo = mid
                     else:
                         hi = mid - 1
-                lines.append(line[:lo])
+                lines.append((line[:lo], True))
                 line = line[lo:]
-        lines.append(line)
+        lines.append((line, False))
     return lines
+
+
+def words_fit(text: str, size: float, width: float, bold: bool = False) -> bool:
+    """True when every word of ``text`` fits in ``width`` points (so wrapping never cuts one)."""
+    return all(text_width(w, size, bold) <= width for w in str(text).split())
 
 
 def clip(text: str, size: float, width: float, bold: bool = False, max_lines: int = 1) -> str:
@@ -108,14 +120,44 @@ def clip(text: str, size: float, width: float, bold: bool = False, max_lines: in
     text = str(text)
     # no line holds more than width / (0.2 em) characters: measure no more than can possibly show
     most = int(max_lines * (width / (0.2 * size) + 1)) + 1
-    lines = wrap(text[:most], size, width, bold)
+    lines = wrap_marked(text[:most], size, width, bold)
     if len(lines) <= max_lines:
         if len(text) <= most:
             return text
         keep = lines  # only characters of no width could get here
     else:
         keep = lines[:max_lines]
-    last = keep[-1].rstrip()
+    last = keep[-1][0].rstrip()
     while last and text_width(last + "…", size, bold) > width:
         last = last[:-1].rstrip()
-    return " ".join([*keep[:-1], last + "…"]).strip()
+    # a word cut by the wrap is joined again without a space: the renderer re-wraps it, never "confere nces"
+    out = ""
+    for i, (line, mid_word) in enumerate(keep[:-1]):
+        out += line + ("" if mid_word else " ")
+    return (out + last + "…").strip()
+
+
+def header_layout(header: list[str], widths: list[float], total: float, size: float, pad: float,
+                  min_size: float, max_lines: int = 3) -> tuple[float, list[float]]:
+    """A table header that breaks only between words: the largest type size from ``size`` down to
+    ``min_size`` (half-point steps) at which every word of every heading fits its column (``widths``:
+    fractions of ``total`` points, less ``pad`` points of cell padding) in ``max_lines`` lines; where a word
+    still does not fit, its column is widened by what it lacks, taken from the widest other column.
+    Returns (size, widths)."""
+    widths = list(widths)
+
+    def fits(s: float) -> bool:
+        return all(words_fit(h, s, w * total - pad, True) and len(wrap(h, s, w * total - pad, True)) <= max_lines
+                   for h, w in zip(header, widths))
+
+    s = size
+    while not fits(s) and s - 0.5 >= min_size:
+        s -= 0.5
+    for j, h in enumerate(header):
+        need = max((text_width(w, s, True) for w in str(h).split()), default=0.0) + pad + 1
+        if widths[j] * total < need and len(widths) > 1:
+            extra = need / total - widths[j]
+            donor = max((k for k in range(len(widths)) if k != j), key=lambda k: widths[k])
+            widths[donor] -= extra
+            widths[j] += extra
+    return s, widths

@@ -13,9 +13,9 @@ from xml.sax.saxutils import escape
 
 from metrics.months import short_month
 from metrics.reviews.words import RAG_COLOURS
-from reports.fonts import (FONT, FONT_BOLD, check_fonts, clip, font_files, register_fonts,  # noqa: F401
-                           text_width, wrap)
-from reports.pack.model import CHART_HEIGHT, CHART_WIDTH, row_icons
+from reports.fonts import (FONT, FONT_BOLD, check_fonts, clip, font_files, header_layout,  # noqa: F401
+                           register_fonts, text_width, wrap)
+from reports.pack.model import CHART_HEIGHT, CHART_SIZE, CHART_WIDTH, row_icons
 
 # --- layout ----------------------------------------------------------------------------------
 
@@ -29,8 +29,6 @@ SIZE_TITLE, SIZE_H2, SIZE_BODY, SIZE_TABLE, SIZE_SMALL = 22, 16, 13, 13, 11.5
 #: A table cell longer than this many lines is cut with an ellipsis (a table row cannot break across
 #: pages, so an unbounded cell — a 5,000-character team name — could not be laid out at all).
 MAX_CELL_LINES = 4
-#: Chart size in CSS pixels: placed 456 pt wide, its 20 px type prints at about 9.5 pt.
-CHART_SIZE = (960, 540)
 
 
 
@@ -102,6 +100,8 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import Table, TableStyle
 
+    # headings break between words only: smaller type (down to 9 pt) or a wider column, never "confere nces"
+    head_size, widths = header_layout(t.header, t.widths, width, size or SIZE_TABLE, 10, 9)
 
     def style_for(col: int, bold: bool = False):
         a = (t.align or ["left"] * len(t.header))[col]
@@ -113,15 +113,15 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
 
     def head_style(col: int):
         a = (t.align or ["left"] * len(t.header))[col]
-        return ParagraphStyle(f"head_{a}_{size}", parent=styles["head"], fontSize=size or SIZE_TABLE,
-                              leading=(size or SIZE_TABLE) * 1.25,
+        return ParagraphStyle(f"head_{a}_{head_size}", parent=styles["head"], fontSize=head_size,
+                              leading=head_size * 1.2,
                               alignment={"left": 0, "center": 1, "right": 2}[a])
 
     def fit(text: str, col: int, bold: bool, lines: int) -> str:  # a row must never outgrow a page
-        return "\n".join(clip(part, size or SIZE_TABLE, t.widths[col] * width - 10, bold, lines)
+        return "\n".join(clip(part, size or SIZE_TABLE, widths[col] * width - 10, bold, lines)
                          for part in str(text).split("\n")[:lines])
 
-    data = [[_p(fit(h, j, True, 2), head_style(j)) for j, h in enumerate(t.header)]]
+    data = [[_p(clip(h, head_size, widths[j] * width - 10, True, 3), head_style(j)) for j, h in enumerate(t.header)]]
     icon_cols = icon_cols or {}
     for i, row in enumerate(t.rows):
         bold_row = t.last_row_bold and i == len(t.rows) - 1
@@ -129,15 +129,15 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
         for j, c in enumerate(row):
             icon = icon_cols[j][i] if j in icon_cols else None
             if icon is not None:  # the icon takes (size + 4) pt of the cell: fit the words to the rest
-                w = t.widths[j] * width - 10 - (size or SIZE_TABLE) - 6
+                w = widths[j] * width - 10 - (size or SIZE_TABLE) - 6
                 text = "\n".join(clip(part, size or SIZE_TABLE, w, False, MAX_CELL_LINES)
                                   for part in str(c).split("\n")[:MAX_CELL_LINES])
-                cells.append(_icon_cell(icon, _p(text, style_for(j)), t.widths[j] * width - 10,
+                cells.append(_icon_cell(icon, _p(text, style_for(j)), widths[j] * width - 10,
                                         (size or SIZE_TABLE) + 2))
             else:
                 cells.append(_p(fit(c, j, bold_row, MAX_CELL_LINES), style_for(j, bold_row)))
         data.append(cells)
-    tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
+    tbl = Table(data, colWidths=[w * width for w in widths], repeatRows=1)
     cmds = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("BACKGROUND", (0, 0), (-1, 0), HexColor(HEAD_BG)),
@@ -156,8 +156,9 @@ def _table(t, styles, width: float, *, rag_col: int | None = None, rags: list | 
         for i, rag in enumerate(rags, start=1):
             cmds.append(("BACKGROUND", (rag_col, i), (rag_col, i), HexColor(RAG_COLOURS.get(rag, GREY))))
             data[i][rag_col] = _p(fit(t.rows[i - 1][rag_col], rag_col, True, MAX_CELL_LINES), white)
-        tbl = Table(data, colWidths=[w * width for w in t.widths], repeatRows=1)
+        tbl = Table(data, colWidths=[w * width for w in widths], repeatRows=1)
     tbl.setStyle(TableStyle(cmds))
+    tbl.hAlign = "LEFT"  # also where a page is set slightly smaller to fit (KeepInFrame)
     return tbl
 
 
@@ -247,9 +248,14 @@ def render(model, path: Path) -> int:
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             self._saved: list[dict] = []
+            self._marks: list[str] = []
+
+        def bookmarkPage(self, key, **kw):  # the page exists only at save: bookmark it then
+            self._marks.append(key)
 
         def showPage(self):
             self._saved.append(dict(self.__dict__))
+            self._marks = []
             self._startPage()
 
         def save(self):
@@ -260,6 +266,8 @@ def render(model, path: Path) -> int:
                 self.setFont(FONT, SIZE_SMALL)
                 self.setFillColor(HexColor(GREY))
                 self.drawRightString(page_w - margin, margin - 10, f"Page {self._pageNumber} of {n}")
+                for key in state["_marks"]:
+                    rl_canvas.Canvas.bookmarkPage(self, key)
                 super().showPage()
             super().save()
 
@@ -295,30 +303,34 @@ def render(model, path: Path) -> int:
                    _p(clip(f"{model.title}: {model.review_label}", 22, frame_w, True, 3), styles["cover_mid"])]
     story += [_p(clip(line, 15, frame_w, False, 3), styles["cover"]) for line in model.cover_lines]
     story += [Spacer(1, 14), _p(f"Overall: {model.overall}", styles["cover_mid"])]
-    story += [NextPageTemplate("body"), PageBreak()]
+    story += [NextPageTemplate("body")]  # each section below starts with its page break
 
+    frame_h = body_frame._aH
     # summary
-    story.append(_p(clip(f"Checkpoint summary — {model.review_label}", SIZE_TITLE, frame_w, True, 2),
-                    styles["title"]))
+    summary = [_Bookmark("Checkpoint summary", "summary"),
+               _p(clip(f"Checkpoint summary — {model.review_label}", SIZE_TITLE, frame_w, True, 2), styles["title"])]
     from reportlab.lib.styles import ParagraphStyle
 
     # not kept with the table: a summary taller than the rest of the page splits between rows
-    story.append(_p(f"Overall: {model.overall}", ParagraphStyle("overall", parent=styles["h2"], keepWithNext=0)))
+    summary.append(_p(f"Overall: {model.overall}", ParagraphStyle("overall", parent=styles["h2"], keepWithNext=0)))
     verdicts = [row_icons(r) for r in model.summary_rows]
-    story.append(_table(model.summary, styles, frame_w, rag_col=3, rags=model.summary_rags, size=11.5,
-                        padding=2, icon_cols={4: [v for v, _ in verdicts], 5: [a for _, a in verdicts]}))
-    story += [_p(n, styles["small"]) for n in model.summary_notes]
-
+    summary.append(_table(model.summary, styles, frame_w, rag_col=3, rags=model.summary_rags, size=11.5,
+                          padding=2, icon_cols={4: [v for v, _ in verdicts], 5: [a for _, a in verdicts]}))
+    summary += [_p(n, styles["small"]) for n in model.summary_notes]
+    story += _page_section(summary, frame_w, frame_h)
 
     chart_w = frame_w * 0.56
     chart_h = chart_w * CHART_HEIGHT / CHART_WIDTH
     side_w = frame_w - chart_w - 14
-    for page in model.kpis:
-        story += [PageBreak(), _p(page.title, styles["title"]), _status_strip(page, styles, frame_w),
-                  _verdict_strip(page, styles, frame_w), Spacer(1, 4)]
-        # the chart's own legend explains its lines; the caption is the image's description
+    for n, page in enumerate(model.kpis, start=1):
+        section = [_Bookmark("Priorities", "priorities")] if n == 1 else []
+        section += [_Bookmark(page.title, f"kpi-{n}", level=1), _p(page.title, styles["title"]),
+                   _status_strip(page, styles, frame_w), _verdict_strip(page, styles, frame_w), Spacer(1, 4)]
+        # the chart's own legend explains its lines; the caption says where its figures are as a table
         left = [Image(io.BytesIO(page.chart_png), width=chart_w, height=chart_h) if page.chart_png
-                else _p("(chart not available)", styles["small"])]
+                else _p("(chart not available)", styles["small"]),
+                _p("Chart: actual (solid), target (dashed), checkpoints with their RAG; its checkpoint figures are "
+                   "in the table 'Chart data' at the end.", styles["small"])]
         if page.benchmark_note:  # a benchmark not like for like says so under the chart, on the same page
             left.append(_p(page.benchmark_note, styles["small"]))
         right = [_p("Last three months", styles["h3"]), _table(page.recent, styles, side_w, size=12)]
@@ -329,61 +341,73 @@ def render(model, path: Path) -> int:
         top.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                  ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0)]))
-        story.append(top)
+        section.append(top)
         if page.commentary:
-            story += [_p("Latest commentary", styles["h2"]), *_commentary(page.commentary, styles)]
+            section += [_p("Latest commentary", styles["h2"]), *_commentary(page.commentary, styles)]
             if page.earlier_entries:
-                story.append(_p(f"{page.earlier_entries} earlier entr{'ies' if page.earlier_entries > 1 else 'y'} "
-                                "for this KPI at this checkpoint are in the evidence log.", styles["small"]))
+                section.append(_p(f"{page.earlier_entries} earlier entr{'ies' if page.earlier_entries > 1 else 'y'} "
+                                  "for this KPI at this checkpoint are in the evidence log.", styles["small"]))
         else:
-            story.append(KeepTogether([_p("Latest commentary", styles["h2"]),
-                                       _p("No commentary recorded for this KPI at this checkpoint.", styles["body"])]))
-        story += _actions(page, styles, frame_w)
+            section.append(KeepTogether([_p("Latest commentary", styles["h2"]),
+                                         _p("No commentary recorded for this KPI at this checkpoint.",
+                                            styles["body"])]))
+        section += _actions(page, styles, frame_w)
         if page.quality:
-            story.append(KeepTogether([_p("Data quality", styles["h3"])]
-                                      + [_p(f"• {q}", styles["body"]) for q in page.quality]))
+            section.append(KeepTogether([_p("Data quality", styles["h3"])]
+                                        + [_p(f"• {q}", styles["body"]) for q in page.quality]))
         for block in page.context:  # published context (issue 13 item 6): self-contained tables
-            story.append(KeepTogether([_p(block.title, styles["h3"])]
-                                      + ([_table(block.table, styles, frame_w, size=11.5, padding=2)]
-                                         if block.table is not None else [])
-                                      + [_p(line, styles["small"]) for line in block.lines]))
+            section.append(KeepTogether([_p(block.title, styles["h3"])]
+                                        + ([_table(block.table, styles, frame_w, size=11.5, padding=2)]
+                                           if block.table is not None else [])
+                                        + [_p(line, styles["small"]) for line in block.lines]))
         if page.teams is not None:
-            story.append(KeepTogether([_p(f"{page.kpi.label}: by team, {page.recent.rows[-1][0]}", styles["h3"]),
-                                       _table(page.teams, styles, frame_w * 0.7)]))
+            section.append(KeepTogether([_p(f"{page.kpi.label}: by team, {page.recent.rows[-1][0]}", styles["h3"]),
+                                         _table(page.teams, styles, frame_w * 0.7)]))
         elif page.teams_note:
-            story.append(_p(page.teams_note, styles["small"]))
-        story += _registers(page, styles, frame_w)
+            section.append(_p(page.teams_note, styles["small"]))
+        section += _registers(page, styles, frame_w)
+        story += _page_section(section, frame_w, frame_h)
 
-    # evidence
-    story += [PageBreak(), _p("Evidence log — qualitative Terms of Reference items", styles["title"])]
-    story.append(_p("Overall commentary", styles["h2"]))
+    # evidence, then the reference sections, flowing on from one another (a new one starts a page only
+    # when less than a third of the page is left)
+    rest = [_Bookmark("Evidence log", "evidence"),
+            _p("Evidence log — qualitative Terms of Reference items", styles["title"]),
+            _p("Overall commentary", styles["h2"])]
     if model.overall_commentary:
         for e in model.overall_commentary:
-            story += _commentary(e, styles)
+            rest += _commentary(e, styles)
     else:
-        story.append(_p("No overall commentary recorded at this checkpoint.", styles["body"]))
+        rest.append(_p("No overall commentary recorded at this checkpoint.", styles["body"]))
     for item in model.evidence:
-        story.append(_p(f"{item.code}  {item.title}", styles["h2"]))
+        rest.append(_p(f"{item.code}  {item.title}", styles["h2"]))
         if item.entries:
             for e in item.entries:
-                story += _commentary(e, styles)
+                rest += _commentary(e, styles)
         else:
-            story.append(_p("No entry recorded at this checkpoint.", styles["body"]))
+            rest.append(_p("No entry recorded at this checkpoint.", styles["body"]))
 
-    # definitions and sources
-    story += [PageBreak(), _p("Definitions and sources", styles["title"])]
+    if model.kpis:
+        rest += [CondPageBreak(frame_h / 3), _Bookmark("Chart data", "chart-data"),
+                 _p("Chart data: each priority at each checkpoint", styles["title"]),
+                 _p("The figures the charts mark: the actual at each review checkpoint, the target it was judged "
+                    "against and its RAG rating.", styles["body"]),
+                 _chart_data(model, styles, frame_w)]
+
+    rest += [CondPageBreak(frame_h / 3), _Bookmark("Definitions and sources", "definitions"),
+             _p("Definitions and sources", styles["title"])]
     for title, text in model.definitions:
-        story.append(KeepTogether([_p(title, styles["h3"]), _p(text, styles["body"])]))
+        rest.append(KeepTogether([_p(title, styles["h3"]), _p(text, styles["body"])]))
     if model.method:
-        story.append(KeepTogether([_p("How progress is judged", styles["h2"])]
-                                  + [_p(m, styles["body"]) for m in model.method] + [_icon_key(styles, frame_w)]))
-    story.append(_p("Data-quality notes", styles["h2"]))
-    story += [_p(f"• {a}: {b}", styles["body"]) for a, b in model.quality_glossary]
-    story.append(_p("Sources", styles["h2"]))
-    story += [_p(f"• {s}", styles["body"]) for s in model.sources]
+        rest.append(KeepTogether([_p("How progress is judged", styles["h2"])]
+                                 + [_p(m, styles["body"]) for m in model.method] + [_icon_key(styles, frame_w)]))
+    rest.append(_p("Data-quality notes", styles["h2"]))
+    rest += [_p(f"• {a}: {b}", styles["body"]) for a, b in model.quality_glossary]
+    rest.append(_p("Sources", styles["h2"]))
+    rest += [_p(f"• {s}", styles["body"]) for s in model.sources]
     if model.suppression_rules:
-        story += [CondPageBreak(200), _p("Suppression rule (public pack)", styles["h2"])]
-        story += [_p(f"{i}. {r}", styles["body"]) for i, r in enumerate(model.suppression_rules, start=1)]
+        rest += [CondPageBreak(200), _p("Suppression rule (public pack)", styles["h2"])]
+        rest += [_p(f"{i}. {r}", styles["body"]) for i, r in enumerate(model.suppression_rules, start=1)]
+    story += [PageBreak(), *_tail_together(rest, frame_w, frame_h)]
 
     doc.build(story, canvasmaker=NumberedCanvas)
     return NumberedCanvas.pages_total
@@ -442,3 +466,102 @@ def _commentary(e, styles) -> list:
     who = ", ".join(x for x in (e.author, e.when) if x)
     byline = ParagraphStyle("byline", parent=styles["small"], keepWithNext=1, spaceAfter=1)
     return [_p(who + (f" ({e.note})" if e.note else "") + ":", byline), _p(e.body, styles["body"])]
+
+
+# --- pagination: no near-empty page -----------------------------------------------------------
+
+#: A page-sized section (the summary, a KPI) up to this much taller than a page is set a little smaller to
+#: fit its page (type ≥ 13 pt × 1/1.3 = 10 pt) rather than leaving a few lines on a page of their own.
+SHRINK_UP_TO = 1.3
+#: No page but the last holds less than this share of a page: a section's tail at least this tall is kept
+#: together, so a page that a section spills onto is never almost blank.
+MIN_FILL = 0.2
+
+
+def _height(flowables: list, width: float, height: float) -> float:
+    """The height the flowables take in a frame ``width`` wide (with their space before and after)."""
+    total = 0.0
+    for f in flowables:
+        if hasattr(f, "_content"):  # KeepTogether and the like measure their content
+            total += _height(f._content, width, height)
+            continue
+        _, h = f.wrap(width, height)
+        total += h + f.getSpaceBefore() + f.getSpaceAfter()
+    return total
+
+
+def _flat(flowables: list) -> list:
+    """KeepTogether groups opened (inside one frame they are together anyway, and cannot be drawn as such)."""
+    from reportlab.platypus import KeepTogether
+
+    out = []
+    for f in flowables:
+        out += _flat(f._content) if isinstance(f, KeepTogether) else [f]
+    return out
+
+
+def _tail_together(flowables: list, width: float, height: float) -> list:
+    """``flowables`` with their last ones (at least MIN_FILL of a page, or all) kept together: a page the
+    section runs onto holds that much at least."""
+    from reportlab.platypus import CondPageBreak, KeepTogether
+
+    used, k = 0.0, len(flowables)
+    while k > 0 and used < MIN_FILL * height:
+        k -= 1
+        if isinstance(flowables[k], CondPageBreak):
+            k += 1
+            break
+        used += _height([flowables[k]], width, height)
+    if k >= len(flowables) - 1:
+        return list(flowables)
+    return [*flowables[:k], KeepTogether(flowables[k:])]
+
+
+def _page_section(flowables: list, width: float, height: float) -> list:
+    """A section that starts a page: kept to one page (set slightly smaller) when it is up to SHRINK_UP_TO
+    pages tall, else flowing over its pages with its tail kept together."""
+    from reportlab.platypus import KeepInFrame, PageBreak
+
+    h = _height(flowables, width, height)
+    if height < h <= SHRINK_UP_TO * height:
+        return [PageBreak(), KeepInFrame(width, height, _flat(flowables), mode="shrink")]
+    return [PageBreak(), *_tail_together(flowables, width, height)]
+
+
+class _Bookmark:
+    """A zero-size flowable: the PDF outline entry (bookmark) for the page it lands on."""
+
+    def __new__(cls, title: str, key: str, level: int = 0):
+        from reportlab.platypus.flowables import Flowable
+
+        class Mark(Flowable):
+            _ZEROSIZE = 1
+
+            def wrap(self, aw, ah):
+                return 0, 0
+
+            def draw(self):
+                self.canv.bookmarkPage(key)
+                self.canv.addOutlineEntry(title, key, level=level, closed=False)
+
+        return Mark()
+
+
+def _chart_data(model, styles, width: float):
+    """One table: a row per priority, a column per checkpoint the charts mark (actual, target, RAG)."""
+    from reports.pack.model import Table as ModelTable
+
+    labels: list[str] = []
+    for page in model.kpis:
+        for label, *_ in page.chart_points:
+            if label not in labels:
+                labels.append(label)
+    labels = labels[-8:]  # the last eight checkpoints (two years) fit the page's width
+    rows = []
+    for page in model.kpis:
+        by = {label: (a, t, r) for label, a, t, r in page.chart_points}
+        rows.append([page.title] + [f"{by[c][0]}\nvs {by[c][1]}\n{by[c][2]}" if c in by else "–" for c in labels])
+    first = 0.24
+    t = ModelTable(["Priority (ToR)", *labels], rows, [first] + [(1 - first) / max(len(labels), 1)] * len(labels),
+                   ["left"] + ["right"] * len(labels))
+    return _table(t, styles, width, size=10, padding=2)

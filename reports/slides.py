@@ -15,8 +15,9 @@ from pathlib import Path
 
 from metrics.months import short_month
 from metrics.reviews.words import RAG_COLOURS
-from reports.fonts import check_fonts, clip, text_width, wrap  # noqa: F401  (check_fonts: the renderer contract)
-from reports.pack.model import CHART_HEIGHT, CHART_WIDTH, Table
+# check_fonts: part of the renderer contract
+from reports.fonts import check_fonts, clip, header_layout, text_width, wrap  # noqa: F401
+from reports.pack.model import CHART_HEIGHT, CHART_SIZE, CHART_WIDTH, Table
 
 FONT_NAME = "DejaVu Sans"
 TITLE_PT, HEAD_PT, BODY_PT, STATUS_PT = 28, 20, 16, 20
@@ -31,8 +32,6 @@ TITLE_LINE = 1.05
 INK, GREY, WHITE, HEAD_BG = "0B0C0C", "505A5F", "FFFFFF", "1D4F91"
 MARKING_COLOURS = {"PUBLIC": "00703C", "RESTRICTED": "B10E1E"}
 SLACK = 0.93  # measure against 93% of a box's width: room for PowerPoint's own font metrics
-#: Chart size in CSS pixels: placed 7.5 in wide, its 20 px type shows at about 12.5 pt.
-CHART_SIZE = (860, 484)
 
 
 @dataclass
@@ -209,7 +208,7 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
     from pptx.util import Pt
 
 
-    t = _clipped(t, w, size, max_lines)
+    t = _clipped(_laid_out(t, w, size), w, size, max_lines)
     widths = [f * w for f in t.widths]
     align = t.align or ["left"] * len(t.header)
     heights = _row_heights(t, w, size, max_lines, line)
@@ -251,6 +250,13 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
     return sum(heights)
 
 
+def _laid_out(t, w: float, size: float):
+    """Table ``t`` with its columns widened where a heading's word would not fit (headings break between
+    words only, and no text is set below 16 pt: :func:`reports.fonts.header_layout`)."""
+    _, widths = header_layout(t.header, t.widths, w * 72 * SLACK, size, 0.16 * 72 * SLACK, size)
+    return Table(t.header, t.rows, widths, t.align, last_row_bold=t.last_row_bold)
+
+
 def _clipped(t, w: float, size: float, max_lines: int):
     """Table ``t`` with every cell cut (with an ellipsis) to what its row can show: ``max_lines`` lines
     (two for the header), each "\n"-separated part of a cell counting as a line."""
@@ -262,7 +268,7 @@ def _clipped(t, w: float, size: float, max_lines: int):
         return "\n".join(clip(part, size, cw, bold, max(n - len(parts) + 1, 1)) for part in parts[:n])
 
     last = len(t.rows) - 1
-    return Table([fit(h, cw, True, 2) for h, cw in zip(t.header, widths)],
+    return Table([fit(h, cw, True, 3) for h, cw in zip(t.header, widths)],
                  [[fit(c, cw, t.last_row_bold and i == last, max_lines) for c, cw in zip(row, widths)]
                   for i, row in enumerate(t.rows)], t.widths, t.align, last_row_bold=t.last_row_bold)
 
@@ -416,9 +422,12 @@ def _kpi_slides(deck: Deck, page) -> None:
     px = MARGIN + chart_w + 0.2
     pw = SLIDE_W - MARGIN - px
     recent = page.recent
-    if len(recent.header) == 4:  # month, %, count, out of → month, %, "count of out-of"
-        rows = [[r[0], r[1], f"{r[2]} of {r[3]}" if r[2] or r[3] else ""] for r in recent.rows]
-        recent = Table(["Month", "%", "Count"], rows, [0.34, 0.28, 0.38], ["left", "right", "right"])
+    if len(recent.header) == 4:  # month, %, part, whole → month, %, "part of whole" under its unit
+        fte = page.kpi.parts_unit == "fte"
+        rows = [[r[0], r[1], f"{r[2]} of {r[3]}" + (" FTE" if fte else "") if r[2] or r[3] else ""]
+                for r in recent.rows]
+        recent = Table(["Month", "%", "FTE" if fte else "Number"], rows, [0.3, 0.24, 0.46],
+                       ["left", "right", "right"])
     y = top + _table(s, px, top, pw, recent, size=BODY_PT, max_lines=2) + 0.1
     if page.commentary:
         c = page.commentary
@@ -520,6 +529,7 @@ def _teams_height(t, width: float) -> float:
 
 
 def _row_heights(t, w: float, size: float, max_lines: int, line: float) -> list[float]:
+    t = _laid_out(t, w, size)
     widths = [f * w for f in t.widths]
 
     def row_h(cells, bold=False) -> float:

@@ -352,7 +352,9 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             context=context_blocks(kpi, settings.la_code, result.checkpoint),
             registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
             actions=_actions(conn, result, kpi.id, public),
+            chart_points=chart_points(data, kpi, public),
         ))
+        pages[-1].chart_caption += " " + chart_points_text(pages[-1].chart_points)
 
     overall_entries = [_entry(e, public) for e in _current_entries(list_entries(conn, result.checkpoint))
                        if e.kpi is None and e.tor_item is None]
@@ -435,6 +437,27 @@ def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextB
             [" ".join(f"{m.short}: {m.source.definition}" for m in context.context_measures(kpi.id))
              + " Annual figures at the census date, not monthly."]))
     return out
+
+
+def chart_points(data: PackData, kpi: KPI, public: bool) -> list[tuple[str, str, str, str]]:
+    """The checkpoints the pack's chart marks, as data: (checkpoint, actual, target, RAG word) — the same marks
+    as :func:`reports.charts.checkpoint_marks` draws (a public pack's withheld mark: 'c', RAG not shown)."""
+    from reports.charts import checkpoint_marks
+
+    out = []
+    for m in checkpoint_marks(kpi.id, data.history, PACK, data.decisions if public else None):
+        actual = SUPPRESSED if m.withheld else ("–" if _missing(m.actual) else kpi.format(m.actual))
+        target = "–" if _missing(m.target) else kpi.format(m.target)
+        rag = "not shown" if m.withheld else words.RAG_WORDS.get(m.rag or "no_data", "No data")
+        out.append((m.label, actual, target, rag))
+    return out
+
+
+def chart_points_text(points: list[tuple[str, str, str, str]]) -> str:
+    """The chart's checkpoints in a sentence (its alternative text)."""
+    if not points:
+        return "No checkpoint rated yet."
+    return "Checkpoints: " + "; ".join(f"{c} {a} against {t}, {r}" for c, a, t, r in points) + "."
 
 
 def _chart_caption(kpi: KPI, row: ReviewRow, data: PackData) -> str:

@@ -17,6 +17,9 @@ from reports.tables import WITHHELD, ReviewRow
 #: Charts are 16:9 (each renderer sets its size in CSS pixels, CHART_SIZE, so that the chart's 20 px
 #: type comes out large enough where it is placed) and rendered at CHART_SCALE for sharpness.
 CHART_WIDTH, CHART_HEIGHT, CHART_SCALE = 16, 9, 1.5
+#: The one chart size (CSS pixels) of both renderers, so a chart drawn once serves the PDF and the PowerPoint:
+#: placed 456 pt wide in the PDF its 20 px type prints at about 10.6 pt, 7.5 in wide on a slide about 12.5 pt.
+CHART_SIZE = (860, 484)
 
 #: Names from users or data (council, review label, team, author) are cut to this many characters,
 #: with an ellipsis, in the pack; renderers also fit every line and table cell to its box.
@@ -120,6 +123,9 @@ class KpiPage:
     @property
     def actions_table(self) -> Table | None:
         return actions_table(self.actions)
+    #: The chart's checkpoints as data (its text alternative): (checkpoint, actual, target, RAG word), public
+    #: figures already suppressed ('c', the RAG withheld).
+    chart_points: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 @dataclass
