@@ -157,6 +157,8 @@ def _figures(cases, width: int):
         # the pages do not tell the figure its width (they stretch it): the labels must fit any width ≥ 800
         yield f"{name}: KPI page", chart(charts.DASHBOARD), 420
         yield f"{name}: Present", chart(replace(charts.PRESENT, height=400)), 400
+        # Present stretches its chart to the screen (the figure is redrawn at the container's height)
+        yield f"{name}: Present, full screen", chart(replace(charts.PRESENT, height=400)).update_layout(height=760), 760
         yield f"{name}: pack", chart(charts.PACK.sized(width, 540)), 540
     row = data.review.row(KPI)
     traj = charts.trajectory(data.settings, KPI)

@@ -19,8 +19,12 @@ import streamlit as st
 from dashboard.components.text import fmt, uk_date, uk_month
 from metrics.reviews import words
 
-#: The chart's height: what a 1280×720 screen has left below the controls and the headline.
-CHART_PX = 420
+#: The chart's least height (the figure asks for this, or more when its labels and legend need it): what a
+#: 1280×720 screen has left below the controls and the headline. On a taller screen the chart grows.
+CHART_MIN_PX = 420
+#: What sits above the chart (the notices, the controls and the headline, ~295 px at 1280 to 1920 px wide)
+#: plus the page's bottom padding: the chart's container is the viewport's height less this.
+ABOVE_CHART_PX = 330
 
 
 def _rag_css() -> str:
@@ -40,6 +44,7 @@ PRESENT_CSS = f"""<style>
 .st-key-present_tiles p{{font-size:1.05rem;margin-bottom:0}}
 {_rag_css()}
 .st-key-present_keys{{display:none}}
+.st-key-present_chart{{flex:0 0 auto;height:calc(100vh - {ABOVE_CHART_PX}px)}}
 </style>"""
 
 
@@ -122,6 +127,21 @@ def render_slide(board, metric: str) -> None:
                 st.markdown(f"**{label}**")
                 st.markdown(f"## {big}")
         st.html(badges_html(r, size=48, travel=True, scale=1.05), width="stretch")
+
+
+def render_chart(fig) -> None:
+    """The chart, filling the screen below the headline: its container is as tall as the viewport less what
+    sits above it (:data:`PRESENT_CSS`), never less than the figure's own height (the least at which its
+    checkpoint labels, plot and legend fit), and ``height="stretch"`` makes the chart fill that container (the
+    figure is redrawn at the container's size; its layout height is only the fallback). ``theme=None``: the
+    chart's own projector type, not Streamlit's."""
+    from dashboard import loaders
+
+    least = int(fig.layout.height or CHART_MIN_PX)
+    st.html(f"<style>.st-key-present_chart{{min-height:{least}px}}</style>")
+    with st.container(key="present_chart"):
+        st.plotly_chart(fig, width="stretch", height="stretch", theme=None,
+                        config=loaders.PLOTLY_CONFIG | {"responsive": True})
 
 
 def render_notes(board, metric: str) -> None:

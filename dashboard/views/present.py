@@ -10,8 +10,8 @@ from dashboard import access, loaders
 from dashboard.components.actions import render_present_actions
 from dashboard.components.chrome import render_demo_notice, stop_unless_kpi_data
 from dashboard.components.kpi import render_commentary
-from dashboard.components.present import (CHART_PX, present_controls, present_index, present_style, render_notes,
-                                          render_slide, render_title)
+from dashboard.components.present import (CHART_MIN_PX, present_controls, present_index, present_style, render_chart,
+                                          render_notes, render_slide, render_title)
 from metrics.kpis import REGISTRY
 
 access.page("present")
@@ -28,10 +28,7 @@ with st.container(horizontal=True, vertical_alignment="center", key="present_hea
 metric = ids[present_index(len(ids))]
 board = loaders.kpi_board(db, version, at)
 render_slide(board, metric)
-with st.container(key="present_chart"):  # theme=None: the chart's own projector type, not Streamlit's
-    st.plotly_chart(loaders.kpi_chart(db, version, metric, large=True, height=CHART_PX, at=at),
-                    width="stretch",
-                    theme=None, config=loaders.PLOTLY_CONFIG)
+render_chart(loaders.kpi_chart(db, version, metric, large=True, height=CHART_MIN_PX, at=at))  # fills the screen
 # Below the fold: the notes, then the review's commentary, evidence and actions for this priority.
 render_notes(board, metric)
 render_commentary(db, version, board, metric)  # the review's commentary and evidence on this priority

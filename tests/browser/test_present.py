@@ -1,5 +1,6 @@
 """Present on a projector (issue 14 item 1), in a real browser at 1280×720: a clicker's keys change the
-slide, the chart's plot area is on screen, the type is projector-sized, and axe-core finds nothing serious.
+slide, the chart's plot area is on screen, the type is projector-sized, and axe-core finds nothing serious;
+at 1920×1080 (or resized to it) the chart fills the screen, its plot area ending in the viewport's lower third.
 Screenshots at 1280×720 and 1920×1080 go to docs/screenshots/ (the README and docs/reviews.md show them)."""
 
 from __future__ import annotations
@@ -115,10 +116,27 @@ def test_other_sizes(browser, base_url, width, height):
         box = page.evaluate(PLOT_AREA_JS)
         assert box["right"] <= box["vw"] and box["tickPx"] >= 18, box
         if width == 1920:
-            assert box["bottom"] <= box["vh"], box
+            # the chart fills the screen: its plot area ends in the lower third of the viewport, still inside it
+            assert box["vh"] * 2 / 3 <= box["bottom"] <= box["vh"], box
             page.screenshot(path=str(REPO_ROOT / "docs" / "screenshots" / "present-1920.png"))
         # no heading breaks inside a word: each heading's words are each on one line
         broken = page.evaluate(BROKEN_WORDS_JS)
         assert not broken, broken
+    finally:
+        ctx.close()
+
+
+def test_the_chart_follows_the_screen(browser, base_url):
+    """Made larger (the browser's full-screen mode, a bigger projector), the chart grows with it: opened at
+    1280×720 and resized to 1920×1080, its plot area ends in the lower third of the new viewport."""
+    ctx, page = _open(browser, base_url, 1280, 720)
+    try:
+        small = page.evaluate(PLOT_AREA_JS)
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.wait_for_function("() => { const d = document.querySelector('[data-testid=\"stPlotlyChart\"] .nsewdrag');"
+                               " return d && d.getBoundingClientRect().bottom > window.innerHeight * 2 / 3; }")
+        large = page.evaluate(PLOT_AREA_JS)
+        assert large["bottom"] - large["top"] > small["bottom"] - small["top"] + 200, (small, large)
+        assert large["vh"] * 2 / 3 <= large["bottom"] <= large["vh"] and large["scrollY"] == 0, large
     finally:
         ctx.close()
