@@ -45,6 +45,8 @@ PRESENT_CSS = f"""<style>
 {_rag_css()}
 .st-key-present_keys{{display:none}}
 .st-key-present_chart{{flex:0 0 auto;height:calc(100vh - {ABOVE_CHART_PX}px)}}
+@media (max-height:800px){{[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]{{gap:0.5rem}}
+[data-testid="stMainBlockContainer"]{{padding-top:3.25rem}}}}
 </style>"""
 
 

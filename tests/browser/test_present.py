@@ -87,6 +87,15 @@ def test_the_chart_is_above_the_fold_in_projector_type(present):
     present.screenshot(path=str(REPO_ROOT / "docs" / "screenshots" / "present-1280.png"))
 
 
+def test_every_slide_keeps_its_chart_above_the_fold(present):
+    """Long priority titles (two-line headers) must not push any slide's plot area below 720 px."""
+    page = present
+    for i in range(len(LABELS)):
+        box = page.evaluate(PLOT_AREA_JS)
+        assert box["scrollY"] == 0 and 0 <= box["top"] and box["bottom"] <= box["vh"], (LABELS[i], box)
+        after_rerun(page, lambda: page.keyboard.press("ArrowRight"))
+
+
 def test_the_rating_is_coloured_shaped_and_in_words(present):
     rating = present.locator('[class*="st-key-present_rag_"] h2').first
     assert rating.inner_text().strip() in {"● Green", "◆ Amber", "✖ Red", "○ No data"}
