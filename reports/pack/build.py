@@ -169,7 +169,7 @@ def _details(data: PackData, kpi: KPI, month: str, public: bool) -> list[str]:
     """Secondary measures and category breakdowns for the month, in sentences (suppressed cells as c),
     from the KPI's declaration: each secondary measure with a pack sentence, and the month's total by
     category ("52 conferences: 37 face to face, …; 20 initial, 32 review.") with any secondary percentage
-    of a category ("(7.1% inadequate)"). Cells are the ones :mod:`reports.disclosure` decides."""
+    of a category ("(7.1% inadequate)") unless it has its own sentence (held in person only). Cells are the ones :mod:`reports.disclosure` decides."""
     dec = data.decisions if public else None
     row = data.value(kpi.id, month)
     if row is None or row["source"] != "records":
@@ -206,7 +206,7 @@ def _details(data: PackData, kpi: KPI, month: str, public: bool) -> list[str]:
                    disclosure.CATEGORY_BREAKDOWNS.values() for c in cats}
         shares = [f"{show(s.id, s.format(_sec(data, s.id, month)[0] * 100 / d))} "
                   f"{cell_of[s.numerator][1].replace('_', ' ')}"
-                  for s in kpi.secondary if s.unit == "percent" and s.numerator in cell_of
+                  for s in kpi.secondary if s.unit == "percent" and s.numerator in cell_of and not s.pack
                   and s.denominator == kpi.denominator.column and d and _sec(data, s.id, month)]
         out.append(f"{show('d', _num('count', d))} {kpi.denominator.noun}: " + "; ".join(kinds)
                    + (f" ({', '.join(shares)})." if shares else "."))
