@@ -383,10 +383,11 @@ def test_team_names_and_file_names_with_payloads_render_as_literal_text(demo_db)
     """Team values and a file name carrying payloads, ingested into a copy of the demo store: every page
     an admin can open renders them (where it shows them at all) only as text, never as markup."""
     team_rows = "".join(f"W8{i:05d},case_holder,N,1,{PAYLOADS[i % 2]}\n" for i in range(6))
-    assessments = "".join(f"A8{i:05d},C8{i:05d},2025-03-03,2025-03-20,N,{PAYLOADS[i % 2]}\n" for i in range(6))
+    # January 2025: the month the default review (1 Mar 2025) judges, where the KPI page's breakdowns open
+    assessments = "".join(f"A8{i:05d},C8{i:05d},2025-01-03,2025-01-20,N,{PAYLOADS[i % 2]}\n" for i in range(6))
     with contextlib.closing(store.connect(demo_db)) as conn:
         for data, name, opts in (
-            (f"worker_id,role,agency,fte,team\n{team_rows}", f"{PAYLOADS[1]}.csv", {"month": "2025-03"}),
+            (f"worker_id,role,agency,fte,team\n{team_rows}", f"{PAYLOADS[1]}.csv", {"month": "2025-01"}),
             (f"assessment_id,child_id,start_date,completed_date,nfa,team\n{assessments}", f"{PAYLOADS[0]}.csv", {}),
         ):
             r = ingest_bytes(conn, data.encode(), name, uploaded_by="tester", **opts)

@@ -243,7 +243,12 @@ def nav_titles(page) -> list[str]:
 
 
 def navigate(page, title: str, *, timeout: float = 30_000) -> None:
-    """Go to a page the way a person does: click its link in the sidebar navigation."""
+    """Go to a page the way a person does: click its link in the sidebar navigation (opening the sidebar
+    first where the page starts with it collapsed, as Present does)."""
+    expand = page.locator('[data-testid="stExpandSidebarButton"]')
+    if expand.count() and expand.first.is_visible():
+        expand.first.click()
+        page.locator(NAV_LINK).first.wait_for(state="visible", timeout=timeout)
     link = page.locator(NAV_LINK).filter(
         has=page.locator('[data-testid="stMarkdownContainer"]').get_by_text(title, exact=True))
     if link.get_attribute("aria-current", timeout=timeout) == "page":
