@@ -489,14 +489,7 @@ def _context(deck: Deck, page) -> None:
         t = block.table
         heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE) if t is not None else [0.0]
         room = FOOTER_Y - 0.1 - 2.0 - 0.5 * len(block.lines)
-        chunks: list[list] = [[]]
-        used = heights[0]
-        for row, h in zip(t.rows if t is not None else [], heights[1:]):
-            if used + h > room and chunks[-1]:
-                chunks.append([])
-                used = heights[0]
-            chunks[-1].append(row)
-            used += h
+        chunks = _chunk_rows(t.rows if t is not None else [], heights, room)
         for i, rows in enumerate(chunks):
             title = f"{page.kpi.label}: context" + (" (continued)" if i else "")
             sl = deck.slide(title if deck.title_fits(title) else page.kpi.label)
@@ -541,6 +534,22 @@ def _row_heights(t, w: float, size: float, max_lines: int, line: float) -> list[
                                                 for i, r in enumerate(t.rows)]
 
 
+def _chunk_rows(rows: list, heights: list[float], room: float) -> list[list]:
+    """``rows`` cut into one list per slide: each list's rows fit in ``room`` inches under the header.
+
+    ``heights`` is :func:`_row_heights`' answer: the header's height first, then one per row. A row taller
+    than ``room`` gets a slide to itself; with no rows, one empty list (the slide is still made)."""
+    chunks: list[list] = [[]]
+    used = heights[0]
+    for row, h in zip(rows, heights[1:]):
+        if used + h > room and chunks[-1]:
+            chunks.append([])
+            used = heights[0]
+        chunks[-1].append(row)
+        used += h
+    return chunks
+
+
 def _fill(paras: list[Para], width: float, height: float, *, split: bool = True
           ) -> tuple[list[Para], list[Para]]:
     """The paragraphs that fit in ``height`` inches (with ``split``, a long one is cut between lines
@@ -574,14 +583,7 @@ def _teams(deck: Deck, page) -> None:
     width = SLIDE_W - 2 * MARGIN - 2.4
     room = FOOTER_Y - 0.1 - 2.0  # below a two-line title
     heights = _row_heights(t, width, BODY_PT, 1, TABLE_LINE)
-    chunks: list[list] = [[]]
-    used = heights[0]
-    for row, h in zip(t.rows, heights[1:]):
-        if used + h > room and chunks[-1]:
-            chunks.append([])
-            used = heights[0]
-        chunks[-1].append(row)
-        used += h
+    chunks = _chunk_rows(t.rows, heights, room)
     for i, rows in enumerate(chunks):
         last = i == len(chunks) - 1
         s = deck.slide(f"{page.kpi.label}: by team" + (" (continued)" if i else ""))
@@ -607,14 +609,7 @@ def _registers(deck: Deck, page) -> None:
         width = SLIDE_W - 2 * MARGIN - (2.4 if len(t.header) > 2 else 5.0)
         room = FOOTER_Y - 0.1 - 2.6
         heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE)
-        chunks: list[list] = [[]]
-        used = heights[0]
-        for row, h in zip(t.rows, heights[1:]):
-            if used + h > room and chunks[-1]:
-                chunks.append([])
-                used = heights[0]
-            chunks[-1].append(row)
-            used += h
+        chunks = _chunk_rows(t.rows, heights, room)
         for i, rows in enumerate(chunks):
             last = i == len(chunks) - 1
             s = deck.slide(title + (" (continued)" if i else ""))
@@ -625,6 +620,8 @@ def _registers(deck: Deck, page) -> None:
                    size=BODY_PT, max_lines=2)
     if notes:
         deck.flow(title, notes)
+
+
 def _actions(deck: Deck, page) -> None:
     """The priority's actions log on its own slide(s): owner, due, status, action; each cell at most two
     lines (cut with an ellipsis), as many rows per slide as fit."""
@@ -633,14 +630,7 @@ def _actions(deck: Deck, page) -> None:
     width = SLIDE_W - 2 * MARGIN
     room = FOOTER_Y - 0.1 - 2.0  # below a two-line title and the caption
     heights = _row_heights(t, width, BODY_PT, 2, TABLE_LINE)
-    chunks: list[list] = [[]]
-    used = heights[0]
-    for row, h in zip(t.rows, heights[1:]):
-        if used + h > room and chunks[-1]:
-            chunks.append([])
-            used = heights[0]
-        chunks[-1].append(row)
-        used += h
+    chunks = _chunk_rows(t.rows, heights, room)
     for i, rows in enumerate(chunks):
         s = deck.slide(f"{page.kpi.label}: actions" + (" (continued)" if i else ""))
         _textbox(s, MARGIN, deck.below, width, 0.45,
