@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-import unicodedata
 from dataclasses import dataclass, field
 
 from metrics import audit
@@ -31,6 +30,7 @@ from metrics.kpis import REGISTRY
 from metrics.reviews import as_date, is_final
 from metrics.schema import ACTION_STATUSES
 from metrics.store import transaction, utc_now
+from metrics.userinput import clean_text, known_kpi
 
 #: status -> the words every surface shows (declared once: forms, tables, packs, docs)
 STATUSES: dict[str, str] = dict(zip(ACTION_STATUSES, ("Open", "In progress", "Done", "Dropped")))
@@ -157,27 +157,6 @@ def _uk(d: dt.date) -> str:
 # --- validation: bad input gets a message naming the field, and nothing is written --------------------
 
 
-def _control(text: str, multiline: bool) -> str | None:
-    for c in text:
-        if unicodedata.category(c)[0] == "C" and not (multiline and c in "\n\t"):
-            return f"U+{ord(c):04X}"
-    return None
-
-
-def clean_text(value, name: str, limit: int, *, multiline: bool = False, required: bool = True) -> str:
-    """``value`` stripped; refused (ValueError naming ``name``) if blank, too long or with control characters
-    (newlines only where ``multiline``)."""
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise ValueError(f"{name}: must not be blank")
-    if len(text) > limit:
-        raise ValueError(f"{name}: at most {limit} characters (this has {len(text)})")
-    if bad := _control(text, multiline):
-        raise ValueError(f"{name}: contains a control character ({bad}); "
-                         + ("use plain text" if multiline else "use one line of plain text"))
-    return text
-
-
 def owner_problem(owner: str) -> str | None:
     """Why ``owner`` looks like a person rather than a role or team (None if it does not)."""
     text = owner.strip()
@@ -279,8 +258,7 @@ def add_action(conn: sqlite3.Connection, checkpoint: dt.date | str, kpi: str, ti
     """Record an action agreed at review ``checkpoint`` for ``kpi``; returns its id. Refused
     (:class:`ActionReadOnly`) once that review is final."""
     cp = as_date(checkpoint)
-    if kpi not in REGISTRY:
-        raise ValueError(f"kpi: unknown KPI id '{kpi}' (known: {', '.join(REGISTRY)})")
+    known_kpi(kpi)
     title = clean_text(title, "title", TITLE_LIMIT)
     owner, due_d, status = clean_owner(owner), clean_due(due), clean_status(status)
     note = clean_text(note, "note", NOTE_LIMIT, multiline=True, required=False)

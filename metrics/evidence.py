@@ -19,6 +19,7 @@ from metrics import audit
 from metrics.kpis import REGISTRY
 from metrics.reviews import CheckpointResult, as_date, is_final
 from metrics.store import transaction
+from metrics.userinput import clean_text, known_kpi
 
 #: The Terms of Reference items evidenced by commentary rather than a KPI (statutory direction,
 #: 1 March 2023, Annex). Declared once: validation, the evidence page and docs read this.
@@ -77,12 +78,6 @@ def get_entry(conn: sqlite3.Connection, entry_id: int) -> EvidenceEntry:
     return _row(r, by)
 
 
-def _text(value: str, name: str) -> str:
-    if value is None or not str(value).strip():
-        raise ValueError(f"{name}: must not be blank")
-    return str(value).strip()
-
-
 def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, author: str, *,
               kpi: str | None = None, tor_item: str | None = None, corrects: int | None = None,
               role: str = "") -> int:
@@ -90,9 +85,9 @@ def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, au
     from metrics.store import utc_now
 
     cp = as_date(checkpoint)
-    body, author = _text(body, "body"), _text(author, "author")
-    if kpi is not None and kpi not in REGISTRY:
-        raise ValueError(f"kpi: unknown KPI id '{kpi}' (known: {', '.join(REGISTRY)})")
+    body, author = clean_text(body, "body", plain=False), clean_text(author, "author", plain=False)
+    if kpi is not None:
+        known_kpi(kpi)
     if tor_item is not None and tor_item not in TOR_ITEMS:
         raise ValueError(f"tor_item: '{tor_item}' is not one of {', '.join(TOR_ITEMS)}")
     if kpi is not None and tor_item is not None:
@@ -126,7 +121,7 @@ def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str, *, r
     """Replace the body of an entry whose checkpoint is not final."""
     from metrics.store import utc_now
 
-    body, by = _text(body, "body"), _text(by, "by")
+    body, by = clean_text(body, "body", plain=False), clean_text(by, "by", plain=False)
     e = get_entry(conn, entry_id)
     if is_final(conn, e.checkpoint):
         raise EvidenceReadOnly(f"Checkpoint {e.checkpoint} is final: entry {entry_id} is read-only. "

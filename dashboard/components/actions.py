@@ -13,6 +13,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import loaders
+from dashboard.components.forms import save
 from dashboard.components.text import plain, uk_date, uk_datetime
 
 OWNER_HELP = ("A role or team, never a person's name (people move on; the log outlives them and the packs are "
@@ -72,20 +73,10 @@ def render_history(actions: list) -> None:
 
 def _write(what, done: str) -> None:
     """Server-side role check, then the change (metrics.actions writes its audit row in the same transaction)."""
-    import sqlite3
-
     from dashboard import access
     from metrics.actions import ActionReadOnly
 
-    who = access.guard("actions_edit")
-    try:
-        with loaders.connect() as conn:
-            entry_id = what(conn, who.label, who.role.name)
-    except (ActionReadOnly, ValueError, LookupError, sqlite3.DatabaseError) as err:
-        st.error(f"Not saved: {plain(err)}", icon=":material/block:")
-        return
-    st.session_state[FLASH] = done.format(id=entry_id)
-    st.rerun()
+    save(access.guard("actions_edit"), what, done, read_only=ActionReadOnly, flash=FLASH)
 
 
 def render_action_forms(metric: str, at: str, actions: list) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import loaders
+from dashboard.components.forms import save
 from dashboard.components.text import plain, uk_date, uk_datetime, uk_month
 from metrics.reviews import words
 
@@ -321,20 +322,10 @@ def render_evidence(board, entries: list) -> None:
 
 def _write(what, done: str) -> None:
     """Server-side check, then the change (metrics.evidence writes its audit row in the same transaction)."""
-    import sqlite3
-
     from dashboard import access
     from metrics.evidence import EvidenceReadOnly
 
-    who = access.guard("evidence_edit")
-    try:
-        with loaders.connect() as conn:
-            entry_id = what(conn, who.label, who.role.name)
-    except (EvidenceReadOnly, ValueError, LookupError, sqlite3.DatabaseError) as err:
-        st.error(f"Not saved: {plain(err)}", icon=":material/block:")
-        return
-    st.session_state["reviews-flash"] = done.format(id=entry_id)
-    st.rerun()
+    save(access.guard("evidence_edit"), what, done, read_only=EvidenceReadOnly, flash="reviews-flash")
 
 
 def render_evidence_forms(board, at: str, entries: list) -> None:
