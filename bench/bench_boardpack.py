@@ -16,14 +16,14 @@ Run: ``.venv/bin/python bench/bench_boardpack.py [--db PATH] [--out DIR] [--revi
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from demo_review import parser, prepare
 
 GOAL_S = 10.0
 WORD_GOAL_S = 5.0
@@ -50,26 +50,13 @@ def _word(conn, review, out: Path, public: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    tmp = Path(tempfile.gettempdir())
-    p.add_argument("--db", type=Path, default=tmp / "kpi-bench-boardpack.sqlite")
-    p.add_argument("--out", type=Path, default=tmp / "kpi-bench-boardpack")
-    p.add_argument("--review", default="2025-03-01")
+    p = parser(__doc__, "boardpack")
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args(argv)
-
-    from metrics.demo_store import build_demo
-    from metrics.reviews import as_date
-    from metrics.store import connect, list_uploads
-
-    if not args.db.exists() or not list_uploads(connect(args.db)):
-        t = time.perf_counter()
-        build_demo(args.db, replace=True)
-        print(f"demo store built at {args.db} in {time.perf_counter() - t:.1f} s")
-    args.out.mkdir(parents=True, exist_ok=True)
-    review = as_date(args.review)
+    review = prepare(args)
 
     from reports import boardpack
+    from metrics.store import connect
     from reports.boardpack import build_pack
 
     print(f"machine: {os.cpu_count()} CPUs, load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "

@@ -12,37 +12,24 @@ Run: ``.venv/bin/python bench/bench_report.py [--db PATH] [--out DIR] [--review 
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from demo_review import parser, prepare
 
 GOAL_S = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    tmp = Path(tempfile.gettempdir())
-    p.add_argument("--db", type=Path, default=tmp / "kpi-bench-report.sqlite")
-    p.add_argument("--out", type=Path, default=tmp / "kpi-bench-report")
-    p.add_argument("--review", default="2025-03-01")
+    p = parser(__doc__, "report")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
+    review = prepare(args)
 
-    from metrics.demo_store import build_demo
-    from metrics.reviews import as_date
-    from metrics.store import connect, list_uploads
-
-    if not args.db.exists() or not list_uploads(connect(args.db)):
-        t = time.perf_counter()
-        build_demo(args.db, replace=True)
-        print(f"demo store built at {args.db} in {time.perf_counter() - t:.1f} s")
-    args.out.mkdir(parents=True, exist_ok=True)
-    review = as_date(args.review)
-
+    from metrics.store import connect
     from reports.word import build_report
 
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; review {review}; "

@@ -9,24 +9,14 @@ go to stderr), 1 the pack could not be made (nothing written), 2 usage error (ba
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from kpi_cli.common import CLI_ROLE, EXIT_OK, EXIT_REFUSED, UsageError, cli_actor, connect
+from kpi_cli.common import CLI_ROLE, EXIT_OK, EXIT_REFUSED, cli_actor, connect, review_and_out
 
 PACK_EXTENSIONS = (".pdf", ".pptx")
 
 
 def cmd_boardpack(args) -> int:
-    from metrics.reviews import as_date
-
-    try:
-        review = as_date(args.review)
-    except ValueError as e:
-        raise UsageError(f"--review: {e}") from None
-    out = Path(args.out)
-    if out.suffix.lower() not in PACK_EXTENSIONS:
-        raise UsageError(f"--out: the board pack is written as PDF or PowerPoint; '{out.name}' must end in "
-                         ".pdf or .pptx")
+    review, out = review_and_out(args, PACK_EXTENSIONS, "the board pack is written as PDF or PowerPoint")
     from reports.boardpack import PackError, build_pack
 
     conn = connect(args)

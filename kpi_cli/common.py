@@ -62,3 +62,19 @@ def cli_actor() -> str:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no login name in some containers
         return "unknown OS user"
+
+
+def review_and_out(args, extensions: tuple[str, ...], written_as: str, *, name_chars: int | None = None):
+    """``--review`` as a date and ``--out`` as a path ending in one of ``extensions`` (``.docx``, ``.pdf``…);
+    a UsageError (exit 2) otherwise, whose message says what the file is ``written_as`` and shows the name
+    (at most ``name_chars`` characters of it)."""
+    from metrics.reviews import as_date
+
+    try:
+        review = as_date(args.review)
+    except ValueError as e:
+        raise UsageError(f"--review: {e}") from None
+    out = Path(args.out)
+    if out.suffix.lower() not in extensions:
+        raise UsageError(f"--out: {written_as}; '{out.name[:name_chars]}' must end in {' or '.join(extensions)}")
+    return review, out

@@ -9,24 +9,15 @@ status: 0 written (the path and the number of priorities go to stderr), 1 the re
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from kpi_cli.common import CLI_ROLE, EXIT_OK, EXIT_REFUSED, UsageError, cli_actor, connect
+from kpi_cli.common import CLI_ROLE, EXIT_OK, EXIT_REFUSED, cli_actor, connect, review_and_out
 
 REPORT_EXTENSION = ".docx"
 
 
 def cmd_report(args) -> int:
-    from metrics.reviews import as_date
-
-    try:
-        review = as_date(args.review)
-    except ValueError as e:
-        raise UsageError(f"--review: {e}") from None
-    out = Path(args.out)
-    if out.suffix.lower() != REPORT_EXTENSION:
-        raise UsageError(f"--out: the Commissioner's report is written as a Word document; '{out.name[:80]}' "
-                         "must end in .docx")
+    review, out = review_and_out(args, (REPORT_EXTENSION,), "the Commissioner's report is written as a Word "
+                                 "document", name_chars=80)
     from reports.word import ReportError, build_report
 
     conn = connect(args)

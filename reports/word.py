@@ -160,17 +160,11 @@ class ReportInfo:
 
 def _entry(e, public: bool) -> Commentary:
     """An evidence entry as the pack prints it (public: redacted, no author), dated in full."""
-    from reports.pack.build import _entry as pack_entry
+    from reports.pack.build import entry_commentary
 
-    c = pack_entry(e, public)
+    c = entry_commentary(e, public)
     c.when = uk_date(dt.datetime.fromisoformat(e.created_at.replace("Z", "+00:00")).date())
     return c
-
-
-def _current(entries) -> list:
-    from reports.pack.build import _current_entries
-
-    return _current_entries(entries)
 
 
 def verdict_pairs(r: ReviewRow) -> list[tuple[str, str]]:
@@ -227,7 +221,7 @@ def build_report_model(conn: sqlite3.Connection, data: PackData, *, public: bool
     """Everything the report prints: the pack's model (public: suppressed) and, per priority, its verdict
     in words, every current evidence entry and its actions."""
     from metrics.evidence import TOR_ITEMS, list_entries
-    from reports.pack.build import build_model
+    from reports.pack.build import build_model, current_entries
 
     pack = build_model(conn, data, public=public, include_teams=True, by=by)
     board = data.review
@@ -236,11 +230,11 @@ def build_report_model(conn: sqlite3.Connection, data: PackData, *, public: bool
     kpi_items = {code: tor_reference(code) for code in TOR_ITEMS if code not in QUALITATIVE}
     priorities = []
     for page in pack.kpis:
-        evidence = [("", _entry(e, public)) for e in _current(list_entries(conn, cp, page.kpi.id))]
+        evidence = [("", _entry(e, public)) for e in current_entries(list_entries(conn, cp, page.kpi.id))]
         for code, ref in kpi_items.items():
             if page.kpi.tor == ref:
                 evidence += [(f"ToR {ref}: {TOR_ITEMS[code]}", _entry(e, public))
-                             for e in _current(list_entries(conn, cp, tor_item=code))]
+                             for e in current_entries(list_entries(conn, cp, tor_item=code))]
         actions = actions_for(conn, cp, page.kpi.id, public)
         if public:  # as commentary in the public pack: redacted, no names
             actions = [ActionItem(redact_text(a.text), None, a.due, a.status) for a in actions]

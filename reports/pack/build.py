@@ -72,7 +72,8 @@ def _last_months(month: str, n: int = 3) -> list[str]:
     return [month_from_index(j) for j in range(i - n + 1, i + 1)]
 
 
-def _entry(e, public: bool) -> Commentary:
+def entry_commentary(e, public: bool) -> Commentary:
+    """An evidence entry as the pack prints it (public: redacted, no author); the Word report uses it too."""
     when = dt.datetime.fromisoformat(e.created_at.replace("Z", "+00:00"))
     body = disclosure.redact_text(e.body) if public else e.body
     note = "correction of an earlier entry" if e.corrects else ""
@@ -101,7 +102,7 @@ def _actions(conn: sqlite3.Connection, result, kpi_id: str, public: bool) -> lis
     return out
 
 
-def _current_entries(entries) -> list:
+def current_entries(entries) -> list:
     """Entries not replaced by a correction, in the order written."""
     return [e for e in entries if not e.corrected_by]
 
@@ -334,7 +335,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
     for r in rows:
         kpi = REGISTRY[r.metric]
         entries = list_entries(conn, result.checkpoint, kpi.id)
-        current = _current_entries(entries)
+        current = current_entries(entries)
         teams, teams_note = (None, "")
         if include_teams:
             teams, teams_note = _teams(data, kpi, r.actual_month, public)
@@ -344,7 +345,7 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             recent=_recent_table(data, kpi, r.actual_month, public),
             details=_details(data, kpi, r.actual_month, public),
             teams=teams, teams_note=teams_note,
-            commentary=_entry(current[-1], public) if current else None,
+            commentary=entry_commentary(current[-1], public) if current else None,
             earlier_entries=max(len(current) - 1, 0),
             definition=f"{kpi.definition} {'Higher' if kpi.higher_is_better else 'Lower'} is better.",
             quality=_quality(data, kpi, r.actual_month, r, public),
@@ -356,10 +357,10 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
         ))
         pages[-1].chart_caption += " " + chart_points_text(pages[-1].chart_points)
 
-    overall_entries = [_entry(e, public) for e in _current_entries(list_entries(conn, result.checkpoint))
+    overall_entries = [entry_commentary(e, public) for e in current_entries(list_entries(conn, result.checkpoint))
                        if e.kpi is None and e.tor_item is None]
-    evidence = [EvidenceItem(code, title, [_entry(e, public) for e in
-                                           _current_entries(list_entries(conn, result.checkpoint, tor_item=code))])
+    evidence = [EvidenceItem(code, title, [entry_commentary(e, public) for e in
+                                           current_entries(list_entries(conn, result.checkpoint, tor_item=code))])
                 for code, title in TOR_ITEMS.items()]
     definitions = [(f"{k.tor}  {k.label}",
                     f"{k.definition} {'Higher' if k.higher_is_better else 'Lower'} is better.")
