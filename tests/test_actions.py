@@ -7,25 +7,14 @@ import datetime as dt
 import json
 import sqlite3
 
-import pandas as pd
 import pytest
 
 from metrics.actions import (STATUSES, ActionNotFound, ActionReadOnly, actions_for_review, add_action, add_update,
                              changes, get_action, list_actions, owner_problem)
 from metrics.auth import Role, allowed
-from metrics.reviews import default_settings, mark_final, save_settings
-from metrics.store import connect
+from metrics.reviews import mark_final
 
-JUN, SEP = dt.date(2023, 6, 1), dt.date(2023, 9, 1)
-SERIES = pd.DataFrame({"metric": ["agency_rate"], "month": ["2023-04"], "value": [50.0]})
-
-
-@pytest.fixture
-def fresh_db(tmp_path):
-    conn = connect(tmp_path / "kpi.sqlite")
-    save_settings(conn, default_settings("Test Council", "884"), by="analyst")
-    yield conn
-    conn.close()
+from helpers_logs import JUN, SEP, SERIES, fresh_db  # noqa: F401 (fresh_db: a fixture)
 
 
 @pytest.fixture

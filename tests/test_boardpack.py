@@ -8,7 +8,6 @@ public PDF and PowerPoint of the planted store through build_pack.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import getpass
 import io
@@ -27,6 +26,9 @@ import pytest
 from metrics.kpis import REGISTRY
 from reports.disclosure import SUPPRESSED, exposed
 
+from helpers_packs import pack_settings, with_evidence
+from helpers_packs import run_kpi as _run_kpi
+
 REVIEW = dt.date(2025, 3, 1)  # "Review 8 – Mar 2025": judges January 2025 (14-day reporting lag)
 COMMENT = ("Agency reliance continues to fall. Recruitment cost £12,500 (€14,600) per post; we expect ≥ 20% "
            "by summer. Ask ana@council.gov.uk about C000123.")
@@ -38,34 +40,19 @@ COMMENT = ("Agency reliance continues to fall. Recruitment cost £12,500 (€14,
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """Settings for this module's stores: a fixed uploader name and no stray .env."""
-    from metrics.settings import get_settings
-
-    home = tmp_path_factory.mktemp("boardpack")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("KPI_KEY_FILE", "KPI_DEMO_MODE", "KPI_PSEUDONYM_KEY"):
-            mp.delenv(name, raising=False)
-        mp.setenv("KPI_USER", "tester")
-        mp.setenv("KPI_DB_PATH", str(home / "unused.sqlite"))
-        mp.chdir(home)
-        get_settings.cache_clear()
+    with pack_settings(tmp_path_factory.mktemp("boardpack")) as home:
         yield home
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
 def demo_db(env, demo_copy_of) -> Path:
-    from metrics.evidence import add_entry
-    from metrics.store import connect
-
-    path = demo_copy_of(env / "demo.sqlite")
-    conn = connect(path)
-    add_entry(conn, REVIEW, COMMENT, "ana@council.gov.uk", kpi="agency_rate")
-    add_entry(conn, REVIEW, "Chairs now book rooms by default.", "chair.lead", kpi="face_to_face_conferences")
-    add_entry(conn, REVIEW, "The DCS post was filled permanently in January.", "commissioner", tor_item="2a")
-    add_entry(conn, REVIEW, "Members completed the LGA programme.", "commissioner", tor_item="2e")
-    add_entry(conn, REVIEW, "Sufficient progress on most priorities.", "commissioner")
-    conn.close()
-    return path
+    return with_evidence(demo_copy_of(env / "demo.sqlite"), REVIEW, [
+        (COMMENT, "ana@council.gov.uk", {"kpi": "agency_rate"}),
+        ("Chairs now book rooms by default.", "chair.lead", {"kpi": "face_to_face_conferences"}),
+        ("The DCS post was filled permanently in January.", "commissioner", {"tor_item": "2a"}),
+        ("Members completed the LGA programme.", "commissioner", {"tor_item": "2e"}),
+        ("Sufficient progress on most priorities.", "commissioner", {}),
+    ])
 
 
 def _csv(lines: list[str]) -> bytes:
@@ -109,18 +96,6 @@ def planted_db(demo_db, env) -> Path:
     shutil.copyfile(demo_db, path)
     plant_small_numbers(path)  # in January 2025, the month the 1 Mar 2025 review judges with the default lag
     return path
-
-
-def _run_kpi(*argv) -> tuple[int, str, str]:
-    from kpi_cli import main as cli
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in argv])
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -281,29 +281,10 @@ def test_pack_gives_rank_quartile_and_the_workforce_census(pack_pdf):
 def kpi_page(demo_template, tmp_path, monkeypatch):
     import shutil
 
-    from streamlit.testing.v1 import AppTest
-
-    from metrics.settings import get_settings
+    from helpers_pages import kpi_pages
 
     db = shutil.copyfile(demo_template, tmp_path / "kpi.sqlite")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KPI_DB_PATH", str(db))
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.delenv("KPI_ROLES", raising=False)
-    get_settings.cache_clear()
-
-    def _open(metric: str) -> AppTest:
-        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"),
-                               default_timeout=60)
-        at.run()
-        at.switch_page("views/kpi.py")
-        at.query_params.update(kpi=metric)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    yield _open
-    get_settings.cache_clear()
+    yield from kpi_pages(monkeypatch, db, tmp_path)
 
 
 @pytest.mark.slow

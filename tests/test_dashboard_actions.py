@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -15,10 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from metrics import store
 from metrics.actions import add_action, list_actions
-from metrics.demo_store import DEMO_KEY
 from metrics.settings import get_settings
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+from helpers_pages import demo_page_db, open_page, rerun
+
 LOCAL_USER = "demo.admin@example.org"
 AT = "2025-03-01"  # the review the pages open on in the demo store (its judged month has data)
 PAYLOAD = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
@@ -26,30 +25,7 @@ PAYLOAD = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def demo_db(demo_template, tmp_path, monkeypatch) -> Path:
-    db = tmp_path / "kpi.sqlite"
-    shutil.copyfile(demo_template, db)
-    for name in ("KPI_ROLES", "KPI_LOCAL_USER", "KPI_LOCAL_GROUPS", "KPI_LOCAL_ROLE", "KPI_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KPI_DB_PATH", str(db))
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(f"views/{page}.py")
-    return rerun(at)
+    yield from demo_page_db(demo_template, tmp_path, monkeypatch)
 
 
 def count(db: Path, table: str, where: str = "") -> int:

@@ -11,7 +11,6 @@ import contextlib
 import gc
 import io
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -19,14 +18,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import store
-from metrics.demo_store import DEMO_KEY
 from metrics.ingest import ingest_bytes
 from metrics.kpis import REGISTRY
 from metrics.reviews import words
 from metrics.reviews import Checkpoint, load_settings, save_settings
-from metrics.settings import get_settings
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+from helpers_pages import demo_page_db, open_page, rerun  # noqa: F401 (open_page: test_dashboard_settings imports it here)
+
 LOCAL_USER = "demo.admin@example.org"
 # as markdown gets it: escaped, with an invisible word joiner before "@" (never a mailto link)
 LOCAL_USER_MD = "demo\\.admin\u2060\\@example\\.org"
@@ -45,33 +43,7 @@ MARKDOWN_TYPES = {"markdown", "caption", "title", "header", "subheader", "succes
 @pytest.fixture
 def demo_db(demo_template, tmp_path, monkeypatch) -> Path:
     """A private copy of the demo store, the dashboard pointed at it in local mode (an admin)."""
-    db = tmp_path / "kpi.sqlite"
-    shutil.copyfile(demo_template, db)
-    for name in ("KPI_ROLES", "KPI_LOCAL_USER", "KPI_LOCAL_GROUPS", "KPI_LOCAL_ROLE", "KPI_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KPI_DB_PATH", str(db))
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
-
-
-def open_page(page: str, user: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if user is not None:
-        at.user = user
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    yield from demo_page_db(demo_template, tmp_path, monkeypatch)
 
 
 def choose_checkpoint(at: AppTest, iso: str) -> AppTest:

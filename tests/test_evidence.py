@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 
-import pandas as pd
 import pytest
 
 from metrics import evidence as ev
@@ -21,20 +19,9 @@ from metrics.evidence import (
     list_entries,
     mark_final,
 )
-from metrics.reviews import default_settings, is_final, save_settings
-from metrics.store import connect
+from metrics.reviews import is_final
 
-JUN, SEP = dt.date(2023, 6, 1), dt.date(2023, 9, 1)
-# judgement.md section 1: the 1 Jun 2023 review judges April 2023 (the default 14-day reporting lag)
-SERIES = pd.DataFrame({"metric": ["agency_rate"], "month": ["2023-04"], "value": [50.0]})
-
-
-@pytest.fixture
-def fresh_db(tmp_path):
-    conn = connect(tmp_path / "kpi.sqlite")
-    save_settings(conn, default_settings("Test Council", "884"), by="analyst")
-    yield conn
-    conn.close()
+from helpers_logs import JUN, SEP, SERIES, fresh_db  # noqa: F401 (fresh_db: a fixture)
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from metrics.issues import Refused
 from metrics.reviews import final_checkpoints, load_settings, mark_final, review_board
 from metrics.settings import get_settings
 
+from helpers_pages import point_at
+
 FINAL = "2024-06-01"  # judges April 2024 (judgement.md section 1: 14-day reporting lag)
 
 
@@ -32,10 +34,7 @@ def demo(demo_template, tmp_path, monkeypatch):
 
     path = tmp_path / "demo.sqlite"
     shutil.copyfile(demo_template, path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KPI_DB_PATH", str(path))
-    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
-    get_settings.cache_clear()
+    point_at(monkeypatch, path, tmp_path, key=DEMO_KEY)
     yield path
     get_settings.cache_clear()
 

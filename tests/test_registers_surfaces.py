@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.settings import get_settings
+from helpers_pages import kpi_pages
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 REVIEW = dt.date(2025, 3, 1)  # the demo's default review: judges January 2025 (14-day lag)
 HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
@@ -24,23 +23,7 @@ def demo_db(demo_copy_of, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def page(monkeypatch, tmp_path, demo_db):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KPI_DB_PATH", str(demo_db))
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.delenv("KPI_ROLES", raising=False)
-    get_settings.cache_clear()
-
-    def _open(metric: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=90)
-        at.run()
-        at.switch_page("views/kpi.py")
-        at.query_params.update(kpi=metric)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    yield _open
-    get_settings.cache_clear()
+    yield from kpi_pages(monkeypatch, demo_db, tmp_path, timeout=90)
 
 
 def _month_picker(at: AppTest):

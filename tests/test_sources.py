@@ -611,19 +611,11 @@ def test_an_older_store_records_its_uploads_as_product_csv(tmp_path):
 
 
 def test_the_kpi_page_shows_the_source_line(run_kpi, fresh_db, tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from metrics.settings import get_settings
+    from helpers_pages import app_page, local_mode
 
     accepted(ingest(run_kpi, write(tmp_path, "annex.csv", annex_a_list_4())))
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.delenv("KPI_ROLES", raising=False)
-    get_settings.cache_clear()
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/kpi.py")
-    at.query_params.update(kpi="assessment_nfa_rate")
-    at.run()
+    local_mode(monkeypatch)
+    at = app_page("kpi", kpi="assessment_nfa_rate")
     assert not at.exception, [e.value for e in at.exception]
     from dashboard.components.text import plain  # captions are shown as plain text (markdown escaped)
 
@@ -631,18 +623,11 @@ def test_the_kpi_page_shows_the_source_line(run_kpi, fresh_db, tmp_path, monkeyp
 
 
 def test_the_upload_page_reads_an_annex_a_workbook_by_its_headers(fresh_db, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     from dashboard.components.text import plain
-    from metrics.settings import get_settings
+    from helpers_pages import app_page, local_mode
 
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.delenv("KPI_ROLES", raising=False)
-    get_settings.cache_clear()
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/upload.py")
-    at.run()
+    local_mode(monkeypatch)
+    at = app_page("upload")
     at.get("file_uploader")[0].set_value(("annex_a.xlsx", annex_a_workbook(), "application/vnd.ms-excel"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -707,17 +692,10 @@ def test_a_product_format_sheet_named_list_4_is_read_as_it_is(fresh_db, settings
 
 
 def test_the_upload_page_takes_the_census_xml_and_its_month(fresh_db, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from helpers_pages import app_page, local_mode
 
-    from metrics.settings import get_settings
-
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.delenv("KPI_ROLES", raising=False)
-    get_settings.cache_clear()
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/upload.py")
-    at.run()
+    local_mode(monkeypatch)
+    at = app_page("upload")
     at.get("file_uploader")[0].set_value(("csww_2024.xml", csww_xml(), "text/xml"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]

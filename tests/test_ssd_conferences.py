@@ -280,15 +280,13 @@ def test_the_coverage_grid_shows_conferences_loaded(fresh_db):
 
 def test_the_upload_preview_of_a_table_follows_its_scope(demo_template, tmp_path, monkeypatch):
     """The impact preview (metrics.impact) applies the table as the real load does: only its own type."""
+    from helpers_pages import point_at
     from metrics.demo_store import DEMO_KEY
     from metrics.reviews import load_settings, review_board
 
     path = tmp_path / "demo.sqlite"
     shutil.copyfile(demo_template, path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KPI_DB_PATH", str(path))
-    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
-    get_settings.cache_clear()
+    point_at(monkeypatch, path, tmp_path, key=DEMO_KEY)
     try:
         with contextlib.closing(store.connect(path)) as conn:
             rows = [(f"RV{i:03d}", f"C9{i:05d}", "2024-04-15", "face_to_face") for i in range(40)]
@@ -361,18 +359,12 @@ def test_the_migration_scopes_old_conference_uploads_and_changes_no_figure(tmp_p
 
 
 def test_the_upload_page_says_a_table_replaces_only_its_own_type(fresh_db, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     from dashboard.components.text import plain
+    from helpers_pages import app_page, local_mode
 
     p = load(fresh_db, product(), "conferences.csv")
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.delenv("KPI_ROLES", raising=False)
-    get_settings.cache_clear()
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/upload.py")
-    at.run()
+    local_mode(monkeypatch)
+    at = app_page("upload")
     at.get("file_uploader")[0].set_value(("ssd_cp_reviews.csv", ssd_reviews(), "text/csv"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]

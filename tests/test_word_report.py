@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import functools
 import getpass
-import io
 import json
 import re
 import shutil
@@ -27,6 +26,8 @@ from metrics.months import short_month
 from metrics.projection import STATUS_TEXT
 from metrics.reviews import words
 from reports.disclosure import SUPPRESSED
+
+from helpers_packs import pack_settings, run_kpi, with_evidence
 
 REVIEW = dt.date(2025, 3, 1)  # "Review 8 – Mar 2025": judges January 2025 (14-day reporting lag)
 COMMENT = "Agency reliance continues to fall; we expect ≥ 20% by summer. Ask ana@council.gov.uk about C000123."
@@ -44,45 +45,15 @@ SECTIONS = ["The checkpoint", "Overall view", "Progress on each priority", "Qual
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from metrics.settings import get_settings
-
-    home = tmp_path_factory.mktemp("word-report")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("KPI_KEY_FILE", "KPI_DEMO_MODE", "KPI_PSEUDONYM_KEY"):
-            mp.delenv(name, raising=False)
-        mp.setenv("KPI_USER", "tester")
-        mp.setenv("KPI_DB_PATH", str(home / "unused.sqlite"))
-        mp.chdir(home)
-        get_settings.cache_clear()
+    with pack_settings(tmp_path_factory.mktemp("word-report")) as home:
         yield home
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
 def demo_db(env, demo_copy_of) -> Path:
-    from metrics.evidence import add_entry
-    from metrics.store import connect
-
-    path = demo_copy_of(env / "demo.sqlite")
-    conn = connect(path)
-    add_entry(conn, REVIEW, COMMENT, "ana@council.gov.uk", kpi="agency_rate")
-    add_entry(conn, REVIEW, TOR_2A, "commissioner", tor_item="2a")
-    add_entry(conn, REVIEW, TOR_2D, "commissioner", tor_item="2d")
-    add_entry(conn, REVIEW, OVERALL, "commissioner")
-    conn.close()
-    return path
-
-
-def run_kpi(*argv) -> tuple[int, str, str]:
-    from kpi_cli import main as cli
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in argv])
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
+    return with_evidence(demo_copy_of(env / "demo.sqlite"), REVIEW, [
+        (COMMENT, "ana@council.gov.uk", {"kpi": "agency_rate"}), (TOR_2A, "commissioner", {"tor_item": "2a"}),
+        (TOR_2D, "commissioner", {"tor_item": "2d"}), (OVERALL, "commissioner", {})])
 
 
 @pytest.fixture(scope="module")
@@ -459,20 +430,9 @@ def test_build_report_refuses_other_formats(demo_db, env):
 @pytest.fixture
 def page_db(demo_template, tmp_path, monkeypatch) -> Path:
     """A private copy of the demo store, the dashboard pointed at it in local mode (an admin)."""
-    from metrics.demo_store import DEMO_KEY
-    from metrics.settings import get_settings
+    from helpers_pages import SIGN_IN_ENV, demo_page_db
 
-    db = tmp_path / "kpi.sqlite"
-    shutil.copyfile(demo_template, db)
-    for name in ("KPI_ROLES", "KPI_LOCAL_USER", "KPI_LOCAL_GROUPS", "KPI_LOCAL_ROLE", "KPI_KEY_FILE", "KPI_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KPI_DB_PATH", str(db))
-    monkeypatch.setenv("KPI_AUTH_MODE", "local")
-    monkeypatch.setenv("KPI_PSEUDONYM_KEY", DEMO_KEY)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
+    yield from demo_page_db(demo_template, tmp_path, monkeypatch, (*SIGN_IN_ENV, "KPI_USER"))
 
 
 @pytest.mark.slow
