@@ -157,18 +157,24 @@ def _read_plain(text: str, encoding: str) -> RawTable | None:
         return None  # ragged rows and other oddities: the general reader reports them exactly
     columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
     rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    if columns and table.num_rows:
-        # rows whose cells are all empty or spaces (as Excel leaves below a table) are ignored
-        empty = None
-        for i in range(table.num_columns):
-            e = pc.equal(pc.utf8_trim_whitespace(table.column(i)), "")
-            empty = e if empty is None else pc.and_(empty, e)
-        keep = np.asarray(pc.invert(empty).to_numpy(zero_copy_only=False), dtype=bool)
-        if not keep.all():
-            mask = pa.array(keep)
-            columns = [c.filter(mask) for c in columns]
-            rows = rows[keep]
+    columns, rows = drop_blank_rows(columns, rows)
     return RawTable(headers=header, header_row=1, columns=columns, rows=rows, encoding=encoding, errors=[])
+
+
+def drop_blank_rows(columns: list, rows: np.ndarray) -> tuple[list, np.ndarray]:
+    """``columns`` (pyarrow string arrays) and ``rows`` (their spreadsheet row numbers) without the rows whose
+    cells are all empty or spaces (as Excel leaves below a table): those rows are ignored."""
+    if not (columns and len(rows)):
+        return columns, rows
+    empty = None
+    for c in columns:
+        e = pc.equal(pc.utf8_trim_whitespace(c), "")
+        empty = e if empty is None else pc.and_(empty, e)
+    keep = np.asarray(pc.invert(empty).to_numpy(zero_copy_only=False), dtype=bool)
+    if keep.all():
+        return columns, rows
+    mask = pa.array(keep)
+    return [c.filter(mask) for c in columns], rows[keep]
 
 
 def _read_general(text: str, encoding: str) -> RawTable:

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metrics.contract import KINDS, normalise_header
-from metrics.csvread import RawTable
+from metrics.csvread import RawTable, drop_blank_rows
 from metrics.issues import Issue, Refused
 
 #: File types the upload takes (suffixes without the dot), and the advice for anything else.
@@ -531,18 +531,7 @@ def _read_sheet(sheet, name: str, kind: str | None, recognise: Recogniser,
         keep = pa.array(~bad)
         cols = [c.filter(keep) for c in cols]
         rows = rows[~bad]
-    # rows whose cells are all empty (as Excel leaves below a table) are ignored
-    cols = [cols[j] for j in keep_cols]
-    if len(rows) and cols:
-        empty = None
-        for c in cols:
-            e = pc.equal(pc.utf8_trim_whitespace(c), "")
-            empty = e if empty is None else pc.and_(empty, e)
-        keep = np.asarray(pc.invert(empty).to_numpy(zero_copy_only=False), dtype=bool)
-        if not keep.all():
-            mask = pa.array(keep)
-            cols = [c.filter(mask) for c in cols]
-            rows = rows[keep]
+    cols, rows = drop_blank_rows([cols[j] for j in keep_cols], rows)  # as Excel leaves below a table
     table = RawTable(headers=[headers[j] for j in keep_cols], header_row=header_row, columns=cols, rows=rows,
                      encoding="xlsx", errors=sorted(table_errors, key=lambda e: (e.row or 0, e.column or "")))
     return SheetTable(name, found, table=table)
