@@ -110,7 +110,7 @@ def render_table(board) -> str:
         basis = "3 mo" if r.basis == "rolling_3_months" else "month"
         fc = forecast_text(r.forecast) if r.forecast else ""
         lines.append(f"{r.label:<{w}}  {actual + mark:>10}  {basis:<5}  {_interval_text(r):<12}  "
-                     f"{k.format(r.target):>10}  {rag_text(r.rag):<7}  "
+                     f"{k.format_target(r.target):>10}  {rag_text(r.rag):<7}  "
                      f"{VARIATION_SHORT.get(r.variation, '–'):<14}  {ASSURANCE_SHORT.get(r.assurance, '–'):<14}  "
                      f"{travel_text(r.direction_of_travel):<21}  {fc}")
     s = board.summary

@@ -133,6 +133,13 @@ class KPI:
             return f"{value:,.1f} FTE"
         return f"{value:,.0f}"
 
+    def format_target(self, value: float | None) -> str:
+        """A target as shown: :meth:`format`, except that a count target that is not whole keeps one decimal
+        (13.3806 → '13.4', not '13', which an actual of 13 would seem to meet while rated below it)."""
+        if self.unit == "count" and value is not None and math.isfinite(value) and value != round(value):
+            return f"{value:,.1f}"
+        return self.format(value)
+
 
 @dataclass(frozen=True)
 class Relation:

@@ -264,7 +264,7 @@ def kpi_figure(
                 marker=dict(size=14 if large else 12, color=st["colour"], symbol=st["symbol"],
                             line=dict(color="white", width=1)),
                 hovertemplate=f"{cp.label}: {st['word']}<br>actual {kpi.format(cp.actual)}"
-                + (f", target {kpi.format(cp.target)}" if cp.target is not None else "") + "<extra></extra>",
+                + (f", target {kpi.format_target(cp.target)}" if cp.target is not None else "") + "<extra></extra>",
             ))
     fig.update_layout(shapes=[*fig.layout.shapes, *lines], annotations=[*fig.layout.annotations, *labels])
     if marks:

@@ -210,7 +210,7 @@ def review_row(r: ModelRow, decisions: Decisions | None = None) -> ReviewRow:
     return ReviewRow(
         r.metric, r.tor, r.label, r.unit, r.actual_month, r.actual if ok else None,
         (k.format(r.actual) if ok else WITHHELD) + ("*" if r.restated else ""),
-        r.target, k.format(r.target), r.rag if ok else None,
+        r.target, k.format_target(r.target), r.rag if ok else None,
         words.rag_text(r.rag, "upper") if ok else WITHHELD,
         words.travel_text(r.direction_of_travel) if ok and shown(r, decisions, "direction_of_travel") else WITHHELD,
         words.forecast_text(r.forecast, fmt=k.format) if ok and shown(r, decisions, "forecast") else WITHHELD,

@@ -100,6 +100,22 @@ def test_groupings_come_from_the_unit():
     assert kpis.ids_with_unit("fte") == ("permanent_practitioners_fte",)
 
 
+@pytest.mark.parametrize(("metric", "target", "shown"), [
+    ("permanent_team_managers", 13.3806, "13.4"),  # the demo's Mar 2025 target: an actual of 13 misses it
+    ("permanent_team_managers", 12.96, "13.0"),  # not whole: the decimal says so
+    ("permanent_team_managers", 13.0, "13"),  # a whole count target stays whole
+    ("historic_complaints_outstanding", 1234.5, "1,234.5"),
+    ("historic_complaints_outstanding", None, "no data"),
+    ("agency_rate", 12.34, "12.3%"),  # other units: as format() shows them
+    ("permanent_practitioners_fte", 61.25, "61.2 FTE"),
+])
+def test_a_count_target_that_is_not_whole_keeps_one_decimal(metric, target, shown):
+    k = REGISTRY[metric]
+    assert k.format_target(target) == shown
+    if k.unit != "count" or target is None or target == round(target):
+        assert k.format_target(target) == k.format(target)
+
+
 def test_links_are_derived_from_the_declarations():
     assert dict(BREAKDOWNS) == {k.id: k.breakdowns for k in REGISTRY.values() if k.breakdowns}
     assert dict(FORMULAS) == {k.id: k.rule for k in REGISTRY.values()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import loaders
-from dashboard.components.text import fmt, month_list, plain, uk_date, uk_month
+from dashboard.components.text import fmt, fmt_target, month_list, plain, uk_date, uk_month
 from metrics.reviews import TREND_MONTHS, words
 
 
@@ -74,7 +74,7 @@ def board_frame(board):
         rows.append({
             "ToR": kpi.tor, "Priority": kpi.label, "Value": fmt(r.metric, r.actual),
             "Month": uk_month(r.actual_month), "95% interval": interval_cell(r),
-            "Target": fmt(r.metric, r.target) if r.rated else "—",
+            "Target": fmt_target(r.metric, r.target) if r.rated else "—",
             "RAG": words.rag_text(r.rag, "icon"),
             "Variation": data_url(variation_icon(r)), "Direction of travel": travel_words(r) or "—",
             "Assurance": data_url(assurance_icon(r)),
@@ -251,7 +251,7 @@ def render_kpi_headline(board, metric: str) -> None:
               + (interval_words(r) + ". " if r.interval else "")
               + "The change since the previous review is information only: the variation says whether it is real.",
               border=True)
-    c2.metric(f"Target, {when} review", fmt(metric, r.target) if r.rated else "No target set",
+    c2.metric(f"Target, {when} review", fmt_target(metric, r.target) if r.rated else "No target set",
               help=f"The trajectory target for {uk_month(r.actual_month)}, the judged month (review settings).",
               border=True)
     travel = r.direction_of_travel if r.rated else None
@@ -262,7 +262,7 @@ def render_kpi_headline(board, metric: str) -> None:
               delta=words.travel_text(travel, "icon") if travel else None, delta_arrow="off",
               delta_color={"improving": "normal", "worsening": "inverse"}.get(travel, "off"), border=True)
     if r.final_target is not None:
-        c4.metric(f"Final target, {uk_month(r.final_date[:7])}", fmt(metric, r.final_target),
+        c4.metric(f"Final target, {uk_month(r.final_date[:7])}", fmt_target(metric, r.final_target),
                   delta=words.forecast_text(r.forecast, "tile") or None, delta_arrow="off", border=True,
                   delta_color={"reaches_target": "normal", "already_met": "normal",
                                "moving_away": "inverse"}.get(r.outlook_status, "off"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.components.text import fmt, uk_date, uk_month
+from dashboard.components.text import fmt, fmt_target, uk_date, uk_month
 from metrics.reviews import words
 
 #: The chart's least height (the figure asks for this, or more when its labels and legend need it): what a
@@ -119,7 +119,7 @@ def render_slide(board, metric: str) -> None:
     when = uk_month(board.at[:7])
     tiles = (
         ("value", uk_month(r.actual_month), fmt(metric, r.actual)),
-        ("target", f"Target, {when} review", fmt(metric, r.target) if r.rated else "None set"),
+        ("target", f"Target, {when} review", fmt_target(metric, r.target) if r.rated else "None set"),
         (f"rag_{r.rag if r.rated and r.rag in words.RAG_COLOURS else 'none'}",
          "Rating" + (" (provisional)" if board.provisional else ""), words.rag_text(r.rag, "icon")),
     )

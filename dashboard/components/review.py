@@ -47,12 +47,12 @@ def review_frame(board):
 
     rows = [{
         "KPI": r.label, "ToR": r.tor, "Actual": r.kpi.format(r.actual), "95% interval": interval_cell(r),
-        "Month": uk_month(r.actual_month), "Target": r.kpi.format(r.target), "RAG": words.rag_text(r.rag, "icon"),
+        "Month": uk_month(r.actual_month), "Target": r.kpi.format_target(r.target), "RAG": words.rag_text(r.rag, "icon"),
         "Variation": data_url(variation_icon(r)),
         "Variation (words)": words.variation_text(r.variation, "upper", direction=r.direction),
         "Direction of travel": words.travel_text(r.direction_of_travel, "icon"),
         "Assurance": data_url(assurance_icon(r)), "Assurance (words)": words.assurance_text(r.assurance, "upper"),
-        "Forecast (final target)": f"{words.forecast_text(r.forecast, 'short')} ({r.kpi.format(r.final_target)})",
+        "Forecast (final target)": f"{words.forecast_text(r.forecast, 'short')} ({r.kpi.format_target(r.final_target)})",
         "Note": _review_note(r),
     } for r in board.rated]
     return pd.DataFrame(rows, columns=REVIEW_COLUMNS)

@@ -14,7 +14,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from dashboard import access, loaders
-from dashboard.components.text import fmt, plain, uk_date, uk_month, validation_problems
+from dashboard.components.text import fmt, fmt_target, plain, uk_date, uk_month, validation_problems
 from metrics.kpis import REGISTRY
 from metrics.reviews import (DEFAULT_BASELINE_MONTH, DEFAULT_FINAL_DATE, DEFAULT_TRAJECTORIES, ReviewSettings,
                              judged_month, save_settings)
@@ -271,8 +271,8 @@ def _rating(rag: str | None) -> str:
     return rag_text(rag, "icon") if rag else "not reviewed"
 
 
-def _pair(metric: str, a, b) -> str:
-    return fmt(metric, a) if a == b else f"{fmt(metric, a)} → {fmt(metric, b)}"
+def _pair(metric: str, a, b, f=fmt) -> str:
+    return f(metric, a) if a == b else f"{f(metric, a)} → {f(metric, b)}"
 
 
 def render_impact(db: str, version: int, current: ReviewSettings, new: ReviewSettings | None) -> None:
@@ -293,8 +293,8 @@ def render_impact(db: str, version: int, current: ReviewSettings, new: ReviewSet
                 "Rating": f"{_rating(c.old_rag)} → {_rating(c.new_rag)}",
                 "Value": _pair(c.metric, c.old_value, c.new_value) if c.old_rag and c.new_rag else
                 fmt(c.metric, c.old_value if c.old_rag else c.new_value),
-                "Target": _pair(c.metric, c.old_target, c.new_target) if c.old_rag and c.new_rag else
-                fmt(c.metric, c.old_target if c.old_rag else c.new_target),
+                "Target": _pair(c.metric, c.old_target, c.new_target, fmt_target) if c.old_rag and c.new_rag else
+                fmt_target(c.metric, c.old_target if c.old_rag else c.new_target),
             } for c in changes]).map(plain), hide_index=True, border="horizontal")  # wraps: nothing cut off
             # (st.table renders markdown in its cells: every cell is made inert text by plain())
         else:

@@ -61,6 +61,13 @@ def fmt(metric: str, value) -> str:
     return REGISTRY[metric].format(None if value is None else float(value))
 
 
+def fmt_target(metric: str, value) -> str:
+    """A KPI's target as shown (:meth:`metrics.kpis.KPI.format_target`: a count target not whole keeps a decimal)."""
+    from metrics.kpis import REGISTRY
+
+    return REGISTRY[metric].format_target(None if value is None else float(value))
+
+
 def month_list(months: list[str]) -> str:
     """['2023-01','2023-02','2023-03','2023-06'] -> 'Jan 2023 – Mar 2023, Jun 2023'."""
     from metrics.months import month_index

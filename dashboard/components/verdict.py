@@ -57,7 +57,7 @@ def badges_html(r, *, size: int = 30, travel: bool = True, scale: float = 1.0) -
     """The variation and assurance badges side by side, each icon with its words and one detail line."""
     v, a = variation_icon(r), assurance_icon(r)
     v_detail = f"Direction of travel: {words.travel_text(r.direction_of_travel)}" if travel and r.rated else ""
-    a_detail = f"against the target of {r.kpi.format(r.target)}" if r.rated and r.target is not None else ""
+    a_detail = f"against the target of {r.kpi.format_target(r.target)}" if r.rated and r.target is not None else ""
     cell = '<div style="flex:1 1 16em;min-width:14em">{}</div>'
     return (f'<div style="display:flex;flex-wrap:wrap;gap:0.75em 1.5em;align-items:center;font-size:{scale}em">'
             + cell.format(icons.badge_html(v, size, detail=v_detail))

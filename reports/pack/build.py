@@ -448,7 +448,7 @@ def chart_points(data: PackData, kpi: KPI, public: bool) -> list[tuple[str, str,
     out = []
     for m in checkpoint_marks(kpi.id, data.history, PACK, data.decisions if public else None):
         actual = SUPPRESSED if m.withheld else ("–" if _missing(m.actual) else kpi.format(m.actual))
-        target = "–" if _missing(m.target) else kpi.format(m.target)
+        target = "–" if _missing(m.target) else kpi.format_target(m.target)
         rag = "not shown" if m.withheld else words.RAG_WORDS.get(m.rag or "no_data", "No data")
         out.append((m.label, actual, target, rag))
     return out
