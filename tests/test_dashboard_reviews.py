@@ -98,7 +98,7 @@ def assert_table_matches_cli(table, expected: dict) -> None:
         k = REGISTRY[m["metric"]]
         assert row["KPI"] == k.label
         assert row["Actual"] == k.format(m["actual"])
-        assert row["Target"] == k.format(m["target"])
+        assert row["Target"] == k.format_target(m["target"])
         month = m["actual_month"]
         assert row["Month"] == f"{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][int(month[5:]) - 1]} {month[:4]}"
         word = RAG_WORD[m["rag"]]

@@ -131,7 +131,7 @@ def pack_rows(b: ReviewBoard, decisions=None) -> list[dict]:
         out.append({
             "metric": r.metric, "tor": r.tor, "label": r.label, "unit": r.unit, "actual_month": r.actual_month,
             "actual": r.actual if ok else None, "actual_text": actual_text, "target": r.target,
-            "target_text": k.format(r.target), "rag": r.rag if ok else None,
+            "target_text": k.format_target(r.target), "rag": r.rag if ok else None,
             "rag_text": words.rag_text(r.rag, "upper") if ok else "c",
             "travel_text": words.travel_text(r.direction_of_travel) if ok and shown("direction_of_travel") else "c",
             "forecast_text": words.forecast_text(r.forecast, fmt=k.format) if ok and shown("forecast") else "c",

@@ -198,7 +198,7 @@ def test_the_verdicts_equal_kpi_review(restricted, demo_db):
         k = REGISTRY[m["metric"]]
         v = verdict(path, k)
         assert v["Actual"] == k.format(m["actual"]), k.id
-        assert v["Target"] == k.format(m["target"])
+        assert v["Target"] == k.format_target(m["target"])
         assert v["RAG rating"] == words.rag_text(m["rag"], "upper")
         assert v["Variation"] == words.variation_text(m["variation"], "upper", direction=k.direction)
         assert v["Assurance"] == words.assurance_text(m["assurance"], "upper")
@@ -218,7 +218,7 @@ def test_the_verdicts_equal_kpi_review(restricted, demo_db):
         else:
             assert v["Forecast"] == STATUS_TEXT[fc["status"]]
         sentence = next(text for kind, _, text in section(path, f"{k.tor} {k.label}") if kind == "p" and text)
-        assert words.rag_text(m["rag"], "upper") in sentence and k.format(m["target"]) in sentence
+        assert words.rag_text(m["rag"], "upper") in sentence and k.format_target(m["target"]) in sentence
 
 
 def test_dates_are_uk_dates(restricted):
