@@ -183,9 +183,9 @@ def council(code: str | None, settings: Settings | None = None) -> Council:
                       f"(configured: {', '.join(c.code for c in councils)}).")
 
 
-def bind_store(conn: sqlite3.Connection, c: Council) -> None:
+def bind_store(conn: sqlite3.Connection, c: Council, *, record: bool = True) -> None:
     """Refuse a store that belongs to another council; record the council in a store that names none yet
-    (a read-only store is only checked)."""
+    (unless ``record`` is false; a read-only store is only checked)."""
     try:
         recorded = store.get_meta(conn, COUNCIL_META)
     except sqlite3.OperationalError:  # a store older than store_meta, opened without migrating: nothing to check
@@ -194,7 +194,7 @@ def bind_store(conn: sqlite3.Connection, c: Council) -> None:
         raise CouncilMismatch(f"This store belongs to council {recorded}, not to council {c.code} ({c.name}): "
                               "check the council's store in KPI_COUNCILS, --db or KPI_DB_PATH. Nothing was read "
                               "or changed.")
-    if recorded is None or store.get_meta(conn, COUNCIL_NAME_META) is None:
+    if record and (recorded is None or store.get_meta(conn, COUNCIL_NAME_META) is None):
         try:
             with store.transaction(conn):
                 if store.get_meta(conn, COUNCIL_META) is None:

@@ -58,3 +58,42 @@ def _refuse_unless_demo(path: Path) -> None:
         conn.close()
     raise store.StoreProblem("key_mismatch", f"{path} holds real uploads (not under the demo key); `kpi demo "
                              "--replace` will not delete it. Build the demo store in another file (--db).")
+
+
+def build_demo_councils(codes: list[str], folder: str | Path, *, replace: bool = False) -> Path:
+    """Synthetic demo stores for several councils, to see the portfolio page: ``folder/<code>/kpi.sqlite``,
+    each from its own seed (so the councils differ), each bound to its council and named "<LA name>
+    (synthetic demo)"; and ``folder/councils.json`` naming them — point KPI_COUNCILS at that file. Every
+    code must be a DfE LA code with published benchmarks. Returns the path of councils.json."""
+    import json
+
+    from metrics.benchmarks import la_info, statistical_neighbours
+    from metrics.councils import LA_CODE, Council, bind_store
+
+    folder = Path(folder)
+    codes = [str(c).strip() for c in codes if str(c).strip()]
+    if len(set(codes)) != len(codes) or not codes:
+        raise ValueError("Give each council once, e.g. --councils 884,881,880.")
+    entries = {}
+    for code in codes:
+        if not LA_CODE.fullmatch(code):
+            raise ValueError(f"'{code}' is not a DfE LA code (three digits, e.g. 884).")
+        statistical_neighbours(code)  # ValueError: not a current LA with published benchmarks
+        entries[code] = {"name": f"{la_info(code)['la_name']} (synthetic demo)",
+                         "db": str((folder / code / "kpi.sqlite").resolve()),
+                         "key_file": str((folder / code / "pseudonym.key").resolve())}
+    for code, e in entries.items():
+        path = Path(e["db"])
+        if path.exists() and not replace:
+            conn = store.connect(path)
+            held = store.list_uploads(conn)
+            conn.close()
+            if held:
+                raise DemoBuildError(f"{path} already holds uploads; use --replace to rebuild it from the demo data.")
+        build_demo(path, replace=replace or path.exists(), seed=int(code))
+        conn = store.connect(path)
+        bind_store(conn, Council(code, e["name"], e["db"], Path(e["key_file"])))
+        conn.close()
+    out = folder / "councils.json"
+    out.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    return out
