@@ -11,11 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from metrics import store
-from metrics.settings import get_settings
 
 
 def db_path() -> str:
-    return str(get_settings().db_path)
+    """The store target of the council being used (``dashboard.access.current_council``): every loader is
+    keyed on it, so each council's data is cached apart and no loader can read another council's store."""
+    from dashboard.access import current_council
+
+    return current_council().store
 
 
 def connect(db: str | None = None):
@@ -449,3 +452,27 @@ def team_view(db: str, version: int, metric: str, month: str) -> tuple[pd.DataFr
 
     frame = kpi_breakdown(db, version, metric, "team")
     return view(frame, metric, month), team_trajectory(frame, month)
+
+
+# --- the portfolio: several councils side by side (views/portfolio.py) ---------------------------------
+
+
+def council_verdict(code: str, name: str, db: str):
+    """``reports.portfolio.CouncilVerdict`` of one council at its latest review, from ITS store ``db`` (the
+    caller has checked the user may view it): the board the overview shows, and how fresh its data are."""
+    from metrics.reviews.views import latest_data_month
+    from reports.portfolio import CouncilVerdict
+
+    version = data_version(db)
+    ups = uploads(db, version)
+    live = ups[ups["status"].isin(["current", "restored"])] if len(ups) else ups
+    return CouncilVerdict(code=code, name=name, board=kpi_board(db, version, default_checkpoint(db, version)),
+                          settings=review_settings(db, version),
+                          latest_month=latest_data_month(review_series(db, version)),
+                          last_upload=str(live["uploaded_at"].max()) if len(live) else None,
+                          demo=is_demo(db, version))
+
+
+def council_kpi_series(db: str, metric: str) -> pd.DataFrame:
+    """One KPI's monthly series in council store ``db`` (for the portfolio's comparison)."""
+    return one_kpi_series(db, data_version(db), metric)

@@ -183,31 +183,43 @@ def council(code: str | None, settings: Settings | None = None) -> Council:
                       f"(configured: {', '.join(c.code for c in councils)}).")
 
 
-def bind_store(conn: sqlite3.Connection, c: Council, *, record: bool = True) -> None:
-    """Refuse a store that belongs to another council; record the council in a store that names none yet
-    (unless ``record`` is false; a read-only store is only checked)."""
+def _mismatch(recorded: str, code: str, name: str) -> CouncilMismatch:
+    return CouncilMismatch(f"This store belongs to council {recorded}, not to council {code} ({name}): check the "
+                           "council's store in KPI_COUNCILS, --db or KPI_DB_PATH. Nothing was read or changed.")
+
+
+def record_council(conn: sqlite3.Connection, code: str, name: str) -> None:
+    """Inside a write transaction (an upload's, as :func:`metrics.pseudonym.bind_key`): record the council in
+    a store that names none yet, or refuse a store that belongs to another."""
+    recorded = store.get_meta(conn, COUNCIL_META)
+    if recorded is not None and recorded != code:
+        raise _mismatch(recorded, code, name)
+    if recorded is None:
+        store.set_meta(conn, COUNCIL_META, code)
+    if store.get_meta(conn, COUNCIL_NAME_META) is None:
+        store.set_meta(conn, COUNCIL_NAME_META, name)
+
+
+def bind_store(conn: sqlite3.Connection, c: Council, *, record: bool | None = None) -> None:
+    """Refuse a store that belongs to another council. ``record``: also record the council in a store that
+    names none yet (default: when several councils are configured, so that each store is bound from its
+    first opening; with one council, a store is bound at its first upload and opening it changes nothing).
+    A read-only store is only checked."""
     try:
         recorded = store.get_meta(conn, COUNCIL_META)
     except sqlite3.OperationalError:  # a store older than store_meta, opened without migrating: nothing to check
         return
     if recorded is not None and recorded != c.code:
-        raise CouncilMismatch(f"This store belongs to council {recorded}, not to council {c.code} ({c.name}): "
-                              "check the council's store in KPI_COUNCILS, --db or KPI_DB_PATH. Nothing was read "
-                              "or changed.")
+        raise _mismatch(recorded, c.code, c.name)
+    if record is None:
+        record = len(configured()) > 1
     if record and (recorded is None or store.get_meta(conn, COUNCIL_NAME_META) is None):
         try:
             with store.transaction(conn):
-                if store.get_meta(conn, COUNCIL_META) is None:
-                    store.set_meta(conn, COUNCIL_META, c.code)
-                if store.get_meta(conn, COUNCIL_NAME_META) is None:
-                    store.set_meta(conn, COUNCIL_NAME_META, c.name)
+                record_council(conn, c.code, c.name)
         except (sqlite3.OperationalError, store.StoreProblem) as e:
-            if "readonly" not in str(e) and "read-only" not in str(e):
+            if isinstance(e, CouncilMismatch) or ("readonly" not in str(e) and "read-only" not in str(e)):
                 raise
-        now = store.get_meta(conn, COUNCIL_META)
-        if now not in (None, c.code):  # another process bound it meanwhile
-            raise CouncilMismatch(f"This store belongs to council {now}, not to council {c.code} ({c.name}). "
-                                  "Nothing was read or changed.")
 
 
 def open_store(c: Council, *, migrate_schema: bool = True) -> sqlite3.Connection:

@@ -18,16 +18,18 @@ class DemoBuildError(RuntimeError):
     pass
 
 
-def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> dict:
+def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None) -> dict:
     """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
-    one holding no uploads: a store of real data (any other key) is refused, never deleted."""
+    one holding no uploads: a store of real data (any other key) is refused, never deleted. ``council``
+    (``metrics.councils.Council``): the council the store is built for (default: the deployment's one)."""
     path = Path(path)
     if replace and path.exists():
         _refuse_unless_demo(path)
     if replace:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
+    settings = (council.settings() if council else get_settings()).model_copy(
+        update={"db_path": path, "pseudonym_key": DEMO_KEY})
     conn = store.connect(path)
     with store.transaction(conn):  # first: the key check then lets only demo-key uploads in
         store.set_meta(conn, "demo", "1")
@@ -90,9 +92,10 @@ def build_demo_councils(codes: list[str], folder: str | Path, *, replace: bool =
             conn.close()
             if held:
                 raise DemoBuildError(f"{path} already holds uploads; use --replace to rebuild it from the demo data.")
-        build_demo(path, replace=replace or path.exists(), seed=int(code))
+        c = Council(code, e["name"], e["db"], Path(e["key_file"]))
+        build_demo(path, replace=replace or path.exists(), seed=int(code), council=c)
         conn = store.connect(path)
-        bind_store(conn, Council(code, e["name"], e["db"], Path(e["key_file"])))
+        bind_store(conn, c, record=True)
         conn.close()
     out = folder / "councils.json"
     out.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")

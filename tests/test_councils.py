@@ -21,6 +21,19 @@ def _settings(tmp_path: Path, councils_json=None, **kw) -> Settings:
 TWO = {"884": {"name": "Herefordshire Council"}, "881": {"name": "Essex County Council"}}
 
 
+@pytest.fixture
+def two_councils(tmp_path, monkeypatch):
+    """The deployment's settings configure councils 884 and 881 (stores under tmp_path/councils)."""
+    from metrics.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("KPI_DB_PATH", str(tmp_path / "kpi.sqlite"))
+    monkeypatch.setenv("KPI_COUNCILS", json.dumps(TWO))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
 def test_one_council_by_default_is_the_deployment_as_before(tmp_path):
     s = _settings(tmp_path, la_code="884", council_name="Herefordshire Council")
     (c,) = councils.parse_councils(s)
@@ -85,9 +98,8 @@ def test_council_lookup_messages(tmp_path):
     assert councils.council("881", s).name == "Essex County Council"
 
 
-def test_a_store_is_bound_to_its_council_and_refuses_another(tmp_path):
-    s = _settings(tmp_path, TWO)
-    a, b = councils.configured(s)
+def test_a_store_is_bound_to_its_council_and_refuses_another(two_councils):
+    a, b = councils.configured()
     conn = councils.open_store(a)
     assert store.get_meta(conn, "la_code") == "884"
     conn.close()
@@ -96,11 +108,24 @@ def test_a_store_is_bound_to_its_council_and_refuses_another(tmp_path):
         councils.open_store(wrong)
 
 
-def test_review_settings_default_to_the_stores_council(tmp_path):
+def test_one_council_store_is_bound_at_its_first_upload_not_when_opened(tmp_path, settings, fresh_db):
+    c = councils.Council("884", "Herefordshire Council", str(fresh_db))
+    conn = councils.open_store(c)
+    assert store.get_meta(conn, "la_code") is None  # opening changes nothing (byte-for-byte checks stay true)
+    from metrics.ingest import ingest_path
+
+    r = ingest_path(conn, Path(__file__).parent / "fixtures" / "good" / "assessments_canonical.csv", settings=settings)
+    assert r.ok, r.errors
+    assert store.get_meta(conn, "la_code") == settings.la_code
+    other = settings.model_copy(update={"la_code": "881", "council_name": "Essex"})
+    with pytest.raises(councils.CouncilMismatch, match="belongs to council 884, not to council 881"):
+        ingest_path(conn, Path(__file__).parent / "fixtures" / "good" / "audits_canonical.csv", settings=other)
+
+
+def test_review_settings_default_to_the_stores_council(two_councils):
     from metrics.reviews import load_settings
 
-    s = _settings(tmp_path, TWO)
-    conn = councils.open_store(councils.council("881", s))
+    conn = councils.open_store(councils.council("881"))
     got = load_settings(conn)
     assert (got.la_code, got.council_name) == ("881", "Essex County Council")
 
