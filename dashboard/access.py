@@ -111,8 +111,7 @@ def gate() -> Identity:
     if identity is not None and identity.role is None and identity.councils:
         st.title("No access")  # never says whether the council exists, nor anything of it
         st.error(f"There is no council {plain(identity.council or '')} you may see on this dashboard.")
-        st.page_link("views/overview.py", label="Open your own council's dashboard",
-                     query_params={COUNCIL_KEY: identity.councils[0][0]}, icon=":material/arrow_forward:")
+        st.markdown(f"[Open your own council's dashboard](/?{COUNCIL_KEY}={identity.councils[0][0]})")
         st.stop()
     if identity is None or identity.role is None:
         who = identity.label if identity else "your account"
@@ -191,6 +190,12 @@ def portfolio_councils(identity: Identity | None) -> list[Council]:
         return []
     roles = dict(identity.councils)
     return [c for c in configured() if allowed(roles.get(c.code), "view")]
+
+
+def portfolio_page() -> Identity:
+    """The portfolio page's check: a role that may view (at the council in use); each council it then
+    shows is one ``portfolio_councils`` lists, never another."""
+    return guard("view")
 
 
 def guard(action: str) -> Identity:

@@ -9,7 +9,7 @@ from dashboard.components.portfolio import (council_verdicts, render_comparison,
                                             render_verdicts)
 from dashboard.components.verdict import render_key
 
-identity = access.guard("view")
+identity = access.portfolio_page()
 mine = [access.checked(c) for c in access.portfolio_councils(identity)]
 st.title("Portfolio: how is each council doing?")
 if len(mine) < 2:
