@@ -459,11 +459,16 @@ def team_view(db: str, version: int, metric: str, month: str) -> tuple[pd.DataFr
 
 def council_verdict(code: str, name: str, db: str):
     """``reports.portfolio.CouncilVerdict`` of one council at its latest review, from ITS store ``db`` (the
-    caller has checked the user may view it): the board the overview shows, and how fresh its data are."""
+    caller has checked the user may view it): the board the overview shows, and how fresh its data are.
+    Keyed on the store's audit version like every loader; room for many councils (a portfolio of 153)."""
+    return _council_verdict(code, name, db, data_version(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _council_verdict(code: str, name: str, db: str, version: int):
     from metrics.reviews.views import latest_data_month
     from reports.portfolio import CouncilVerdict
 
-    version = data_version(db)
     ups = uploads(db, version)
     live = ups[ups["status"].isin(["current", "restored"])] if len(ups) else ups
     return CouncilVerdict(code=code, name=name, board=kpi_board(db, version, default_checkpoint(db, version)),
@@ -473,6 +478,28 @@ def council_verdict(code: str, name: str, db: str):
                           demo=is_demo(db, version))
 
 
-def council_kpi_series(db: str, metric: str) -> pd.DataFrame:
-    """One KPI's monthly series in council store ``db`` (for the portfolio's comparison)."""
-    return one_kpi_series(db, data_version(db), metric)
+@st.cache_data(show_spinner=False, max_entries=512)
+def _council_kpi_series(db: str, version: int, metric: str) -> pd.DataFrame:
+    return one_kpi_series(db, version, metric)
+
+
+def portfolio_comparison(metric: str, councils: list[tuple[str, str, str]]):
+    """(figure, table) comparing one KPI across ``councils`` ((code, name, store) each, already checked for
+    this user), with each council's published benchmarks; cached on every store's audit version."""
+    return _portfolio_comparison(metric, tuple((code, name, db, data_version(db)) for code, name, db in councils))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _portfolio_comparison(metric: str, councils: tuple[tuple[str, str, str, int], ...]):
+    from reports import portfolio
+
+    verdicts = [_council_verdict(code, name, db, v) for code, name, db, v in councils]
+    published, problems = {}, []
+    for c in verdicts:
+        frame, problem = published_benchmarks(metric, c.settings.la_code)
+        published[c.code] = frame
+        if problem:
+            problems.append(f"{c.name}: {problem}")
+    series = {code: _council_kpi_series(db, v, metric) for code, _, db, v in councils}
+    return (portfolio.comparison_figure(metric, series, verdicts, published),
+            portfolio.comparison_table(metric, verdicts, published), problems)

@@ -71,16 +71,11 @@ def render_comparison(verdicts) -> None:
                           index=list(REGISTRY).index(next(iter(BENCHMARKED_METRICS), list(REGISTRY)[0])),
                           format_func=lambda k: f"{REGISTRY[k].tor} — {REGISTRY[k].label}"
                           + (" (published benchmarks)" if k in BENCHMARKED_METRICS else ""))
-    published, problems = {}, []
-    for v in verdicts:
-        frame, problem = loaders.published_benchmarks(metric, v.settings.la_code)
-        published[v.code] = frame
-        if problem:
-            problems.append(f"{v.name}: {problem}")
-    series = {v.code: loaders.council_kpi_series(db, metric) for v, db in _stores(verdicts)}
-    st.plotly_chart(portfolio.comparison_figure(metric, series, verdicts, published), width="stretch",
-                    config=loaders.PLOTLY_CONFIG)
-    table = portfolio.comparison_table(metric, verdicts, published)
+    from metrics.councils import council
+
+    fig, table, problems = loaders.portfolio_comparison(metric, [(v.code, v.name, council(v.code).store)
+                                                                 for v in verdicts])
+    st.plotly_chart(fig, width="stretch", config=loaders.PLOTLY_CONFIG)
     st.dataframe(table.style.map(_tint, subset=["Rating"]), hide_index=True, width="stretch")
     src = BENCHMARKED_METRICS.get(metric)
     if src is not None:
@@ -90,8 +85,3 @@ def render_comparison(verdicts) -> None:
     for p in problems:
         st.caption(p)
 
-
-def _stores(verdicts):
-    from metrics.councils import council
-
-    return [(v, council(v.code).store) for v in verdicts]
