@@ -27,12 +27,15 @@ def council_verdicts(councils) -> list:
 def render_verdicts(verdicts) -> None:
     frame = portfolio.verdict_table(verdicts)
     text, num = st.column_config.TextColumn, st.column_config.NumberColumn
-    rag_cols = {words.rag_text(k, "icon"): num(words.rag_text(k, "icon"), width=80, help=f"Priorities rated "
+    rags = [words.rag_text(k, "icon") for k in words.RAGS]
+    rag_cols = {words.rag_text(k, "icon"): num(words.rag_text(k, "icon"), width=72, help=f"Priorities rated "
                 f"{words.RAG_WORDS[k].lower()} at this review") for k in words.RAGS}
-    st.dataframe(
+    st.dataframe(  # the verdict first (a narrow screen scrolls to the detail), the link to the council last
         frame, hide_index=True, width="stretch", row_height=40,
+        column_order=["Council", *rags, "Improving (SPC)", "Concern (SPC)", "Will not meet target", "Latest data",
+                      "Last upload", "Next review", "Review", "Judged month", "Dashboard"],
         column_config={
-            "Council": text("Council", width=220, pinned=True),
+            "Council": text("Council", width=200, pinned=True),
             "Dashboard": st.column_config.LinkColumn("Dashboard", width=110, display_text="Open ›",
                                                      help="That council's dashboard"),
             "Review": text("Review", width=230, help="The latest review its data can hold"),
