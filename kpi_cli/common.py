@@ -39,8 +39,13 @@ def council_for(args):
         raise UsageError(str(e)) from None
 
 
+def store_target(args) -> str:
+    """The store to open: ``--db``, else the council's (a SQLite path or ``postgresql://…#la_<code>``)."""
+    return str(args.db) if args.db else council_for(args).store
+
+
 def db_path(args) -> Path:
-    return Path(args.db) if args.db else Path(council_for(args).store)
+    return Path(store_target(args))
 
 
 def settings_for(args):
@@ -59,7 +64,7 @@ def connect(args) -> sqlite3.Connection:
     from metrics.store import connect
 
     c = council_for(args)
-    conn = connect(db_path(args))
+    conn = connect(store_target(args))
     bind_store(conn, c)
     return conn
 
@@ -71,11 +76,11 @@ def existing_store(args) -> sqlite3.Connection | None:
     from metrics.store import connect
 
     c = council_for(args)
-    path = db_path(args)
-    if not path.exists():
-        err(f"There is no store at {path}.")
+    target = store_target(args)
+    if not target.startswith(("postgresql://", "postgres://")) and not Path(target).exists():
+        err(f"There is no store at {target}.")
         return None
-    conn = connect(path, migrate_schema=False)
+    conn = connect(target, migrate_schema=False)
     bind_store(conn, c, record=False)
     return conn
 
