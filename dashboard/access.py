@@ -83,7 +83,7 @@ def council_settings() -> Settings:
 
 def _refuse_configuration(e: Exception) -> None:
     st.title("The dashboard is not configured correctly")
-    st.error(f"{plain(str(e))}. Ask the dashboard administrator to correct it.")
+    st.error(f"{plain(str(e).rstrip('.'))}. Ask the dashboard administrator to correct it.")
     st.stop()
 
 
@@ -110,7 +110,7 @@ def gate() -> Identity:
     identity = current_identity()
     if identity is not None and identity.role is None and identity.councils:
         st.title("No access")  # never says whether the council exists, nor anything of it
-        st.error(f"There is no council {plain(identity.council or '')} you may see on this dashboard.")
+        st.error(f"There is no council {plain((identity.council or '')[:12])} you may see on this dashboard.")
         st.markdown(f"[Open your own council's dashboard](/?{COUNCIL_KEY}={identity.councils[0][0]})")
         st.stop()
     if identity is None or identity.role is None:

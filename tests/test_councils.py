@@ -178,3 +178,25 @@ def test_local_mode_role_applies_to_every_council_when_the_user_is_unlisted(tmp_
     assert ident.role is None and ident.councils == (("881", Role.viewer),)
     unlisted = local_identity(_settings(tmp_path, TWO, auth_mode="local"), council="881")  # the demo: every council
     assert unlisted.role is Role.admin and unlisted.councils == (("884", Role.admin), ("881", Role.admin))
+
+
+def test_the_dashboard_refuses_a_bad_council_configuration_plainly(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from metrics.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KPI_DB_PATH", str(tmp_path / "kpi.sqlite"))
+    monkeypatch.setenv("KPI_COUNCILS", json.dumps(TWO))
+    monkeypatch.setenv("KPI_AUTH_MODE", "local")
+    monkeypatch.setenv("KPI_ROLES", json.dumps({"demo.admin@example.org": "admin"}))  # plain role, two councils
+    get_settings.cache_clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).parent.parent / "dashboard" / "app.py"), default_timeout=60)
+        at.run()
+        assert not at.exception
+        assert [t.value for t in at.title] == ["The dashboard is not configured correctly"]
+        shown = at.error[0].value.replace("\\", "")  # markdown-escaped by plain()
+        assert "give {LA code: role}" in shown and "Traceback" not in shown
+    finally:
+        get_settings.cache_clear()
