@@ -3,6 +3,7 @@ the store's council binding, and roles per council."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -200,3 +201,44 @@ def test_the_dashboard_refuses_a_bad_council_configuration_plainly(tmp_path, mon
         assert "give {LA code: role}" in shown and "Traceback" not in shown
     finally:
         get_settings.cache_clear()
+
+
+# --- kpi demo --councils ---------------------------------------------------------------------------------
+
+
+def test_demo_councils_refuse_bad_codes_and_build_nothing(tmp_path, run_kpi):
+    for codes, words in (("884,88", "'88' is not a DfE LA code"), ("884,884", "Give each council once"),
+                         ("884,999", "Unknown local authority code '999'")):
+        res = run_kpi("demo", "--councils", codes, "--folder", str(tmp_path / "demo"))
+        assert res.code == 1 and words in res.err and "Nothing was built." in res.err
+        assert not (tmp_path / "demo").exists()
+
+
+def test_demo_councils_build_a_store_each_bound_to_its_council(tmp_path, run_kpi, demo_template, monkeypatch):
+    """The builder (the demo itself is ``build_demo``'s, tested elsewhere; copied here to stay fast)."""
+    import shutil
+
+    from metrics import demo_store
+
+    seeds = {}
+
+    def fake_build(path, *, replace=False, seed=2023, council=None):
+        seeds[council.code] = seed
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(demo_template, path)
+        with store.transaction(conn := store.connect(path)):
+            conn.execute("DELETE FROM store_meta WHERE key IN ('la_code', 'council_name')")
+        conn.close()
+
+    monkeypatch.setattr(demo_store, "build_demo", fake_build)
+    res = run_kpi("demo", "--councils", "884,881", "--folder", str(tmp_path / "demo"))
+    assert res.code == 0, res.err
+    assert "KPI_COUNCILS=" in res.err and "councils.json" in res.err
+    config = json.loads((tmp_path / "demo" / "councils.json").read_text())
+    assert list(config) == ["884", "881"] and config["881"]["name"] == "Essex (synthetic demo)"
+    assert seeds == {"884": 884, "881": 881}  # each council its own seed: the councils differ
+    for code, entry in config.items():
+        with contextlib.closing(store.connect(entry["db"])) as conn:
+            assert store.get_meta(conn, "la_code") == code
+    parsed = councils.parse_councils(_settings(tmp_path, str(tmp_path / "demo" / "councils.json"), pseudonym_key=None))
+    assert [c.code for c in parsed] == ["884", "881"]
