@@ -11,11 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from metrics import store
-from metrics.settings import get_settings
 
 
 def db_path() -> str:
-    return str(get_settings().db_path)
+    """The store target of the council being used (``dashboard.access.current_council``): every loader is
+    keyed on it, so each council's data is cached apart and no loader can read another council's store."""
+    from dashboard.access import current_council
+
+    return current_council().store
 
 
 def connect(db: str | None = None):
@@ -449,3 +452,54 @@ def team_view(db: str, version: int, metric: str, month: str) -> tuple[pd.DataFr
 
     frame = kpi_breakdown(db, version, metric, "team")
     return view(frame, metric, month), team_trajectory(frame, month)
+
+
+# --- the portfolio: several councils side by side (views/portfolio.py) ---------------------------------
+
+
+def council_verdict(code: str, name: str, db: str):
+    """``reports.portfolio.CouncilVerdict`` of one council at its latest review, from ITS store ``db`` (the
+    caller has checked the user may view it): the board the overview shows, and how fresh its data are.
+    Keyed on the store's audit version like every loader; room for many councils (a portfolio of 153)."""
+    return _council_verdict(code, name, db, data_version(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _council_verdict(code: str, name: str, db: str, version: int):
+    from metrics.reviews.views import latest_data_month
+    from reports.portfolio import CouncilVerdict
+
+    ups = uploads(db, version)
+    live = ups[ups["status"].isin(["current", "restored"])] if len(ups) else ups
+    return CouncilVerdict(code=code, name=name, board=kpi_board(db, version, default_checkpoint(db, version)),
+                          settings=review_settings(db, version),
+                          latest_month=latest_data_month(review_series(db, version)),
+                          last_upload=str(live["uploaded_at"].max()) if len(live) else None,
+                          demo=is_demo(db, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _council_kpi_series(db: str, version: int, metric: str) -> pd.DataFrame:
+    return one_kpi_series(db, version, metric)
+
+
+def portfolio_comparison(metric: str, councils: list[tuple[str, str, str]]):
+    """(figure, table) comparing one KPI across ``councils`` ((code, name, store) each, already checked for
+    this user), with each council's published benchmarks; cached on every store's audit version."""
+    return _portfolio_comparison(metric, tuple((code, name, db, data_version(db)) for code, name, db in councils))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _portfolio_comparison(metric: str, councils: tuple[tuple[str, str, str, int], ...]):
+    from reports import portfolio
+
+    verdicts = [_council_verdict(code, name, db, v) for code, name, db, v in councils]
+    published, problems = {}, []
+    for c in verdicts:
+        frame, problem = published_benchmarks(metric, c.settings.la_code)
+        published[c.code] = frame
+        if problem:
+            problems.append(f"{c.name}: {problem}")
+    series = {code: _council_kpi_series(db, v, metric) for code, _, db, v in councils}
+    return (portfolio.comparison_figure(metric, series, verdicts, published),
+            portfolio.comparison_table(metric, verdicts, published), problems)

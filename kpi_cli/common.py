@@ -1,5 +1,8 @@
-"""What every ``kpi`` command shares: exit codes, the usage error, the store named by ``--db``, and who
-the command line records in the audit trail.
+"""What every ``kpi`` command shares: exit codes, the usage error, the council named by ``--council`` and
+its store (or the one named by ``--db``), and who the command line records in the audit trail.
+
+Every command that opens a store opens ONE council's (:mod:`metrics.councils`): ``--council CODE``, which
+may be left out when only one council is configured. The store is checked to be that council's.
 
 Exit status: 0 success, 1 refused input (nothing changed), 2 usage error.
 Machine-readable output goes to stdout with ``--json``; messages go to stderr.
@@ -24,31 +27,62 @@ def err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def council_for(args):
+    """The council the command works on (``metrics.councils.Council``): ``--council``, or the only one."""
+    from metrics.councils import CouncilConfigError, council
+
+    try:
+        return council(getattr(args, "council", None))
+    except CouncilConfigError:
+        raise
+    except LookupError as e:
+        raise UsageError(str(e)) from None
+
+
+def store_target(args) -> str:
+    """The store to open: ``--db``, else the council's (a SQLite path or ``postgresql://…#la_<code>``)."""
+    return str(args.db) if args.db else council_for(args).store
+
+
 def db_path(args) -> Path:
-    return Path(args.db) if args.db else get_settings().db_path
+    return Path(store_target(args))
 
 
 def settings_for(args):
-    """Settings with --db applied (the key file lives beside the store it protects)."""
-    s = get_settings()
-    return s.model_copy(update={"db_path": db_path(args)}) if args.db else s
+    """The council's settings (its store, key, name, LA code), with --db applied (the key file then lives
+    beside the store it protects, unless the council names its own)."""
+    c = council_for(args)
+    s = c.settings(get_settings())
+    if args.db:
+        s = s.model_copy(update={"db_path": Path(args.db)})
+    return s
 
 
 def connect(args) -> sqlite3.Connection:
+    """The council's store, migrated, refused if it belongs to another council."""
+    from metrics.councils import bind_store
     from metrics.store import connect
 
-    return connect(db_path(args))
+    c = council_for(args)
+    conn = connect(store_target(args))
+    bind_store(conn, c)
+    return conn
 
 
 def existing_store(args) -> sqlite3.Connection | None:
-    """The store, opened without migrating it; None (with a message) when there is none: checks create nothing."""
+    """The store, opened without migrating it; None (with a message) when there is none: checks create nothing
+    (the council is checked, never recorded)."""
+    from metrics.councils import bind_store
     from metrics.store import connect
 
-    path = db_path(args)
-    if not path.exists():
-        err(f"There is no store at {path}.")
+    c = council_for(args)
+    target = store_target(args)
+    if not target.startswith(("postgresql://", "postgres://")) and not Path(target).exists():
+        err(f"There is no store at {target}.")
         return None
-    return connect(path, migrate_schema=False)
+    conn = connect(target, migrate_schema=False)
+    bind_store(conn, c, record=False)
+    return conn
 
 
 CLI_ROLE = "cli"  # the command line is an administrator's tool: whoever runs it has the store's file access

@@ -21,7 +21,11 @@ GROUPS = (uploads, checks, series, review, spc, boardpack, report, actions, serv
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="the SQLite store (default: KPI_DB_PATH or data/kpi.sqlite)")
+    common.add_argument("--db", default=argparse.SUPPRESS, help="the SQLite store (default: the council's; "
+                        "KPI_DB_PATH or data/kpi.sqlite with one council)")
+    common.add_argument("--council", default=argparse.SUPPRESS, metavar="CODE",
+                        help="the council (DfE LA code) whose store to use; needed when KPI_COUNCILS configures "
+                             "several")
     p = argparse.ArgumentParser(prog="kpi", description="Intervention KPI store and reports.", parents=[common])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
@@ -34,12 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "db"):
         args.db = None
+    if not hasattr(args, "council"):
+        args.council = None
+    from metrics.councils import CouncilConfigError
     from metrics.issues import Refused
 
     try:
         return int(args.func(args) or 0)
     except UsageError as e:
         err(f"kpi: {e}")
+        return EXIT_USAGE
+    except CouncilConfigError as e:  # the deployment's configuration: nothing was read or changed
+        err(f"kpi: {e} Nothing was changed.")
         return EXIT_USAGE
     except Refused as r:
         for e in r.errors:

@@ -11,6 +11,8 @@ from kpi_cli.common import EXIT_OK, EXIT_REFUSED, db_path, err
 def cmd_demo(args) -> int:
     from metrics.demo_store import build_demo
 
+    if args.councils:
+        return _demo_councils(args)
     path = db_path(args)
     if path.exists() and not args.replace:
         from metrics.store import connect, list_uploads
@@ -21,6 +23,22 @@ def cmd_demo(args) -> int:
     summary = build_demo(path, replace=args.replace)
     err(f"demo store built at {path}: {summary['uploads']} uploads, {summary['rows']} rows "
         f"(synthetic data, {summary['first']} to {summary['last']})")
+    return EXIT_OK
+
+
+def _demo_councils(args) -> int:
+    """``kpi demo --councils 884,881,880``: a synthetic demo store per council and the KPI_COUNCILS file."""
+    from metrics.demo_store import DemoBuildError, build_demo_councils
+    from metrics.settings import get_settings
+
+    folder = Path(args.folder) if args.folder else get_settings().db_path.parent / "demo-councils"
+    try:
+        out = build_demo_councils(args.councils.split(","), folder, replace=args.replace)
+    except (ValueError, DemoBuildError) as e:
+        err(f"kpi: {str(e).rstrip('.')}. Nothing was built.")
+        return EXIT_REFUSED
+    err(f"demo councils built in {folder} (synthetic data). See them side by side with:\n"
+        f"  KPI_COUNCILS={out} KPI_AUTH_MODE=local kpi serve")
     return EXIT_OK
 
 
@@ -73,6 +91,9 @@ def cmd_serve(args) -> int:
 def register(sub, common) -> None:
     s = sub.add_parser("demo", parents=[common], help="build the store from the synthetic demo extracts")
     s.add_argument("--replace", action="store_true", help="delete an existing store first")
+    s.add_argument("--councils", metavar="CODES", help="several synthetic councils instead, e.g. 884,881,880: a demo "
+                   "store each and the KPI_COUNCILS file naming them (for the portfolio page)")
+    s.add_argument("--folder", help="where --councils builds (default: data/demo-councils)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("serve", parents=[common], help="start the dashboard")

@@ -63,6 +63,10 @@ class Identity:
     role: Role | None
     local: bool = False  # the local demo mode, without an identity provider
     subject: str | None = None  # the provider's stable id for the user (``sub``)
+    #: (LA code, role) for every council this identity may see, in configuration order; ``role`` above is
+    #: the role at the council being used (``council``). An unlisted council is not here: it is invisible.
+    councils: tuple[tuple[str, Role], ...] = ()
+    council: str | None = None
 
     @property
     def label(self) -> str:
@@ -93,18 +97,53 @@ def require(identity: Identity | None, action: str) -> Identity:
     return identity
 
 
-def role_map(settings: Settings) -> dict[str, Role]:
-    """The configured mapping, keys lower-cased: email address or group name/id -> role."""
+def _role(role, who: str, where: str = "") -> Role:
+    try:
+        return Role[str(role).strip().lower()]
+    except KeyError:
+        raise ValueError(f"roles: '{role}' for '{who}'{where} is not a role (viewer, uploader, admin)") from None
+
+
+def council_roles(settings: Settings) -> dict[str, dict[str, Role]]:
+    """The configured mapping, keys lower-cased: email address or group name/id -> {LA code: role}.
+
+    ``KPI_ROLES`` gives each user or group a role (valid only when exactly one council is configured: it
+    is that council's) or ``{LA code: role}``. A council the mapping does not name is invisible to them."""
+    from metrics.councils import LA_CODE, configured
+
+    codes = [c.code for c in configured(settings)]
     raw = settings.roles
     if isinstance(raw, str):
         raw = json.loads(raw) if raw.strip() else {}
-    out: dict[str, Role] = {}
+    out: dict[str, dict[str, Role]] = {}
     for who, role in (raw or {}).items():
-        try:
-            out[str(who).strip().lower()] = Role[str(role).strip().lower()]
-        except KeyError:
-            raise ValueError(f"roles: '{role}' for '{who}' is not a role (viewer, uploader, admin)") from None
+        if isinstance(role, Mapping):
+            per: dict[str, Role] = {}
+            for code, r in role.items():
+                code = str(code).strip()
+                if not LA_CODE.fullmatch(code):
+                    raise ValueError(f"roles: '{code}' for '{who}' is not a DfE LA code (three digits, e.g. 884)")
+                if code not in codes:
+                    raise ValueError(f"roles: '{who}' is given a role at council {code}, but there is no council "
+                                     f"{code} in this deployment (configured: {', '.join(codes)})")
+                per[code] = _role(r, who, f" at {code}")
+        elif len(codes) == 1:
+            per = {codes[0]: _role(role, who)}
+        else:
+            raise ValueError(f"roles: '{who}' has the role '{role}' but several councils are configured "
+                             f"({', '.join(codes)}): give {{LA code: role}}, e.g. {{\"{codes[0]}\": \"{role}\"}}")
+        out[str(who).strip().lower()] = per
     return out
+
+
+def role_map(settings: Settings, council: str | None = None) -> dict[str, Role]:
+    """Email address or group name/id -> role at ``council`` (default: the only council)."""
+    from metrics.councils import configured
+
+    if council is None:
+        codes = [c.code for c in configured(settings)]
+        council = codes[0] if len(codes) == 1 else None
+    return {who: per[council] for who, per in council_roles(settings).items() if council in per}
 
 
 def _verified_email(claims: Mapping) -> str | None:
@@ -136,7 +175,8 @@ def _is_email_key(key: str) -> bool:
     return "@" in key
 
 
-def resolve(claims: Mapping | None, settings: Settings, *, local: bool = False) -> Identity | None:
+def resolve(claims: Mapping | None, settings: Settings, *, local: bool = False,
+            council: str | None = None) -> Identity | None:
     """Identity for the signed-in user's claims; role None when unlisted or claims are missing.
 
     Roles come only from verified claims: the ``email`` when ``email_verified`` is true, matched
@@ -144,6 +184,10 @@ def resolve(claims: Mapping | None, settings: Settings, *, local: bool = False) 
     ``KPI_TRUSTED_GROUP_CLAIMS``, matched only against the group names in ``KPI_ROLES`` (keys
     without '@') — so a ``roles`` claim holding an admin's address grants nothing. In local mode the
     claims come from the operator's own settings and are taken as verified.
+
+    ``council`` (an LA code) is the council being used; ``role`` is the role there (None: the council is
+    not theirs, or — with several councils and none named — no council is chosen). ``councils`` lists the
+    councils they may see with their role at each.
     """
     if not claims:
         return None
@@ -153,21 +197,35 @@ def resolve(claims: Mapping | None, settings: Settings, *, local: bool = False) 
     else:
         email = _verified_email(claims)
         groups = _claims_groups(claims, settings.trusted_group_claims)
-    mapping = role_map(settings)
-    candidates = [role for key, role in mapping.items() if _is_email_key(key) and key == email]
+    from metrics.councils import configured
+
+    mapping = council_roles(settings)
     wanted = {g.strip().lower() for g in groups}
-    candidates += [role for key, role in mapping.items() if not _is_email_key(key) and key in wanted]
-    role = max(candidates) if candidates else None
+    mine = [per for key, per in mapping.items()
+            if (_is_email_key(key) and key == email) or (not _is_email_key(key) and key in wanted)]
+    codes = [c.code for c in configured(settings)]
+    roles = tuple((code, max(per[code] for per in mine if code in per)) for code in codes
+                  if any(code in per for per in mine))
+    if council is None and len(codes) == 1:
+        council = codes[0]
+    role = dict(roles).get(council) if council is not None else None
     name, sub = claims.get("name"), claims.get("sub")
     return Identity(email=email, name=str(name) if name else None, groups=groups, role=role, local=local,
-                    subject=str(sub) if sub else None)
+                    subject=str(sub) if sub else None, councils=roles, council=council)
 
 
-def local_identity(settings: Settings) -> Identity | None:
-    """The identity used in local (demo) mode: KPI_LOCAL_USER with KPI_LOCAL_GROUPS."""
+def local_identity(settings: Settings, council: str | None = None) -> Identity | None:
+    """The identity used in local (demo) mode: KPI_LOCAL_USER with KPI_LOCAL_GROUPS. Unlisted in KPI_ROLES,
+    they have KPI_LOCAL_ROLE at every council (local mode is for demonstrations only)."""
+    from dataclasses import replace
+
+    from metrics.councils import configured
+
     claims = {"email": settings.local_user, "groups": list(settings.local_groups)}
-    ident = resolve(claims, settings, local=True)
-    if ident is not None and ident.role is None and settings.local_role:
-        ident = Identity(ident.email, ident.name, ident.groups, Role[settings.local_role], local=True,
-                         subject=ident.subject)
+    ident = resolve(claims, settings, local=True, council=council)
+    if ident is not None and not ident.councils and settings.local_role:
+        role = Role[settings.local_role]
+        ident = replace(ident, councils=tuple((c.code, role) for c in configured(settings)),
+                        role=role if ident.council is not None and any(
+                            c.code == ident.council for c in configured(settings)) else None)
     return ident

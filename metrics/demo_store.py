@@ -18,16 +18,18 @@ class DemoBuildError(RuntimeError):
     pass
 
 
-def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> dict:
+def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None) -> dict:
     """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
-    one holding no uploads: a store of real data (any other key) is refused, never deleted."""
+    one holding no uploads: a store of real data (any other key) is refused, never deleted. ``council``
+    (``metrics.councils.Council``): the council the store is built for (default: the deployment's one)."""
     path = Path(path)
     if replace and path.exists():
         _refuse_unless_demo(path)
     if replace:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
+    settings = (council.settings() if council else get_settings()).model_copy(
+        update={"db_path": path, "pseudonym_key": DEMO_KEY})
     conn = store.connect(path)
     with store.transaction(conn):  # first: the key check then lets only demo-key uploads in
         store.set_meta(conn, "demo", "1")
@@ -58,3 +60,43 @@ def _refuse_unless_demo(path: Path) -> None:
         conn.close()
     raise store.StoreProblem("key_mismatch", f"{path} holds real uploads (not under the demo key); `kpi demo "
                              "--replace` will not delete it. Build the demo store in another file (--db).")
+
+
+def build_demo_councils(codes: list[str], folder: str | Path, *, replace: bool = False) -> Path:
+    """Synthetic demo stores for several councils, to see the portfolio page: ``folder/<code>/kpi.sqlite``,
+    each from its own seed (so the councils differ), each bound to its council and named "<LA name>
+    (synthetic demo)"; and ``folder/councils.json`` naming them — point KPI_COUNCILS at that file. Every
+    code must be a DfE LA code with published benchmarks. Returns the path of councils.json."""
+    import json
+
+    from metrics.benchmarks import la_info, statistical_neighbours
+    from metrics.councils import LA_CODE, Council, bind_store
+
+    folder = Path(folder)
+    codes = [str(c).strip() for c in codes if str(c).strip()]
+    if len(set(codes)) != len(codes) or not codes:
+        raise ValueError("Give each council once, e.g. --councils 884,881,880.")
+    entries = {}
+    for code in codes:
+        if not LA_CODE.fullmatch(code):
+            raise ValueError(f"'{code}' is not a DfE LA code (three digits, e.g. 884).")
+        statistical_neighbours(code)  # ValueError: not a current LA with published benchmarks
+        entries[code] = {"name": f"{la_info(code)['la_name']} (synthetic demo)",
+                         "db": str((folder / code / "kpi.sqlite").resolve()),
+                         "key_file": str((folder / code / "pseudonym.key").resolve())}
+    for code, e in entries.items():
+        path = Path(e["db"])
+        if path.exists() and not replace:
+            conn = store.connect(path)
+            held = store.list_uploads(conn)
+            conn.close()
+            if held:
+                raise DemoBuildError(f"{path} already holds uploads; use --replace to rebuild it from the demo data.")
+        c = Council(code, e["name"], e["db"], Path(e["key_file"]))
+        build_demo(path, replace=replace or path.exists(), seed=int(code), council=c)
+        conn = store.connect(path)
+        bind_store(conn, c, record=True)
+        conn.close()
+    out = folder / "councils.json"
+    out.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    return out

@@ -18,6 +18,7 @@ from metrics import audit, sources, store, workbook
 from metrics.contract import KINDS
 from metrics.csvread import RawTable
 from metrics.issues import Issue, Refused, mask
+from metrics.councils import record_council
 from metrics.pseudonym import bind_key, key_for_store, pseudonymise
 from metrics.settings import Settings, get_settings
 from metrics.validate import Validated, Window, validate
@@ -275,6 +276,7 @@ def commit(
     try:
         with store.transaction(conn):
             bind_key(conn, key)
+            record_council(conn, settings.la_code, settings.council_name)  # the store is this council's
             current = store.current_for(conn, v.kind, prepared.pairs)
             if same := _identical(current, prepared.pairs, sha):  # loaded since the check (a second click)
                 return replace(result, status="unchanged", upload_id=same["id"], warnings=[_unchanged_words(same)])

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KPI_", env_file=".env", extra="ignore")
 
     db_path: Path = Field(default=DATA_DIR / "kpi.sqlite", description="The SQLite store.")
+    db_url: str | None = Field(default=None, description="postgresql://… (a path or sqlite:///… keeps SQLite).")
+    councils: str | None = Field(
+        default=None,
+        description='Several councils in one deployment (metrics.councils, docs/deploy.md): JSON or a JSON file, '
+                    'e.g. KPI_COUNCILS=\'{"884": {"name": "Herefordshire Council"}, "881": {"name": "Essex"}}\'.')
     key_file: Path | None = Field(
         default=None,
         description="Pseudonymisation key file; default: 'pseudonym.key' beside the store. Created on first run (mode 0600).",
@@ -50,9 +55,10 @@ class Settings(BaseSettings):
     # Access (see docs/access.md). Sign-in is OIDC through st.login unless local mode is enabled.
     auth_mode: Literal["oidc", "local"] = Field(
         default="oidc", description="'local' = no identity provider (demo only; a banner says so).")
-    roles: dict[str, str] = Field(
+    roles: dict[str, str | dict[str, str]] = Field(
         default_factory=dict,
-        description='Email address or group → role (viewer, uploader, admin), e.g. KPI_ROLES=\'{"ana@council.gov.uk": "admin"}\'.')
+        description='Email address or group → role (viewer, uploader, admin), e.g. KPI_ROLES=\'{"ana@council.gov.uk": '
+                    '"admin"}\', or → {LA code: role} per council, e.g. {"ana@dfe.gov.uk": {"884": "viewer"}}.')
     trusted_group_claims: list[str] = Field(
         default_factory=list,
         description='Sign-in claims whose values are group or role names to match against KPI_ROLES (e.g. '
@@ -72,6 +78,11 @@ class Settings(BaseSettings):
         except ValueError:  # 29 February
             year_on = today.replace(year=today.year + 1, day=28)
         return self.date_min, self.date_max or year_on
+
+    @property
+    def store_target(self) -> str:
+        """The store as a target string: KPI_DB_URL if set, else the SQLite path."""
+        return self.db_url or str(self.db_path)
 
     @property
     def resolved_key_file(self) -> Path:

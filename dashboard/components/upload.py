@@ -130,11 +130,12 @@ def _check(data: bytes, name: str, kind: str, month: str | None, months, allow_e
     """The file (or a workbook's sheet) validated and previewed ONCE (metrics.ingest.prepare), kept in the
     session: loading it later stores what was checked, without validating again."""
     cache = st.session_state.setdefault(CHECKED, {})
-    k = (name, sheet and sheet.sheet, len(data), hash(data), kind, month, months, allow_empty,
-         tuple(sorted(earlier.first.items())))
+    k = (loaders.db_path(), name, sheet and sheet.sheet, len(data), hash(data), kind, month, months, allow_empty,
+         tuple(sorted(earlier.first.items())))  # the council's store first: a check is never another council's
     if k not in cache:
         with loaders.connect() as conn:
-            options = dict(month=month, months=months, allow_empty=allow_empty, batch=earlier)
+            options = dict(month=month, months=months, allow_empty=allow_empty, batch=earlier,
+                           settings=access.council_settings())  # the council's key and LA code
             cache[k] = (prepare(conn, data, name, kind=kind, **options) if sheet is None else
                         prepare_sheet(conn, data, name, sheet, **options))
     return cache[k]
@@ -440,9 +441,10 @@ def _restore(earlier: pd.DataFrame) -> None:
             try:
                 reason = impacts.check_reason(impact, reason if may else "")
                 with loaders.connect() as conn:
-                    restore_upload(conn, choice, by=who.label, role=who.role.name, on_commit=(
-                        lambda c, uid: impacts.record_restatements(c, impact.restatements, reason=reason, by=who.label,
-                                                                   role=who.role.name, cause=f"restore of upload {uid}")))
+                    restore_upload(conn, choice, by=who.label, role=who.role.name, settings=access.council_settings(),
+                                   on_commit=lambda c, uid: impacts.record_restatements(
+                                       c, impact.restatements, reason=reason, by=who.label, role=who.role.name,
+                                       cause=f"restore of upload {uid}"))
             except Refused as r:
                 _refused(r)
             else:
@@ -461,7 +463,8 @@ def _withdraw(active: pd.DataFrame) -> None:
         who = access.guard("withdraw")
         try:
             with loaders.connect() as conn:
-                out = withdraw_upload(conn, int(choice), by=who.label, role=who.role.name)
+                out = withdraw_upload(conn, int(choice), by=who.label, role=who.role.name,
+                                      settings=access.council_settings())
         except Refused as r:
             _refused(r)
         else:

@@ -8,10 +8,9 @@ from dashboard.components.text import plain
 from dashboard.components.verdict import render_key
 from metrics.benchmarks import BENCHMARKED_METRICS
 from metrics.kpis import REGISTRY
-from metrics.settings import get_settings
 
 access.page("about")
-settings = get_settings()
+settings = access.council_settings()
 st.title("About this dashboard")
 render_demo_notice()
 st.markdown(

@@ -10,7 +10,6 @@ from dashboard.components.text import plain
 from dashboard.components.upload import (render_done, render_examples, render_file, render_history, render_load,
                                          render_uploader)
 from metrics.ingest import Batch
-from metrics.settings import get_settings
 
 identity = access.page("upload")
 st.title("Upload monthly extracts")
@@ -35,4 +34,4 @@ render_history(identity)
 st.divider()
 st.header("Example files and column guide")
 render_examples()
-st.caption(f"Council: {plain(get_settings().council_name)}.")
+st.caption(f"Council: {plain(access.council_settings().council_name)}.")

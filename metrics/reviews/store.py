@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from metrics.reviews.changes import summarise
 from metrics.reviews.evaluate import CheckpointResult, evaluate, restate
 from metrics.reviews.settings import ReviewSettings, as_date, default_settings, diff_settings
-from metrics.store import transaction
+from metrics.store import get_meta, transaction
 
 # --- storage: settings versions (the tables are made by metrics.schema) ---------------------------
 
@@ -60,8 +60,8 @@ def load_settings(conn: sqlite3.Connection, version_id: int | None = None) -> Re
     """The latest saved settings (or version ``version_id``); the defaults if none were saved."""
     if version_id is None:
         r = conn.execute("SELECT settings_json FROM review_settings_versions ORDER BY id DESC LIMIT 1").fetchone()
-        if r is None:
-            return default_settings()
+        if r is None:  # the defaults, as the council the store belongs to (metrics.councils.bind_store)
+            return default_settings(get_meta(conn, "council_name"), get_meta(conn, "la_code"))
     else:
         r = conn.execute("SELECT settings_json FROM review_settings_versions WHERE id = ?", (version_id,)).fetchone()
         if r is None:
