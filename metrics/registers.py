@@ -311,9 +311,12 @@ def team_view(frame: pd.DataFrame, metric: str, month: str, months: int = 12) ->
     span = sorted(set(window["month"]))
     rows = []
     now = frame[frame["month"] == month]
+    by_team: dict = {}  # team → month → value (one pass: a filter per team cost the pack a second)
+    for g, m, v in zip(window["group"], window["month"], window["value"]):
+        by_team.setdefault(g, {})[m] = v
     for r in now.itertuples(index=False):
-        mine = window[window["group"] == r.group].set_index("month")["value"]
-        trend = [None if m not in mine.index or mine[m] != mine[m] else float(mine[m]) for m in span]
+        mine = by_team.get(r.group, {})
+        trend = [None if m not in mine or mine[m] != mine[m] else float(mine[m]) for m in span]
         small = (kpi.is_percent and r.denominator == r.denominator and 0 < r.denominator < SMALL_DENOMINATOR) \
             or (not kpi.is_percent and kpi.unit == "count" and is_small_count(r.numerator))
         rows.append((r.group, r.value, r.numerator, r.denominator, bool(small), trend))
