@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future
+from functools import lru_cache
 from pathlib import Path
 
 from reports import disclosure, pdf, slides
@@ -56,6 +57,34 @@ def chart_key(fig, size: tuple[int, int], scale: float = CHART_SCALE) -> str:
     return h.hexdigest()
 
 
+#: plotly.js's "basic" bundle (scatter, bar, pie; npm plotly.js-basic-dist-min, MIT; reports/vendor/README.md):
+#: a quarter of the full bundle kaleido loads, so Chromium starts on half the CPU. Used only when it is the
+#: version of plotly.js that plotly.py ships (the PNGs are then byte for byte the same), else the full one.
+BASIC_PLOTLY_JS = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
+#: The trace types the basic bundle draws (the pack's charts use scatter only).
+BASIC_TRACES = frozenset({"scatter", "bar", "pie"})
+
+
+def _plotly_js_version(path: Path) -> str | None:
+    with open(path, "rb") as f:
+        head = f.read(400).decode("ascii", "replace")
+    m = re.search(r"plotly\.js\b[^\n]*?\bv(\d+\.\d+\.\d+)", head)
+    return m.group(1) if m else None
+
+
+@lru_cache(maxsize=1)
+def basic_plotly_js() -> Path | None:
+    """The basic bundle when its version is the plotly.js of the installed plotly.py, else None."""
+    import plotly
+
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    try:
+        same = _plotly_js_version(BASIC_PLOTLY_JS) == _plotly_js_version(full) is not None
+    except OSError:
+        return None
+    return BASIC_PLOTLY_JS if same else None
+
+
 def _kaleido_class():
     """kaleido.Kaleido that keeps its tab between charts. Kaleido reloads the page (and so parses plotly.js
     again, about half of a chart's time) after every image, to start each from a clean page; plotly.js's
@@ -77,7 +106,7 @@ class _ChartSession:
     ``finally``). Chromium is driven from a thread of its own with its own event loop, so ``submit`` returns
     at once and the caller builds the next figure while Chromium draws this one. ``png`` / ``submit``
     answer from the cache where they can. No MathJax: the charts have no formulae, and kaleido would fetch
-    it from a CDN on every page load."""
+    it from a CDN on every page load. plotly.js: the basic bundle (:func:`basic_plotly_js`)."""
 
     def __init__(self, eager: bool = True, tabs: int = CHART_TABS) -> None:
         self._tabs = tabs
@@ -101,7 +130,8 @@ class _ChartSession:
             raise
 
     async def _open(self):
-        k = _kaleido_class()(n=self._tabs, mathjax=False)
+        basic = basic_plotly_js()
+        k = _kaleido_class()(n=self._tabs, mathjax=False, plotlyjs=str(basic) if basic else None)
         await k.open()
         return k
 
@@ -117,6 +147,10 @@ class _ChartSession:
         """The chart's PNG, as a future: drawn in the background (or at once from the cache)."""
         import asyncio
 
+        other = {t.type for t in fig.data} - BASIC_TRACES
+        if other and basic_plotly_js() is not None:
+            raise PackError(f"The pack cannot draw {', '.join(sorted(other))} charts: reports/boardpack.py draws "
+                            "charts with plotly.js's basic bundle (scatter, bar and pie).")
         key = chart_key(fig, size)
         done: Future = Future()
         if key in _PNG_CACHE:
