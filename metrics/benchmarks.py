@@ -161,8 +161,16 @@ def _read(data_dir: str | Path | None, name: str) -> pd.DataFrame:
     return _read_cached(str(path))
 
 
+#: Caches of other modules derived from these files (``functools.lru_cache`` functions, e.g.
+#: ``metrics.context``'s standings): :func:`clear_cache` clears them too.
+DERIVED_CACHES: list = []
+
+
 def clear_cache() -> None:
-    """Forget cached CSV reads (e.g. after the files in data/benchmarks are replaced)."""
+    """Forget cached CSV reads and what was derived from them (e.g. after the files in data/benchmarks
+    are replaced)."""
+    for cached in DERIVED_CACHES:
+        cached.cache_clear()
     _read_cached.cache_clear()
     _sn_index.cache_clear()
     _la_info_cached.cache_clear()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -161,21 +162,32 @@ def standings(src: bm.BenchmarkSource, direction: Direction, la_code: str | int,
     """The council's standing on published measure ``src`` for every year it has a row, oldest first.
     An unknown LA code raises ``ValueError`` (as :func:`metrics.benchmarks.statistical_neighbours`)."""
     code = bm.la_info(la_code, data_dir)["la_code"]
+    return list(_standings(src, direction, code, None if data_dir is None else str(Path(data_dir).resolve())))
+
+
+@lru_cache(maxsize=64)
+def _standings(src: bm.BenchmarkSource, direction: Direction, code: str, data_dir: str | None
+               ) -> tuple[Standing, ...]:
+    """:func:`standings` (cached: a pack asks for the workforce measures once per workforce priority;
+    :func:`metrics.benchmarks.clear_cache` clears it with the files' reads)."""
     neighbours = bm.statistical_neighbours(code, data_dir)
     out = []
     for year in bm.source_years(src, data_dir):
-        la = bm.la_values(src, year, data_dir)  # a RangeIndex: positions are labels
-        codes = la["codes"].tolist()
+        la = bm.la_values(src, year, data_dir)
+        codes, values = la["codes"].tolist(), la["value"].tolist()
         own = _position(codes, code)
         if own is None:
             continue
-        value = float(la.at[own, "value"])
+        value = float(values[own])
         group = {own} | {i for i in (_position(codes, nb, exclude=code) for nb in neighbours) if i is not None}
         out.append(Standing(
             measure=src.metric_id, year=year, period_end=src.period_end(year), value=value,
-            neighbours=rank(la.loc[sorted(group), "value"], value, direction),
-            england=rank(la["value"], value, direction)))
-    return out
+            neighbours=rank([values[i] for i in sorted(group)], value, direction),
+            england=rank(values, value, direction)))
+    return tuple(out)
+
+
+bm.DERIVED_CACHES.append(_standings)
 
 
 def kpi_standings(metric_id: str, la_code: str | int, data_dir: str | Path | None = None) -> list[Standing]:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from metrics.compute import NO_TEAM, SMALL_DENOMINATOR, window_start
 from metrics.kpis import REGISTRY
-from metrics.months import month_end, month_index, month_of, month_range
+from metrics.months import month_end, month_from_index, month_index, month_of, month_range
 
 #: The register shown for a KPI, by its extract kind.
 REGISTER_KINDS = ("milestones", "complaints", "allocations")
@@ -307,7 +307,7 @@ def team_view(frame: pd.DataFrame, metric: str, month: str, months: int = 12) ->
         return pd.DataFrame(columns=list(TEAM_COLUMNS))
     kpi = REGISTRY[metric]
     first = month_index(month) - months + 1
-    window = frame[(frame["month"] <= month) & (frame["month"].map(month_index) >= first)]
+    window = frame[(frame["month"] <= month) & (frame["month"] >= month_from_index(first))]  # 'YYYY-MM' sort as months
     span = sorted(set(window["month"]))
     rows = []
     now = frame[frame["month"] == month]
