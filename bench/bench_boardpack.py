@@ -6,9 +6,11 @@ Each pack is timed **cold**: the chart cache emptied first, so it starts its own
 Chromium) session and draws all ten charts, as `kpi boardpack` does in a fresh process. Then the other
 format of the same review is timed **warm** (its charts come from the cache, as when the dashboard offers
 both). The machine is shared, so every measurement is repeated (``--runs``) and the minimum and median are
-printed with the load average and the CPU seconds (this process and its Chromium children). Stage times
-come from ``PackInfo.timings``: load (store → frames and reviews), model, figures (plotly), charts (kaleido),
-render (reportlab / python-pptx).
+printed with the load average and the CPU seconds (this process and its Chromium children; renderer
+processes Chromium's zygote started may be missing from it). Stage times come from ``PackInfo.timings``:
+load (store → frames and reviews), model, figures (plotly, built in a worker thread while the model is),
+charts (kaleido: what was left to draw once the last figure was built — each chart is drawn while the next
+is built), charts_wait (the model thread waiting for them), render (reportlab / python-pptx).
 
 Run: ``.venv/bin/python bench/bench_boardpack.py [--db PATH] [--out DIR] [--review YYYY-MM-DD] [--runs N]``
 (the demo store is built once at --db and reused).

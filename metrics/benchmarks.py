@@ -161,10 +161,21 @@ def _read(data_dir: str | Path | None, name: str) -> pd.DataFrame:
     return _read_cached(str(path))
 
 
+#: Caches of other modules derived from these files (``functools.lru_cache`` functions, e.g.
+#: ``metrics.context``'s standings): :func:`clear_cache` clears them too.
+DERIVED_CACHES: list = []
+
+
 def clear_cache() -> None:
-    """Forget cached CSV reads (e.g. after the files in data/benchmarks are replaced)."""
+    """Forget cached CSV reads and what was derived from them (e.g. after the files in data/benchmarks
+    are replaced)."""
+    for cached in DERIVED_CACHES:
+        cached.cache_clear()
     _read_cached.cache_clear()
+    _sn_index.cache_clear()
+    _la_info_cached.cache_clear()
     _measure_rows_cached.cache_clear()
+    _la_values_cached.cache_clear()
     _source_series_cached.cache_clear()
 
 
@@ -198,6 +209,9 @@ def _normalise_code(la_code: str | int) -> str:
 
 def _code_parts(code_cell: str) -> tuple[str, ...]:
     """``"314 / 318"`` → ``("314", "318")``; ``"884"`` → ``("884",)``; blank → ``()``."""
+    cell = str(code_cell).strip()
+    if cell.isascii() and cell.isdigit():  # the usual one code: what _normalise_code gives, without its regex
+        return (str(int(cell)),)
     parts = []
     for p in str(code_cell).split("/"):
         p = p.strip()
@@ -212,13 +226,24 @@ def _code_parts(code_cell: str) -> tuple[str, ...]:
 def _sn_row(la_code: str | int, data_dir: str | Path | None) -> pd.Series:
     code = _normalise_code(la_code)
     sn = _read(data_dir, SN_FILE)
-    rows = sn[sn["old_la_code"].map(lambda c: _code_parts(c) == (code,))]
-    if rows.empty:
+    i = _sn_index(str((_data_dir(data_dir) / SN_FILE).resolve())).get(code)
+    if i is None:
         raise ValueError(
             f"Unknown local authority code {code!r}: not a current LA in the DfE statistical "
             f"neighbours model ({SN_FILE})"
         )
-    return rows.iloc[0]
+    return sn.iloc[i]
+
+
+@lru_cache(maxsize=32)
+def _sn_index(path: str) -> dict[str, int]:
+    """LA code → position of its own (not joint) row in the statistical neighbours file (the first one)."""
+    out: dict[str, int] = {}
+    for i, cell in enumerate(_read_cached(path)["old_la_code"]):
+        parts = _code_parts(cell)
+        if len(parts) == 1:
+            out.setdefault(parts[0], i)
+    return out
 
 
 def statistical_neighbours(la_code: str | int, data_dir: str | Path | None = None) -> list[str]:
@@ -248,8 +273,13 @@ def la_info(la_code: str | int, data_dir: str | Path | None = None) -> dict:
     "Inner London" or "Outer London", as there. Falls back to the statistical neighbours file.
     Raises ``ValueError`` for a code that is not a current LA.
     """
-    sn_row = _sn_row(la_code, data_dir)
-    code = _normalise_code(la_code)
+    return dict(_la_info_cached(_normalise_code(la_code), str(_data_dir(data_dir).resolve())))
+
+
+@lru_cache(maxsize=256)
+def _la_info_cached(code: str, data_dir: str) -> dict:
+    """:func:`la_info` (cached per code and data directory: do not mutate the result)."""
+    sn_row = _sn_row(code, data_dir)
     info = {
         "la_code": code,
         "la_name": sn_row.get("la_name", ""),
@@ -424,9 +454,18 @@ def la_values(src: BenchmarkSource, year: int, data_dir: str | Path | None = Non
     """Every local authority's published value of ``src`` in ``year``: one row per published LA row
     (a joint row such as Kingston/Richmond ``314 / 318`` is one row), columns ``codes`` (tuple of LA
     codes the row covers), ``la_name`` and ``value`` (NaN where suppressed)."""
-    rows = _measure_rows(src, data_dir)
-    la = rows[(rows["geographic_level"] == LEVEL_LA) & (rows["year"] == int(year))]
-    return la[["codes", "la_name", "value"]].reset_index(drop=True)
+    _read(data_dir, src.file)  # raises FileNotFoundError with the path if missing
+    by_year = _la_values_cached(str((_data_dir(data_dir) / src.file).resolve()), src)
+    la = by_year.get(int(year))
+    return la.copy() if la is not None else pd.DataFrame({c: [] for c in ("codes", "la_name", "value")})
+
+
+@lru_cache(maxsize=32)
+def _la_values_cached(path: str, src: BenchmarkSource) -> dict[int, pd.DataFrame]:
+    """Year → :func:`la_values` (cached: ranks read a measure's years many times for one pack)."""
+    rows = _measure_rows_cached(path, src)
+    la = rows[rows["geographic_level"] == LEVEL_LA]
+    return {int(y): g[["codes", "la_name", "value"]].reset_index(drop=True) for y, g in la.groupby("year")}
 
 
 def source_years(src: BenchmarkSource, data_dir: str | Path | None = None) -> list[int]:

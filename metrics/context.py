@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -146,14 +147,14 @@ class Standing:
     england: Rank  # among every LA with a published value
 
 
-def _entry(la: pd.DataFrame, code: str, exclude: str | None = None) -> int | None:
-    """Index of the row of ``la`` (from :func:`metrics.benchmarks.la_values`) that publishes LA ``code``:
-    its own row, else a joint row containing it (not one that also covers ``exclude``)."""
-    own = la.index[la["codes"].map(lambda c: c == (code,))]
-    if len(own):
-        return int(own[0])
-    joint = la.index[la["codes"].map(lambda c: code in c and (exclude is None or exclude not in c))]
-    return int(joint[0]) if len(joint) else None
+def _position(codes: list[tuple[str, ...]], code: str, exclude: str | None = None) -> int | None:
+    """Position of the row that publishes LA ``code`` in ``codes`` (the ``codes`` column of
+    :func:`metrics.benchmarks.la_values`, as a list): its own row, else a joint row containing it (not one
+    that also covers ``exclude``). Plain loops: pandas' ``map`` per code cost a board pack seconds."""
+    own = next((i for i, c in enumerate(codes) if c == (code,)), None)
+    if own is None:
+        own = next((i for i, c in enumerate(codes) if code in c and (exclude is None or exclude not in c)), None)
+    return own
 
 
 def standings(src: bm.BenchmarkSource, direction: Direction, la_code: str | int,
@@ -161,20 +162,32 @@ def standings(src: bm.BenchmarkSource, direction: Direction, la_code: str | int,
     """The council's standing on published measure ``src`` for every year it has a row, oldest first.
     An unknown LA code raises ``ValueError`` (as :func:`metrics.benchmarks.statistical_neighbours`)."""
     code = bm.la_info(la_code, data_dir)["la_code"]
+    return list(_standings(src, direction, code, None if data_dir is None else str(Path(data_dir).resolve())))
+
+
+@lru_cache(maxsize=64)
+def _standings(src: bm.BenchmarkSource, direction: Direction, code: str, data_dir: str | None
+               ) -> tuple[Standing, ...]:
+    """:func:`standings` (cached: a pack asks for the workforce measures once per workforce priority;
+    :func:`metrics.benchmarks.clear_cache` clears it with the files' reads)."""
     neighbours = bm.statistical_neighbours(code, data_dir)
     out = []
     for year in bm.source_years(src, data_dir):
         la = bm.la_values(src, year, data_dir)
-        own = _entry(la, code)
+        codes, values = la["codes"].tolist(), la["value"].tolist()
+        own = _position(codes, code)
         if own is None:
             continue
-        value = float(la.at[own, "value"])
-        group = {own} | {i for i in (_entry(la, nb, exclude=code) for nb in neighbours) if i is not None}
+        value = float(values[own])
+        group = {own} | {i for i in (_position(codes, nb, exclude=code) for nb in neighbours) if i is not None}
         out.append(Standing(
             measure=src.metric_id, year=year, period_end=src.period_end(year), value=value,
-            neighbours=rank(la.loc[sorted(group), "value"], value, direction),
-            england=rank(la["value"], value, direction)))
-    return out
+            neighbours=rank([values[i] for i in sorted(group)], value, direction),
+            england=rank(values, value, direction)))
+    return tuple(out)
+
+
+bm.DERIVED_CACHES.append(_standings)
 
 
 def kpi_standings(metric_id: str, la_code: str | int, data_dir: str | Path | None = None) -> list[Standing]:
@@ -264,9 +277,10 @@ def neighbour_table(metric_id: str, la_code: str | int, year: int, data_dir: str
     rows: dict[str, dict] = {}
     order = [(code, ROLE_COUNCIL)] + [(nb, ROLE_NEIGHBOUR) for nb in neighbours]
     for m in ms:
-        la = bm.la_values(m.source, year, data_dir)
+        la = bm.la_values(m.source, year, data_dir)  # a RangeIndex: positions are labels
+        codes = la["codes"].tolist()
         for c, role in order:
-            i = _entry(la, c, exclude=None if role == ROLE_COUNCIL else code)
+            i = _position(codes, c, exclude=None if role == ROLE_COUNCIL else code)
             if i is not None:
                 names.setdefault(c, la.at[i, "la_name"])
             rows.setdefault(c, {})[m.key] = float(la.at[i, "value"]) if i is not None else math.nan

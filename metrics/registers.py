@@ -38,7 +38,7 @@ import pandas as pd
 
 from metrics.compute import NO_TEAM, SMALL_DENOMINATOR, window_start
 from metrics.kpis import REGISTRY
-from metrics.months import month_end, month_index, month_of, month_range
+from metrics.months import month_end, month_from_index, month_index, month_of, month_range
 
 #: The register shown for a KPI, by its extract kind.
 REGISTER_KINDS = ("milestones", "complaints", "allocations")
@@ -307,13 +307,16 @@ def team_view(frame: pd.DataFrame, metric: str, month: str, months: int = 12) ->
         return pd.DataFrame(columns=list(TEAM_COLUMNS))
     kpi = REGISTRY[metric]
     first = month_index(month) - months + 1
-    window = frame[(frame["month"] <= month) & (frame["month"].map(month_index) >= first)]
+    window = frame[(frame["month"] <= month) & (frame["month"] >= month_from_index(first))]  # 'YYYY-MM' sort as months
     span = sorted(set(window["month"]))
     rows = []
     now = frame[frame["month"] == month]
+    by_team: dict = {}  # team → month → value (one pass: a filter per team cost the pack a second)
+    for g, m, v in zip(window["group"], window["month"], window["value"]):
+        by_team.setdefault(g, {})[m] = v
     for r in now.itertuples(index=False):
-        mine = window[window["group"] == r.group].set_index("month")["value"]
-        trend = [None if m not in mine.index or mine[m] != mine[m] else float(mine[m]) for m in span]
+        mine = by_team.get(r.group, {})
+        trend = [None if m not in mine or mine[m] != mine[m] else float(mine[m]) for m in span]
         small = (kpi.is_percent and r.denominator == r.denominator and 0 < r.denominator < SMALL_DENOMINATOR) \
             or (not kpi.is_percent and kpi.unit == "count" and is_small_count(r.numerator))
         rows.append((r.group, r.value, r.numerator, r.denominator, bool(small), trend))

@@ -23,6 +23,8 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future
+from functools import lru_cache
 from pathlib import Path
 
 from reports import disclosure, pdf, slides
@@ -43,6 +45,9 @@ _KALEIDO_LOCK = threading.Lock()
 #: draw each chart once; a chart that changes (data, settings, public or not) has another key.
 _PNG_CACHE: OrderedDict[str, bytes] = OrderedDict()
 PNG_CACHE_SIZE = 64
+#: Browser tabs drawing charts at once (each its own renderer process). Measured on the 2-core machine: a
+#: second tab gains little while the model is built on the other core, and costs a second plotly.js load.
+CHART_TABS = 1
 
 
 def chart_key(fig, size: tuple[int, int], scale: float = CHART_SCALE) -> str:
@@ -52,57 +57,161 @@ def chart_key(fig, size: tuple[int, int], scale: float = CHART_SCALE) -> str:
     return h.hexdigest()
 
 
+#: plotly.js's "basic" bundle (scatter, bar, pie; npm plotly.js-basic-dist-min, MIT; reports/vendor/README.md):
+#: a quarter of the full bundle kaleido loads, so Chromium starts on half the CPU. Used only when it is the
+#: version of plotly.js that plotly.py ships (the PNGs are then byte for byte the same), else the full one.
+BASIC_PLOTLY_JS = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
+#: The trace types the basic bundle draws (the pack's charts use scatter only).
+BASIC_TRACES = frozenset({"scatter", "bar", "pie"})
+
+
+def _plotly_js_version(path: Path) -> str | None:
+    with open(path, "rb") as f:
+        head = f.read(400).decode("ascii", "replace")
+    m = re.search(r"plotly\.js\b[^\n]*?\bv(\d+\.\d+\.\d+)", head)
+    return m.group(1) if m else None
+
+
+@lru_cache(maxsize=1)
+def basic_plotly_js() -> Path | None:
+    """The basic bundle when its version is the plotly.js of the installed plotly.py, else None."""
+    import plotly
+
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    try:
+        same = _plotly_js_version(BASIC_PLOTLY_JS) == _plotly_js_version(full) is not None
+    except OSError:
+        return None
+    return BASIC_PLOTLY_JS if same else None
+
+
+def _kaleido_class():
+    """kaleido.Kaleido that keeps its tab between charts. Kaleido reloads the page (and so parses plotly.js
+    again, about half of a chart's time) after every image, to start each from a clean page; plotly.js's
+    ``toImage`` draws each figure in a fresh element it removes afterwards, so within one pack's session
+    the reload changes nothing (the PNGs are byte for byte the same) and the session is closed after the
+    pack. Should a later kaleido rename the hook, it simply reloads again."""
+    import kaleido
+
+    class _PackKaleido(kaleido.Kaleido):
+        async def _return_kaleido_tab(self, tab) -> None:
+            await self.tabs_ready.put(tab)
+
+    return _PackKaleido
+
+
 class _ChartSession:
     """ONE kaleido (headless Chromium) session per pack, started only when a chart is not in the cache
     (``eager``: at once, so the browser boots while the store is read), stopped in ``close`` (call it in a
-    ``finally``). ``png`` answers from the cache where it can."""
+    ``finally``). Chromium is driven from a thread of its own with its own event loop, so ``submit`` returns
+    at once and the caller builds the next figure while Chromium draws this one. ``png`` / ``submit``
+    answer from the cache where they can. No MathJax: the charts have no formulae, and kaleido would fetch
+    it from a CDN on every page load. plotly.js: the basic bundle (:func:`basic_plotly_js`)."""
 
-    def __init__(self, eager: bool = True) -> None:
+    def __init__(self, eager: bool = True, tabs: int = CHART_TABS) -> None:
+        self._tabs = tabs
         self._started = False
         self.drawn = self.cached = 0
         if eager:
             self._start()
 
     def _start(self) -> None:
-        import kaleido
+        import asyncio
 
-        self._k = kaleido
         _KALEIDO_LOCK.acquire()
         try:
-            kaleido.start_sync_server(silence_warnings=True)
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="boardpack-kaleido", daemon=True)
+            self._thread.start()
+            self._started = True
+            self._opening = asyncio.run_coroutine_threadsafe(self._open(), self._loop)
         except BaseException:
-            _KALEIDO_LOCK.release()
+            self._stop_loop()
             raise
-        self._started = True
 
-    def png(self, fig, size: tuple[int, int] = (960, 540)) -> bytes:
-        key = chart_key(fig, size)
-        if key in _PNG_CACHE:
-            _PNG_CACHE.move_to_end(key)
-            self.cached += 1
-            return _PNG_CACHE[key]
+    async def _open(self):
+        basic = basic_plotly_js()
+        k = _kaleido_class()(n=self._tabs, mathjax=False, plotlyjs=str(basic) if basic else None)
+        await k.open()
+        return k
+
+    def _kaleido(self):
         if not self._started:
             self._start()
         try:
-            out = self._k.calc_fig_sync(fig, opts=dict(format="png", width=size[0], height=size[1],
-                                                        scale=CHART_SCALE))
+            return self._opening.result()
         except Exception as e:  # a missing Chromium shows up here
-            raise PackError(f"The charts could not be drawn ({type(e).__name__}: {e}). Kaleido needs a "
-                            "Chromium browser (Debian: apt-get install chromium).") from e
-        self.drawn += 1
-        _PNG_CACHE[key] = out
-        while len(_PNG_CACHE) > PNG_CACHE_SIZE:
-            _PNG_CACHE.popitem(last=False)
-        return out
+            raise _draw_error(e) from e
+
+    def submit(self, fig, size: tuple[int, int] = (960, 540)) -> Future:
+        """The chart's PNG, as a future: drawn in the background (or at once from the cache)."""
+        import asyncio
+
+        other = {t.type for t in fig.data} - BASIC_TRACES
+        if other and basic_plotly_js() is not None:
+            raise PackError(f"The pack cannot draw {', '.join(sorted(other))} charts: reports/boardpack.py draws "
+                            "charts with plotly.js's basic bundle (scatter, bar and pie).")
+        key = chart_key(fig, size)
+        done: Future = Future()
+        if key in _PNG_CACHE:
+            _PNG_CACHE.move_to_end(key)
+            self.cached += 1
+            done.set_result(_PNG_CACHE[key])
+            return done
+        k = self._kaleido()
+        opts = dict(format="png", width=size[0], height=size[1], scale=CHART_SCALE)
+        drawing = asyncio.run_coroutine_threadsafe(k.calc_fig(fig.to_dict(), opts=opts), self._loop)
+
+        def finished(f: Future) -> None:
+            try:
+                out = f.result()
+            except BaseException as e:  # noqa: BLE001 — handed to the caller, as a PackError
+                done.set_exception(_draw_error(e))
+                return
+            self.drawn += 1
+            _PNG_CACHE[key] = out
+            while len(_PNG_CACHE) > PNG_CACHE_SIZE:
+                _PNG_CACHE.popitem(last=False)
+            done.set_result(out)
+
+        drawing.add_done_callback(finished)
+        return done
+
+    def png(self, fig, size: tuple[int, int] = (960, 540)) -> bytes:
+        return self.submit(fig, size).result()
+
+    def _stop_loop(self) -> None:
+        try:
+            if getattr(self, "_thread", None) is not None and self._thread.is_alive():
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join()
+            if getattr(self, "_loop", None) is not None:
+                self._loop.close()
+        finally:
+            self._started = False
+            _KALEIDO_LOCK.release()
 
     def close(self) -> None:
         if not self._started:
             return
+        import asyncio
+
         try:
-            self._k.stop_sync_server(silence_warnings=True)
+            try:
+                k = self._opening.result()
+            except Exception:  # noqa: BLE001 — it never opened; the error was (or will be) reported
+                k = None
+            if k is not None:
+                asyncio.run_coroutine_threadsafe(k.close(), self._loop).result(timeout=60)
         finally:
-            self._started = False
-            _KALEIDO_LOCK.release()
+            self._stop_loop()
+
+
+def _draw_error(e: BaseException) -> PackError:
+    if isinstance(e, PackError):
+        return e
+    return PackError(f"The charts could not be drawn ({type(e).__name__}: {e}). Kaleido needs a "
+                     "Chromium browser (Debian: apt-get install chromium).")
 
 
 # --- the entry point -------------------------------------------------------------------------
@@ -169,12 +278,14 @@ def build_pack(conn: sqlite3.Connection, review_date: dt.date, out: Path, *, pub
         charts_t: dict[str, float] = {}
 
         def draw_all() -> dict[str, bytes]:
-            start, built, pngs = time.perf_counter(), 0.0, {}
+            # each figure goes to Chromium as soon as it is built, and the next is built while it is drawn
+            start, built, pending = time.perf_counter(), 0.0, {}
             for kpi in (REGISTRY[r.metric] for r in data.review.rows):  # the model's pages, in order
                 f0 = time.perf_counter()
                 fig = figure(data, kpi, public, size)
                 built += time.perf_counter() - f0
-                pngs[kpi.id] = session.png(fig, size)
+                pending[kpi.id] = session.submit(fig, size)
+            pngs = {k: f.result() for k, f in pending.items()}
             charts_t["figures"], charts_t["charts"] = round(built, 2), round(time.perf_counter() - start - built, 2)
             return pngs
 

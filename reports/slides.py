@@ -9,6 +9,7 @@ cannot embed fonts), which can make lines slightly longer or shorter — the box
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,7 @@ def _style_run(run, size: float, bold: bool = False, colour: str = INK) -> None:
 
 def _textbox(slide, x, y, w, h, paras: list[Para], *, fill: str | None = None, align: str = "left",
              anchor: str = "top", line: float = LINE):
-    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
-    from pptx.util import Pt
+    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE
 
     box = slide.shapes.add_textbox(_inches(x), _inches(y), _inches(w), _inches(h))
     tf = box.text_frame
@@ -98,16 +98,56 @@ def _textbox(slide, x, y, w, h, paras: list[Para], *, fill: str | None = None, a
     if fill:
         box.fill.solid()
         box.fill.fore_color.rgb = _rgb(fill)
+    txBody = tf._txBody
+    first = txBody.p_lst[0]
     for i, p in enumerate(paras):
-        para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
-        para.alignment = {"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT, "center": PP_ALIGN.CENTER}[align]
-        para.line_spacing = Pt(p.size * line)
-        if p.space_before:
-            para.space_before = Pt(p.space_before)
-        run = para.add_run()
-        run.text = ("• " + p.text) if p.bullet else p.text
-        _style_run(run, p.size, p.bold, p.colour)
+        key = (align, p.size * line, p.space_before, p.size, p.bold, p.colour)
+        para = _from_template(key, lambda para: _style_para(para, p, align, line))
+        _set_text(para, ("• " + p.text) if p.bullet else p.text)
+        if i == 0:
+            txBody.replace(first, para)
+        else:
+            txBody.append(para)
     return box
+
+
+def _style_para(para, p: Para, align: str, line: float) -> None:
+    """A text box's paragraph ``p`` styled (its text set apart, by :func:`_set_text`)."""
+    from pptx.enum.text import PP_ALIGN
+    from pptx.util import Pt
+
+    para.alignment = {"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT, "center": PP_ALIGN.CENTER}[align]
+    para.line_spacing = Pt(p.size * line)
+    if p.space_before:
+        para.space_before = Pt(p.space_before)
+    _style_run(para.add_run(), p.size, p.bold, p.colour)
+
+
+#: Styled paragraphs (``a:p`` with one run and no text) by style: python-pptx takes ~1 ms to style a run through
+#: its API, which made the deck's thousands of runs most of its time; a copy of the same XML takes microseconds.
+_PARA_TEMPLATES: dict = {}
+
+
+def _from_template(key, style):
+    """A copy of the ``a:p`` that ``style`` (a function of a python-pptx paragraph) makes of an empty one."""
+    import copy
+
+    tpl = _PARA_TEMPLATES.get(key)
+    if tpl is None:
+        from pptx.oxml import parse_xml
+        from pptx.text.text import _Paragraph
+
+        tpl = parse_xml('<a:p xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"/>')
+        style(_Paragraph(tpl, None))
+        _PARA_TEMPLATES[key] = tpl
+    return copy.deepcopy(tpl)
+
+
+def _set_text(para, text: str) -> None:
+    """The text of the (one) run of a paragraph from :func:`_from_template`, as python-pptx's ``run.text`` sets it."""
+    from pptx.oxml.text import CT_RegularTextRun
+
+    para.r_lst[0].t.text = CT_RegularTextRun._escape_ctrl_chars(text)
 
 
 class Deck:
@@ -204,9 +244,6 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
            rags: list | None = None, max_lines: int = 3, line: float = TABLE_LINE) -> float:
     """Add model Table ``t`` (a "\n" in a cell starts a new line); rows sized to their wrapped text.
     Returns the table's height in inches."""
-    from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
-    from pptx.util import Pt
-
 
     t = _clipped(_laid_out(t, w, size), w, size, max_lines)
     widths = [f * w for f in t.widths]
@@ -218,36 +255,63 @@ def _table(slide, x: float, y: float, w: float, t, *, size: float = BODY_PT, rag
     tbl.first_row = True
     for j, cw in enumerate(widths):
         tbl.columns[j].width = _inches(cw)
-    for i, h in enumerate(heights):
-        tbl.rows[i].height = _inches(h)
+    for tr, h in zip(tbl._tbl.tr_lst, heights):  # as tbl.rows[i].height = …, the frame's height summed once
+        tr.h = _inches(h)
+    tbl.notify_height_changed()
     for i, cells in enumerate([t.header, *t.rows]):
+        tr = tbl._tbl.tr_lst[i]
         for j, text in enumerate(cells):
-            cell = tbl.cell(i, j)
-            cell.margin_left = cell.margin_right = _inches(0.08)
-            cell.margin_top = cell.margin_bottom = _inches(0.03)
-            cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             head = i == 0
             bold = head or (t.last_row_bold and i == len(t.rows))
-            colour = WHITE if head else INK
-            how = {"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT, "center": PP_ALIGN.CENTER}[align[j]]
-            cell.fill.solid()
+            colour, how = WHITE if head else INK, align[j]
             if head:
-                cell.fill.fore_color.rgb = _rgb(HEAD_BG)
+                fill = HEAD_BG
             elif rag_col is not None and j == rag_col and rags is not None:
-                cell.fill.fore_color.rgb = _rgb(RAG_COLOURS.get(rags[i - 1], "#505a5f"))
-                colour, bold, how = WHITE, True, PP_ALIGN.CENTER
+                fill = RAG_COLOURS.get(rags[i - 1], "#505a5f")
+                colour, bold, how = WHITE, True, "center"
             else:
-                cell.fill.fore_color.rgb = _rgb("FFFFFF" if i % 2 else "F3F2F1")
-            tf = cell.text_frame
-            tf.word_wrap = True
+                fill = "FFFFFF" if i % 2 else "F3F2F1"
+            old = tr.tc_lst[j]
+            tc = _cell_from_template(old, (size * line, size, bold, colour, how, fill))
+            paras = tc.txBody.p_lst
             for k, part in enumerate(str(text).split("\n")):
-                p = tf.paragraphs[0] if k == 0 else tf.add_paragraph()
-                p.alignment = how
-                p.line_spacing = Pt(size * line)
-                run = p.add_run()
-                run.text = part
-                _style_run(run, size, bold, colour)
+                if k:  # a further line: the same paragraph again, as tf.add_paragraph() styled alike made it
+                    paras.append(copy.deepcopy(paras[0]))
+                    tc.txBody.append(paras[-1])
+                _set_text(paras[k], part)
+            tr.replace(old, tc)
     return sum(heights)
+
+
+#: Styled table cells (``a:tc``, one paragraph with one run and no text) by style; see :data:`_PARA_TEMPLATES`.
+_CELL_TEMPLATES: dict = {}
+
+
+def _cell_from_template(blank, key):
+    """A copy of the table cell that the python-pptx calls below make of ``blank`` (a new table's cell) for
+    ``key`` = (line spacing pt, size, bold, colour, alignment, fill)."""
+    tpl = _CELL_TEMPLATES.get(key)
+    if tpl is None:
+        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+        from pptx.table import _Cell
+        from pptx.util import Pt
+
+        spacing, size, bold, colour, how, fill = key
+        tpl = copy.deepcopy(blank)
+        cell = _Cell(tpl, None)
+        cell.margin_left = cell.margin_right = _inches(0.08)
+        cell.margin_top = cell.margin_bottom = _inches(0.03)
+        cell.vertical_anchor = MSO_ANCHOR.MIDDLE
+        cell.fill.solid()
+        cell.fill.fore_color.rgb = _rgb(fill)
+        tf = cell.text_frame
+        tf.word_wrap = True
+        p = tf.paragraphs[0]
+        p.alignment = {"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT, "center": PP_ALIGN.CENTER}[how]
+        p.line_spacing = Pt(spacing)
+        _style_run(p.add_run(), size, bold, colour)
+        _CELL_TEMPLATES[key] = tpl
+    return copy.deepcopy(tpl)
 
 
 def _laid_out(t, w: float, size: float):

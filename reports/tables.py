@@ -48,6 +48,8 @@ class PackData:
     review: ReviewBoard | None = None  # the review model at the review date
     history: list[ReviewBoard] = field(default_factory=list)  # the boards of the checkpoints up to the review
     _decisions: Decisions | None = None
+    _rows: dict = field(default_factory=dict, repr=False)
+    _rows_of: object = field(default=None, repr=False)
 
     @property
     def decisions(self) -> Decisions:
@@ -61,10 +63,16 @@ class PackData:
         return s[s["month"] <= last] if last else s
 
     def value(self, metric: str, month: str | None) -> pd.Series | None:
+        """The series row of ``metric`` at ``month`` (the first, as a filter gives it), or None."""
         if not month:
             return None
-        s = self.series[(self.series["metric"] == metric) & (self.series["month"] == month)]
-        return None if s.empty else s.iloc[0]
+        if self._rows_of is not self.series:  # (metric, month) → position, built once per series frame
+            rows: dict = {}
+            for i, key in enumerate(zip(self.series["metric"], self.series["month"])):
+                rows.setdefault(key, i)
+            self._rows, self._rows_of = rows, self.series
+        i = self._rows.get((metric, month))
+        return None if i is None else self.series.iloc[i]
 
 
 def load(conn: sqlite3.Connection, at: dt.date | None = None) -> PackData:

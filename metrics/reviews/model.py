@@ -208,8 +208,8 @@ def _latest_data_month(series: pd.DataFrame) -> str | None:
     return str(months.max()) if len(months) else None
 
 
-def _trend(values: pd.Series) -> tuple[float, ...] | None:
-    out = tuple(round(float(v), 2) for v in values.tail(TREND_MONTHS) if v == v and v is not None)
+def _trend(values: pd.Series | list) -> tuple[float, ...] | None:
+    out = tuple(round(float(v), 2) for v in list(values)[-TREND_MONTHS:] if v == v and v is not None)
     return out or None
 
 
@@ -223,15 +223,19 @@ def build_board(result: CheckpointResult, series: pd.DataFrame, settings: Review
     month = result.month
     latest = _latest_data_month(series)
     rated = {m.metric: m for m in result.metrics}
-    by_metric = dict(tuple(series.groupby("metric", sort=False))) if len(series) else {}
+    # each KPI's (month, value, flags) in the series' order: plain lists, as pandas filters per KPI and board
+    # cost a board pack's eight boards most of their time
+    by_metric: dict[str, list[tuple[str, Any, Any]]] = {}
+    if len(series):
+        flags = series["flags"] if "flags" in series.columns else [()] * len(series)
+        for metric, m, v, f in zip(series["metric"], series["month"], series["value"], flags):
+            by_metric.setdefault(metric, []).append((m, v, f))
     lookup = _value_lookup(series)
-    empty = series.iloc[0:0]
     rows = []
     for kpi in REGISTRY.values():
-        s = by_metric.get(kpi.id, empty)
-        s = s[s["month"] <= month]
-        with_value = s[s["value"].notna()]
-        kpi_latest = str(with_value["month"].iloc[-1]) if len(with_value) else None
+        s = [r for r in by_metric.get(kpi.id, ()) if r[0] <= month]
+        with_value = [r for r in s if pd.notna(r[1])]
+        kpi_latest = str(with_value[-1][0]) if with_value else None
         t = settings.targets.get(kpi.id)
         m = rated.get(kpi.id)
         values = lookup.get(kpi.id, {})
@@ -249,8 +253,8 @@ def build_board(result: CheckpointResult, series: pd.DataFrame, settings: Review
             judged = dict(basis="month", months_pooled=jv.months_pooled, pooled_months=jv.months,
                           interval=jv.interval, target_within_interval=None, variation=None, assurance=None,
                           change_since_previous=None)
-        this = s[s["month"] == month]
-        before = s[(s["month"] < month) & s["value"].notna()]
+        this = [r for r in s if r[0] == month]
+        before = [r for r in with_value if r[0] < month]
         fc = m.forecast if m else None
         rows.append(ReviewRow(
             metric=kpi.id, tor=kpi.tor, label=kpi.label, unit=kpi.unit, direction=kpi.direction,
@@ -268,10 +272,10 @@ def build_board(result: CheckpointResult, series: pd.DataFrame, settings: Review
             **judged, spc=chart,
             shown_value=_num(actual), shown_month=month, shown_rag=m.rag if m else None,
             shown_travel=m.direction_of_travel if m else None,
-            prev_value=float(before["value"].iloc[-1]) if len(before) else None,
-            prev_month=str(before["month"].iloc[-1]) if len(before) else None,
-            flags=tuple(this["flags"].iloc[0]) if len(this) else (),
-            trend=_trend(s["value"]), latest_month=kpi_latest,
+            prev_value=float(before[-1][1]) if before else None,
+            prev_month=str(before[-1][0]) if before else None,
+            flags=tuple(this[0][2]) if this else (),
+            trend=_trend([r[1] for r in s]), latest_month=kpi_latest,
         ))
     cp = settings.checkpoint_on(result.checkpoint)
     return ReviewBoard(

@@ -68,17 +68,17 @@ def team_trajectory_section(data: PackData, kpi: KPI, month: str, months: int = 
     if frame is None or frame.empty or month not in set(frame["month"]):
         return []
     span = [month_from_index(i) for i in range(month_index(month) - months + 1, month_index(month) + 1)]
-    views = {m: team_view(frame, kpi.id, m).set_index("group") for m in span}
-    teams = list(views[month].index)
+    views = {m: team_view(frame, kpi.id, m) for m in span}
+    cells = {m: dict(zip(v["group"], zip(v["value"], v["small"]))) for m, v in views.items()}  # team → (value, small)
     rows = []
-    for t in teams:
+    for t in views[month]["group"]:
         row = [shorten(t)]
         for m in span:
-            v = views[m]
-            if t not in v.index or v.loc[t, "value"] != v.loc[t, "value"]:
+            value, small = cells[m].get(t, (None, False))
+            if value is None or value != value:
                 row.append("no data")
             else:
-                row.append(kpi.format(float(v.loc[t, "value"])) + (" *" if bool(v.loc[t, "small"]) else ""))
+                row.append(kpi.format(float(value)) + (" *" if bool(small) else ""))
         rows.append(row)
     small = "a denominator under 10" if kpi.is_percent else "a count from 1 to 5"
     return [RegisterSection(f"Each team's trajectory, {short_month(span[0])} to {short_month(month)}",
