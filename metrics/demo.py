@@ -110,15 +110,20 @@ def _weekday(rng: random.Random, mi: int) -> dt.date:
     return rng.choice(days)
 
 
-def _path(points: tuple[tuple[str, float], ...], mi: float) -> float:
-    """Piecewise-linear trajectory through (month, value) points, flat beyond the ends."""
+def _path(points: tuple[tuple[str, float], ...], mi: float, pace: float = 1.0) -> float:
+    """Piecewise-linear trajectory through (month, value) points, flat beyond the ends. ``pace`` scales the
+    change from the first point (1: as given; 0.5: half the improvement; never below 0)."""
     pts = [(_parse_month(m), v) for m, v in points]
+    start = pts[0][1]
     if mi <= pts[0][0]:
-        return pts[0][1]
+        return start
     for (m0, v0), (m1, v1) in zip(pts, pts[1:]):
         if mi <= m1:
-            return v0 + (v1 - v0) * (mi - m0) / (m1 - m0)
-    return pts[-1][1]
+            value = v0 + (v1 - v0) * (mi - m0) / (m1 - m0)
+            break
+    else:
+        value = pts[-1][1]
+    return value if pace == 1.0 else max(0.0, start + pace * (value - start))
 
 
 def _stream(seed: int, name: str) -> random.Random:
@@ -208,7 +213,7 @@ def _fte(rng: random.Random, role: str, agency: bool) -> float:
     return _weighted(rng, ((1.0, 0.68), (0.8, 0.14), (0.6, 0.10), (0.5, 0.08)))  # type: ignore[return-value]
 
 
-def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker]:
+def _simulate_workforce(seed: int, sim_first: int, sim_last: int, pace: float = 1.0) -> list[Worker]:
     rng = _stream(seed, "workforce")
     ids = iter(_ids(rng, "W", 5, 4000))
     posts = _posts()
@@ -217,7 +222,7 @@ def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker
     order = {g: [i for i, p in enumerate(posts) if p[2] == g] for g in AGENCY_TARGET}
     current: list[Worker] = [None] * len(posts)  # type: ignore[list-item]
     for group, idx in order.items():
-        n_agency = round(_path(AGENCY_TARGET[group], sim_first) * len(idx))
+        n_agency = round(_path(AGENCY_TARGET[group], sim_first, pace) * len(idx))
         agency_posts = set(rng.sample(idx, n_agency))
         for i in idx:
             role, team, _ = posts[i]
@@ -232,7 +237,7 @@ def _simulate_workforce(seed: int, sim_first: int, sim_last: int) -> list[Worker
     for mi in range(sim_first, sim_last + 1):
         m_start, m_end = _month_start(mi), _month_end(mi)
         for group, idx in order.items():
-            target = _path(AGENCY_TARGET[group], mi)
+            target = _path(AGENCY_TARGET[group], mi, pace)
             h_agency, h_perm = LEAVE_HAZARD[group]
             share = sum(current[i].agency for i in idx) / len(idx)
             release = 0.04 if share > target + 0.02 else 0.0
@@ -279,7 +284,7 @@ class Allocations:
 
 
 def _simulate_allocations(seed: int, workers: list[Worker], sim_first: int, sim_last: int,
-                          child_ids: list[str]) -> Allocations:
+                          child_ids: list[str], *, pace: float = 1.0) -> Allocations:
     rng = _stream(seed, "allocations")
     out = Allocations()
     by_id = {w.worker_id: w for w in workers}
@@ -318,7 +323,7 @@ def _simulate_allocations(seed: int, workers: list[Worker], sim_first: int, sim_
     for mi in range(sim_first, sim_last + 1):
         m_start, m_end = _month_start(mi), _month_end(mi)
         pool = eligible(mi)
-        transfer = _path(TRANSFER_HAZARD, mi)
+        transfer = _path(TRANSFER_HAZARD, mi, pace)
         for child in list(current):
             ep = current[child]
             w = by_id[ep.worker_id]
@@ -358,7 +363,7 @@ def _simulate_allocations(seed: int, workers: list[Worker], sim_first: int, sim_
 # Events: assessments, conferences, audits
 
 def _simulate_events(seed: int, first: int, last: int, alloc: Allocations,
-                     child_ids: list[str]) -> dict[str, dict[int, list[dict[str, str]]]]:
+                     child_ids: list[str], *, pace: float = 1.0) -> dict[str, dict[int, list[dict[str, str]]]]:
     rng = _stream(seed, "events")
     fresh = iter(child_ids)
     a_ids = iter(_ids(rng, "A", 6, 12000))
@@ -368,7 +373,7 @@ def _simulate_events(seed: int, first: int, last: int, alloc: Allocations,
     for mi in range(first, last + 1):
         # assessments
         n = round(ASSESSMENTS_PER_MONTH * SEASON[mi % 12 + 1] * rng.gauss(1.0, 0.05))
-        nfa_p = _path(NFA_RATE, mi)
+        nfa_p = _path(NFA_RATE, mi, pace)
         rows = []
         for _ in range(n):
             done = _weekday(rng, mi)
@@ -382,7 +387,7 @@ def _simulate_events(seed: int, first: int, last: int, alloc: Allocations,
 
         # conferences: one row per child; siblings share a conference
         open_children = alloc.open_all_month[mi]
-        in_person = _path(IN_PERSON_SHARE, mi)
+        in_person = _path(IN_PERSON_SHARE, mi, pace)
         rows = []
         used: set[str] = set()
         for _ in range(rng.randint(28, 44)):
@@ -405,7 +410,7 @@ def _simulate_events(seed: int, first: int, last: int, alloc: Allocations,
         # audits
         a0, a1 = (_parse_month(m) for m in AUDIT_IMPROVE)
         t = min(1.0, max(0.0, (mi - a0) / (a1 - a0)))
-        probs = tuple(b + (a - b) * t for b, a in zip(AUDIT_BEFORE, AUDIT_AFTER))
+        probs = tuple(max(0.0, b + (a - b) * t * pace) for b, a in zip(AUDIT_BEFORE, AUDIT_AFTER))
         rows = []
         for _ in range(rng.randint(20, 35)):
             rows.append({"audit_id": next(au_ids), "audit_date": _weekday(rng, mi).isoformat(),
@@ -530,7 +535,7 @@ class Milestone:
     completed: dt.date | None  # when it is (or will be) completed; shown only once known
 
 
-def _milestones(seed: int) -> list[Milestone]:
+def _milestones(seed: int, pace: float = 1.0) -> list[Milestone]:
     rng = _stream(seed, "milestones")
     specs: list[tuple[str, str, dt.date]] = []
     for tor, titles in MILESTONE_TITLES.items():
@@ -546,7 +551,7 @@ def _milestones(seed: int) -> list[Milestone]:
     specs.sort(key=lambda s: (s[2], s[0], s[1]))
     out = []
     for n, (tor, title, due) in enumerate(specs, start=1):
-        late_p = _path((("2022-06", 0.35), ("2025-06", 0.08)), _month_of(due))
+        late_p = _path((("2022-06", 0.35), ("2025-06", 0.08)), _month_of(due), pace)
         r = rng.random()
         if r < 0.04:
             done = None
@@ -646,13 +651,15 @@ def _columns(kind: str) -> list[str]:
 
 
 def generate(out_dir: pathlib.Path, seed: int = 2023, first: str = DEMO_FIRST_MONTH,
-             last: str = DEMO_LAST_MONTH) -> list[pathlib.Path]:
+             last: str = DEMO_LAST_MONTH, pace: float = 1.0) -> list[pathlib.Path]:
     """Write the synthetic demo extracts into ``out_dir`` and return the paths in load order.
 
     Files: ``figures_{F1}_{F3}.csv`` for the three months before ``first`` (all ten KPIs), then for
     each month M from ``first`` to ``last`` one ``{kind}_{M}.csv`` per kind. Snapshot kinds carry a
     ``snapshot_date`` column (M's last day on every row); event kinds hold the events dated in M.
-    Same seed and months → byte-identical files.
+    Same seed and months → byte-identical files. ``pace`` scales every improvement trajectory (agency share,
+    changes of worker, no further action, face to face, audit grades, late milestones): 1 is the demo's own
+    story, below 1 a council improving more slowly (the demo councils of ``kpi demo --councils`` differ so).
     """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -664,11 +671,11 @@ def generate(out_dir: pathlib.Path, seed: int = 2023, first: str = DEMO_FIRST_MO
 
     id_rng = _stream(seed, "children")
     child_ids = _ids(id_rng, "C", 6, 120_000)
-    workers = _simulate_workforce(seed, sim_first, last_i)
-    alloc = _simulate_allocations(seed, workers, sim_first, last_i, child_ids[:60_000])
-    events = _simulate_events(seed, fig_first, last_i, alloc, child_ids[60_000:])
+    workers = _simulate_workforce(seed, sim_first, last_i, pace)
+    alloc = _simulate_allocations(seed, workers, sim_first, last_i, child_ids[:60_000], pace=pace)
+    events = _simulate_events(seed, fig_first, last_i, alloc, child_ids[60_000:], pace=pace)
     complaints = _simulate_complaints(seed, sim_first, last_i)
-    milestones = _milestones(seed)
+    milestones = _milestones(seed, pace)
 
     paths: list[pathlib.Path] = []
 

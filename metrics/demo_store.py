@@ -18,10 +18,11 @@ class DemoBuildError(RuntimeError):
     pass
 
 
-def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None) -> dict:
+def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None, pace: float = 1.0) -> dict:
     """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
     one holding no uploads: a store of real data (any other key) is refused, never deleted. ``council``
-    (``metrics.councils.Council``): the council the store is built for (default: the deployment's one)."""
+    (``metrics.councils.Council``): the council the store is built for (default: the deployment's one). ``pace``:
+    how fast the synthetic council improves (``metrics.demo.generate``)."""
     path = Path(path)
     if replace and path.exists():
         _refuse_unless_demo(path)
@@ -35,7 +36,7 @@ def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, cou
         store.set_meta(conn, "demo", "1")
     uploads = rows = 0
     with tempfile.TemporaryDirectory(prefix="kpi-demo-") as d:
-        for f in generate(Path(d), seed=seed):
+        for f in generate(Path(d), seed=seed, pace=pace):
             r = ingest_path(conn, f, uploaded_by=DEMO_UPLOADER, settings=settings)
             if not r.ok:  # the generator and the contract disagree: a bug, say so plainly
                 first = r.errors[0]
@@ -62,9 +63,14 @@ def _refuse_unless_demo(path: Path) -> None:
                              "--replace` will not delete it. Build the demo store in another file (--db).")
 
 
+#: How fast each demo council improves, in the order the councils are given (1 = the demo's own story).
+DEMO_PACES = (1.0, 0.45, 1.15, 0.7, 0.9)
+
+
 def build_demo_councils(codes: list[str], folder: str | Path, *, replace: bool = False) -> Path:
     """Synthetic demo stores for several councils, to see the portfolio page: ``folder/<code>/kpi.sqlite``,
-    each from its own seed (so the councils differ), each bound to its council and named "<LA name>
+    each from its own seed and improving at its own pace (:data:`DEMO_PACES`, in the order given: so the
+    councils' verdicts differ), each bound to its council and named "<LA name>
     (synthetic demo)"; and ``folder/councils.json`` naming them — point KPI_COUNCILS at that file. Every
     code must be a DfE LA code with published benchmarks. Returns the path of councils.json."""
     import json
@@ -84,7 +90,7 @@ def build_demo_councils(codes: list[str], folder: str | Path, *, replace: bool =
         entries[code] = {"name": f"{la_info(code)['la_name']} (synthetic demo)",
                          "db": str((folder / code / "kpi.sqlite").resolve()),
                          "key_file": str((folder / code / "pseudonym.key").resolve())}
-    for code, e in entries.items():
+    for n, (code, e) in enumerate(entries.items()):
         path = Path(e["db"])
         if path.exists() and not replace:
             conn = store.connect(path)
@@ -93,7 +99,8 @@ def build_demo_councils(codes: list[str], folder: str | Path, *, replace: bool =
             if held:
                 raise DemoBuildError(f"{path} already holds uploads; use --replace to rebuild it from the demo data.")
         c = Council(code, e["name"], e["db"], Path(e["key_file"]))
-        build_demo(path, replace=replace or path.exists(), seed=int(code), council=c)
+        build_demo(path, replace=replace or path.exists(), seed=int(code), council=c,
+                   pace=DEMO_PACES[n % len(DEMO_PACES)])
         conn = store.connect(path)
         bind_store(conn, c, record=True)
         conn.close()

@@ -220,10 +220,10 @@ def test_demo_councils_build_a_store_each_bound_to_its_council(tmp_path, run_kpi
 
     from metrics import demo_store
 
-    seeds = {}
+    seeds, paces = {}, {}
 
-    def fake_build(path, *, replace=False, seed=2023, council=None):
-        seeds[council.code] = seed
+    def fake_build(path, *, replace=False, seed=2023, council=None, pace=1.0):
+        seeds[council.code], paces[council.code] = seed, pace
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(demo_template, path)
         with store.transaction(conn := store.connect(path)):
@@ -237,8 +237,21 @@ def test_demo_councils_build_a_store_each_bound_to_its_council(tmp_path, run_kpi
     config = json.loads((tmp_path / "demo" / "councils.json").read_text())
     assert list(config) == ["884", "881"] and config["881"]["name"] == "Essex (synthetic demo)"
     assert seeds == {"884": 884, "881": 881}  # each council its own seed: the councils differ
+    assert paces == {"884": 1.0, "881": demo_store.DEMO_PACES[1]} and paces["881"] < 1  # ... and improve at their own pace
     for code, entry in config.items():
         with contextlib.closing(store.connect(entry["db"])) as conn:
             assert store.get_meta(conn, "la_code") == code
     parsed = councils.parse_councils(_settings(tmp_path, str(tmp_path / "demo" / "councils.json"), pseudonym_key=None))
     assert [c.code for c in parsed] == ["884", "881"]
+
+
+def test_demo_pace_scales_each_improvement_and_keeps_the_demo_story_at_one():
+    """``metrics.demo._path`` with a pace: 1 is the trajectory as given (the single demo store unchanged), 0.5
+    half the change from the first point, never below 0; the NFA rate falls from 38% to 24% by March 2025."""
+    from metrics.demo import NFA_RATE, _parse_month, _path
+
+    end = _parse_month("2025-03")
+    assert _path(NFA_RATE, end) == _path(NFA_RATE, end, 1.0) == pytest.approx(0.24)
+    assert _path(NFA_RATE, end, 0.5) == pytest.approx(0.31)
+    assert _path(NFA_RATE, _parse_month("2021-01"), 0.5) == pytest.approx(0.38)  # before the change: the start
+    assert _path((("2022-01", 0.1), ("2023-01", 0.0)), _parse_month("2023-01"), 3.0) == 0.0
