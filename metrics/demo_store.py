@@ -47,7 +47,7 @@ def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> 
 def _refuse_unless_demo(path: Path) -> None:
     conn = store.connect(path, migrate_schema=False)
     try:
-        has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_meta'").fetchone()
+        has_meta = store.has_table(conn, "store_meta")
         has_uploads = has_meta and conn.execute("SELECT 1 FROM uploads LIMIT 1").fetchone()
         if not has_uploads:
             return

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KPI_", env_file=".env", extra="ignore")
 
     db_path: Path = Field(default=DATA_DIR / "kpi.sqlite", description="The SQLite store.")
+    db_url: str | None = Field(
+        default=None, description="A PostgreSQL store, postgresql://user@host/db#schema (schema default: public); "
+                                  "when set it wins over KPI_DB_PATH. A path or sqlite:///path names a SQLite store.")
     key_file: Path | None = Field(
         default=None,
         description="Pseudonymisation key file; default: 'pseudonym.key' beside the store. Created on first run (mode 0600).",
@@ -72,6 +75,11 @@ class Settings(BaseSettings):
         except ValueError:  # 29 February
             year_on = today.replace(year=today.year + 1, day=28)
         return self.date_min, self.date_max or year_on
+
+    @property
+    def store_target(self) -> str:
+        """What :func:`metrics.store.connect` opens by default: ``db_url`` if set, else ``db_path``."""
+        return self.db_url or str(self.db_path)
 
     @property
     def resolved_key_file(self) -> Path:
