@@ -15,7 +15,7 @@ from metrics.settings import get_settings
 
 
 def db_path() -> str:
-    return str(get_settings().db_path)
+    return get_settings().store_target  # KPI_DB_URL (PostgreSQL) or KPI_DB_PATH
 
 
 def connect(db: str | None = None):

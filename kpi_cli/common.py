@@ -28,22 +28,37 @@ def db_path(args) -> Path:
     return Path(args.db) if args.db else get_settings().db_path
 
 
+def store_target(args) -> str:
+    """The store --db names (a SQLite path or a postgresql:// URL), else the default (KPI_DB_URL, KPI_DB_PATH)."""
+    return str(args.db) if args.db else get_settings().store_target
+
+
+def _is_url(target) -> bool:
+    from metrics.pg import is_url
+
+    return is_url(target)
+
+
 def settings_for(args):
     """Settings with --db applied (the key file lives beside the store it protects)."""
     s = get_settings()
-    return s.model_copy(update={"db_path": db_path(args)}) if args.db else s
+    if args.db and _is_url(str(args.db)):
+        return s.model_copy(update={"db_url": str(args.db)})
+    return s.model_copy(update={"db_path": db_path(args), "db_url": None}) if args.db else s
 
 
 def connect(args) -> sqlite3.Connection:
     from metrics.store import connect
 
-    return connect(db_path(args))
+    return connect(store_target(args))
 
 
 def existing_store(args) -> sqlite3.Connection | None:
     """The store, opened without migrating it; None (with a message) when there is none: checks create nothing."""
     from metrics.store import connect
 
+    if _is_url(store_target(args)):
+        return connect(store_target(args), migrate_schema=False)
     path = db_path(args)
     if not path.exists():
         err(f"There is no store at {path}.")

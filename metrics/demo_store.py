@@ -20,14 +20,23 @@ class DemoBuildError(RuntimeError):
 
 def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023) -> dict:
     """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
-    one holding no uploads: a store of real data (any other key) is refused, never deleted."""
-    path = Path(path)
-    if replace and path.exists():
-        _refuse_unless_demo(path)
-    if replace:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": DEMO_KEY})
+    one holding no uploads: a store of real data (any other key) is refused, never deleted. ``path`` may be a
+    PostgreSQL store URL (``metrics.pg``; ``replace`` is for SQLite files only)."""
+    from metrics.pg import is_url
+
+    if is_url(path):
+        if replace:
+            raise ValueError("--replace deletes a SQLite file; for a PostgreSQL store name a new schema (#name)")
+        target = {"db_url": path}
+    else:
+        path = Path(path)
+        if replace and path.exists():
+            _refuse_unless_demo(path)
+        if replace:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        target = {"db_path": path}
+    settings = get_settings().model_copy(update={**target, "pseudonym_key": DEMO_KEY})
     conn = store.connect(path)
     with store.transaction(conn):  # first: the key check then lets only demo-key uploads in
         store.set_meta(conn, "demo", "1")

@@ -214,7 +214,7 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence | dict | None = None) -> PgCursor:
         head = sql.strip().upper()
         if head == "BEGIN IMMEDIATE":  # store.transaction: one writer per store at a time
-            cur = PgCursor(self).execute("BEGIN")
+            cur = PgCursor(self).execute(head.split()[0])
             self.raw.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
             return cur
         return PgCursor(self).execute(sql, params)
@@ -245,13 +245,11 @@ class PgConnection:
 
         return self.raw.info.transaction_status != TransactionStatus.IDLE
 
-    def commit(self) -> None:
-        if self.in_transaction:
-            self.raw.execute("COMMIT")
+    def commit(self) -> None:  # (DB-API, for pandas; the store's own transactions are metrics.store.transaction)
+        self.raw.commit()
 
     def rollback(self) -> None:
-        if self.in_transaction:
-            self.raw.execute("ROLLBACK")
+        self.raw.rollback()
 
     def close(self) -> None:
         self.raw.close()

@@ -78,8 +78,8 @@ def read_frame(conn: sqlite3.Connection, sql: str, params=None) -> pd.DataFrame:
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*pandas only supports SQLAlchemy", category=UserWarning)
-            return read_frame(conn, sql, params)
-    return read_frame(conn, sql, params)
+            return pd.read_sql_query(sql, conn, params=params)
+    return pd.read_sql_query(sql, conn, params=params)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -297,8 +297,9 @@ def write_upload(
         n = len(frame)
         if engine(conn) == "postgresql":  # COPY, with SQLite's storage rules: NaN is NULL, a bool is 0/1
             bools = {c.name for c in spec.columns if c.type == "bool"}
-            data = [_copy_values(frame[c], c in bools) for c in cols[1:]]
-            conn.copy_records(record_table(kind), cols, upload_id, data, n, progress)
+            once = list(dict.fromkeys(cols))  # (figures give "month" twice: the pointer's and the record's)
+            data = [_copy_values(frame[c], c in bools) for c in once[1:]]
+            conn.copy_records(record_table(kind), once, upload_id, data, n, progress)
             _make_current(conn, kind, upload_id, scopes_and_months(kind, frame, months, source))
             if on_commit:
                 on_commit(conn, upload_id)

@@ -100,3 +100,31 @@ class Cluster:
         subprocess.run(self._pg_ctl, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
+
+
+def is_pg(target) -> bool:
+    return isinstance(target, str) and target.startswith("postgresql://")
+
+
+def dump(conn) -> list[str]:
+    """Everything in the store as text (equal dumps = nothing changed): SQLite's ``iterdump``, or for a
+    PostgreSQL store every table's rows (sorted) and every table, trigger and function of its schema."""
+    if getattr(conn, "engine", "sqlite") != "postgresql":
+        return list(conn.iterdump())
+    raw, schema = conn.raw, conn.schema
+    out = [f"table {t}" for (t,) in raw.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (schema,))]
+    out += [f"trigger {t}" for (t,) in raw.execute(
+        "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE n.nspname = %s AND NOT t.tgisinternal ORDER BY 1", (schema,))]
+    for line in list(out):
+        if line.startswith("table "):
+            t = line.split()[1]
+            out += sorted(f"{t} {tuple(r)!r}" for r in raw.execute(f'SELECT * FROM "{schema}".{t}'))
+    return out
+
+
+def integrity_ok(conn) -> bool:
+    if getattr(conn, "engine", "sqlite") == "postgresql":
+        return True  # the server keeps its own pages; nothing to ask
+    return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
