@@ -12,16 +12,16 @@ import argparse
 import sqlite3
 import sys
 
-from kpi_cli import actions, boardpack, checks, report, review, series, serve, spc, uploads
+from kpi_cli import actions, boardpack, checks, db, report, review, series, serve, spc, uploads
 from kpi_cli.common import EXIT_REFUSED, EXIT_USAGE, UsageError, err
 
 #: The groups of subcommands, in the order ``kpi --help`` lists them.
-GROUPS = (uploads, checks, series, review, spc, boardpack, report, actions, serve)
+GROUPS = (uploads, checks, series, review, spc, boardpack, report, actions, serve, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="the SQLite store (default: KPI_DB_PATH or data/kpi.sqlite)")
+    common.add_argument("--db", default=argparse.SUPPRESS, help="the store: a SQLite file or postgresql://…#schema (default: KPI_DB_URL, else KPI_DB_PATH or data/kpi.sqlite)")
     p = argparse.ArgumentParser(prog="kpi", description="Intervention KPI store and reports.", parents=[common])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:

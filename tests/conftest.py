@@ -160,7 +160,13 @@ def store_digest(path: Path) -> str:
 
     Committed transactions are first checkpointed into the main file (a connection left open by code
     under test may not have done it yet), so the digest depends only on what was committed.
+    A PostgreSQL store (a URL): the digest of everything its schema holds (``pg_support.dump``).
     """
+    import pg_support
+
+    if pg_support.is_pg(path):
+        with contextlib.closing(store.connect(path, migrate_schema=False)) as c:
+            return hashlib.sha256("\n".join(pg_support.dump(c)).encode()).hexdigest()
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -181,7 +187,13 @@ def digest():
 
 
 def store_bytes(path: Path) -> bytes:
-    """Every byte the store keeps on disk: main file, WAL and shared-memory index."""
+    """Every byte the store keeps on disk: main file, WAL and shared-memory index (PostgreSQL: everything its
+    schema holds, as text)."""
+    import pg_support
+
+    if pg_support.is_pg(path):
+        with contextlib.closing(store.connect(path, migrate_schema=False)) as c:
+            return "\n".join(pg_support.dump(c)).encode()
     return b"".join(Path(f"{path}{s}").read_bytes() for s in ("", "-wal", "-shm") if Path(f"{path}{s}").exists())
 
 

@@ -128,3 +128,12 @@ def integrity_ok(conn) -> bool:
     if getattr(conn, "engine", "sqlite") == "postgresql":
         return True  # the server keeps its own pages; nothing to ask
     return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def table_columns(conn, table: str) -> list[str]:
+    """A table's columns in order, on either engine."""
+    if getattr(conn, "engine", "sqlite") == "postgresql":
+        return [r[0] for r in conn.raw.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+            " ORDER BY ordinal_position", (conn.schema, table))]
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]

@@ -16,6 +16,8 @@ from metrics.auth import Role, allowed
 from metrics.reviews import default_settings, mark_final, save_settings
 from metrics.store import connect
 
+pytestmark = pytest.mark.both_engines
+
 JUN, SEP = dt.date(2023, 6, 1), dt.date(2023, 9, 1)
 SERIES = pd.DataFrame({"metric": ["agency_rate"], "month": ["2023-04"], "value": [50.0]})
 

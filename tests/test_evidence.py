@@ -24,6 +24,8 @@ from metrics.evidence import (
 from metrics.reviews import default_settings, is_final, save_settings
 from metrics.store import connect
 
+pytestmark = pytest.mark.both_engines
+
 JUN, SEP = dt.date(2023, 6, 1), dt.date(2023, 9, 1)
 # judgement.md section 1: the 1 Jun 2023 review judges April 2023 (the default 14-day reporting lag)
 SERIES = pd.DataFrame({"metric": ["agency_rate"], "month": ["2023-04"], "value": [50.0]})
