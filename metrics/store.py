@@ -88,7 +88,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     if engine(conn) == "postgresql":
         from metrics import pg
 
-        return pg.migrate(conn)
+        return pg.migrate(conn, transaction)
     if schema_version(conn) >= len(MIGRATIONS):
         return schema_version(conn)
     db = sqlite_utils.Database(conn)
@@ -155,7 +155,14 @@ def connect(path: str | Path, *, migrate_schema: bool = True) -> sqlite3.Connect
     from metrics import pg
 
     if pg.is_url(path):
-        return pg.connect(path, migrate_schema=migrate_schema)
+        conn = pg.connect(path)
+        if migrate_schema:
+            try:
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
     if isinstance(path, str) and path.startswith("sqlite:///"):
         path = path.removeprefix("sqlite:///")
     path = Path(path)

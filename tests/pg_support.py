@@ -51,7 +51,10 @@ def _free_port() -> int:
 class Cluster:
     """One PostgreSQL server for a test session: ``url`` (a superuser), :meth:`new_schema_url`, :meth:`stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: fsync and synchronous commit on, as a real server runs (for benchmarks); the tests
+        turn them off, since the cluster is thrown away."""
+        self.durable = durable
         self.url = os.environ.get("KPI_TEST_PG_URL", "")
         self._dir: Path | None = None
         self._as: list[str] = []
@@ -72,8 +75,9 @@ class Cluster:
         port = _free_port()
         self._run(str(bin_dir / "initdb"), "-D", str(data), "-U", "kpi", "--auth=trust", "--encoding=UTF8",
                   "--locale=C.UTF-8", "--no-sync")
-        opts = (f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                " -c full_page_writes=off -c max_connections=200")
+        opts = f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self._dir / "log"), "-w",
                   "start")
         self._pg_ctl = [*self._as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]

@@ -61,7 +61,7 @@ def test_both_engines_have_the_same_tables_and_columns_after_all_migrations(pg_s
 def test_a_schema_at_any_earlier_version_migrates_to_the_fresh_schema(version, pg_store, pg_cluster):
     _, fresh = pg_store
     url = pg_cluster.new_schema_url("old")
-    conn = pg.connect(url, migrate_schema=False)
+    conn = pg.connect(url)
     with store.transaction(conn):
         pg.prepare_schema(conn)
         for _, step in MIGRATIONS[:version]:
@@ -206,3 +206,15 @@ def test_grant_app_role_refuses_an_unknown_role_and_a_sqlite_store(pg_store, run
     assert res.code == 1 and "there is no PostgreSQL role 'no_such_role'" in res.err
     res = run_kpi("db", "grant-app-role", "kpi_app", "--db", str(fresh_db))
     assert res.code == 1 and "for a PostgreSQL store" in res.err
+
+
+@pytest.mark.both_engines
+def test_a_record_row_must_belong_to_an_upload_on_both_engines(fresh_db):
+    import sqlite3
+
+    with contextlib.closing(store.connect(fresh_db)) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):
+            with store.transaction(conn):
+                conn.execute("INSERT INTO rec_assessments (upload_id, month, assessment_id) VALUES (?, ?, ?)",
+                             (42, "2023-04", "A1"))
+        assert conn.execute("SELECT count(*) FROM rec_assessments").fetchone()[0] == 0
