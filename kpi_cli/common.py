@@ -48,13 +48,21 @@ def db_path(args) -> Path:
     return Path(store_target(args))
 
 
+def _is_url(target) -> bool:
+    from metrics.pg import is_url
+
+    return is_url(target)
+
+
 def settings_for(args):
-    """The council's settings (its store, key, name, LA code), with --db applied (the key file then lives
-    beside the store it protects, unless the council names its own)."""
+    """The council's settings (its store, key, name, LA code), with --db applied: a postgresql:// URL, or a SQLite
+    path (the key file then lives beside the store it protects, unless the council names its own)."""
     c = council_for(args)
     s = c.settings(get_settings())
+    if args.db and _is_url(str(args.db)):
+        return s.model_copy(update={"db_url": str(args.db)})
     if args.db:
-        s = s.model_copy(update={"db_path": Path(args.db)})
+        s = s.model_copy(update={"db_path": Path(args.db), "db_url": None})
     return s
 
 
@@ -77,7 +85,7 @@ def existing_store(args) -> sqlite3.Connection | None:
 
     c = council_for(args)
     target = store_target(args)
-    if not target.startswith(("postgresql://", "postgres://")) and not Path(target).exists():
+    if not _is_url(target) and not Path(target).exists():
         err(f"There is no store at {target}.")
         return None
     conn = connect(target, migrate_schema=False)

@@ -12,17 +12,17 @@ import argparse
 import sqlite3
 import sys
 
-from kpi_cli import actions, boardpack, checks, report, review, series, serve, spc, uploads
+from kpi_cli import actions, boardpack, checks, db, report, review, series, serve, spc, uploads
 from kpi_cli.common import EXIT_REFUSED, EXIT_USAGE, UsageError, err
 
 #: The groups of subcommands, in the order ``kpi --help`` lists them.
-GROUPS = (uploads, checks, series, review, spc, boardpack, report, actions, serve)
+GROUPS = (uploads, checks, series, review, spc, boardpack, report, actions, serve, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="the SQLite store (default: the council's; "
-                        "KPI_DB_PATH or data/kpi.sqlite with one council)")
+    common.add_argument("--db", default=argparse.SUPPRESS, help="the store: a SQLite file or postgresql://…#schema "
+                        "(default: the council's; KPI_DB_URL, else KPI_DB_PATH or data/kpi.sqlite, with one council)")
     common.add_argument("--council", default=argparse.SUPPRESS, metavar="CODE",
                         help="the council (DfE LA code) whose store to use; needed when KPI_COUNCILS configures "
                              "several")

@@ -13,6 +13,18 @@ def cmd_demo(args) -> int:
 
     if args.councils:
         return _demo_councils(args)
+    from kpi_cli.common import store_target
+
+    if str(store_target(args)).startswith(("postgresql://", "postgres://")):
+        path = store_target(args)  # a PostgreSQL schema: building into one that holds uploads is refused below
+        from metrics.store import connect, list_uploads
+
+        if list_uploads(connect(path)):
+            err("That store already holds uploads; build the demo in a new schema (…#demo).")
+            return EXIT_REFUSED
+        summary = build_demo(path)
+        err(f"demo store built: {summary['uploads']} uploads, {summary['rows']} rows")
+        return EXIT_OK
     path = db_path(args)
     if path.exists() and not args.replace:
         from metrics.store import connect, list_uploads
@@ -79,8 +91,11 @@ def cmd_serve(args) -> int:
     import os
 
     env = dict(os.environ)
-    if args.db:
+    if args.db and str(args.db).startswith(("postgresql://", "postgres://")):
+        env["KPI_DB_URL"] = str(args.db)
+    elif args.db:
         env["KPI_DB_PATH"] = str(Path(args.db).resolve())
+        env.pop("KPI_DB_URL", None)  # --db names this file, whatever the environment says
     cmd = serve_command(args.port)
     sys.stdout.flush()
     sys.stderr.flush()

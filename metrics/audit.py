@@ -18,7 +18,7 @@ import pandas as pd
 
 from metrics.schema import AUDIT_COLUMNS as COLUMNS
 from metrics.schema import canonical, chain_hash  # noqa: F401 (the row hash is part of the table's definition)
-from metrics.store import get_meta, set_meta, transaction, utc_now
+from metrics.store import get_meta, read_frame, set_meta, transaction, utc_now
 
 ACTIONS = (
     "upload", "restore", "withdraw", "settings_change", "checkpoint_final", "evidence_add", "evidence_edit",
@@ -70,7 +70,5 @@ def record_now(conn: sqlite3.Connection, actor: str, action: str, target: str = 
 
 
 def audit_frame(conn: sqlite3.Connection, limit: int = 5000) -> pd.DataFrame:
-    return pd.read_sql_query(
-        "SELECT id, at, actor, role, action, target, details FROM audit_log ORDER BY id DESC LIMIT ?",
-        conn, params=(limit,),
-    )
+    return read_frame(conn, "SELECT id, at, actor, role, action, target, details FROM audit_log ORDER BY id DESC"
+                            " LIMIT ?", (limit,))

@@ -44,7 +44,7 @@ import pandas as pd
 from metrics.contract import KINDS, PRACTITIONER_ROLES, QUALIFIED_ROLES
 from metrics.kpis import KPI, REGISTRY, SECONDARY, View
 from metrics.settings import get_settings
-from metrics.store import SCOPE_COLUMN, record_table
+from metrics.store import SCOPE_COLUMN, engine, record_table
 from metrics.months import month_end, month_range
 
 SERIES_COLUMNS: tuple[str, ...] = ("metric", "month", "value", "numerator", "denominator", "source", "flags")
@@ -214,7 +214,7 @@ def _scans(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload]) -> I
         if u.scope:  # one conference type of the upload's rows (the other's pointer is another upload's)
             scoped = f" AND r.{SCOPE_COLUMN[kind]} = :s"
             p["s"] = u.scope
-        if u.n_months == 1:
+        if u.n_months == 1 and engine(conn) == "sqlite":
             lo = conn.execute(f"SELECT MIN(rowid) FROM {table} WHERE upload_id = :u AND month = :m", p).fetchone()[0]
             if lo is None:
                 continue
@@ -228,6 +228,12 @@ def _scans(conn: sqlite3.Connection, kind: str, uploads: Iterable[_Upload]) -> I
 
 def _in_list(values: Iterable[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # constants from the contract, not input
+
+
+def _count(condition: str) -> str:
+    """How many rows meet ``condition``, as a float like SQLite's TOTAL (NULL counts as not met). Written with
+    CASE so it reads the same on PostgreSQL, whose comparisons are booleans, not 0/1 (``metrics.pg``)."""
+    return f"TOTAL(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
 _QUALIFIED = _in_list(QUALIFIED_ROLES)
@@ -277,13 +283,13 @@ def _agg_workforce(conn, uploads, group=None, **_) -> Rows:
 def _agg_assessments(conn, uploads, group=None, **_) -> Rows:
     # r.month is the month of completed_date (the event date), so "completed in M" is r.month = M.
     return _run(conn, "assessments", uploads, group=group,
-                select="TOTAL(r.nfa = 1) AS nfa, COUNT(*) AS assessments")
+                select=f"{_count('r.nfa = 1')} AS nfa, COUNT(*) AS assessments")
 
 
 def _agg_conferences(conn, uploads, group=None, **_) -> Rows:
     rows = _run(conn, "conferences", uploads, group=group, select=(
-        "".join(f"TOTAL(r.format = '{f}') AS format_{f}, " for f in FORMATS)
-        + "".join(f"TOTAL(r.conference_type = '{t}') AS type_{t}, " for t in CONFERENCE_TYPES)
+        "".join(_count("r.format = '%s'" % f) + f" AS format_{f}, " for f in FORMATS)
+        + "".join(_count("r.conference_type = '%s'" % t) + f" AS type_{t}, " for t in CONFERENCE_TYPES)
         + "COUNT(*) AS conferences"))
     for r in rows:
         r["face_to_face_or_hybrid"] = sum(r[f"format_{f}"] for f in _FACE_TO_FACE_FORMATS)
@@ -292,8 +298,8 @@ def _agg_conferences(conn, uploads, group=None, **_) -> Rows:
 
 def _agg_audits(conn, uploads, group=None, **_) -> Rows:
     return _run(conn, "audits", uploads, group=group, select=(
-        f"TOTAL(r.grade IN {_in_list(_GOOD_GRADES)}) AS good_or_better, "
-        + "".join(f"TOTAL(r.grade = '{g}') AS grade_{g}, " for g in GRADES)
+        f"{_count(f'r.grade IN {_in_list(_GOOD_GRADES)}')} AS good_or_better, "
+        + "".join(_count("r.grade = '%s'" % g) + f" AS grade_{g}, " for g in GRADES)
         + "COUNT(*) AS audits"))
 
 
@@ -305,14 +311,14 @@ def _agg_milestones(conn, uploads, group=None, **_) -> Rows:
         return f"{due(ref)} AND r.completed_date IS NOT NULL AND r.completed_date <= :e"
 
     return _run(conn, "milestones", uploads, group=group, select=(
-        f"TOTAL({done('2b-vii')}) AS send_complete, TOTAL({due('2b-vii')}) AS send_due,"
-        f" TOTAL({done('2a')}) AS plan_complete, TOTAL({due('2a')}) AS plan_due"))
+        f"{_count(done('2b-vii'))} AS send_complete, {_count(due('2b-vii'))} AS send_due,"
+        f" {_count(done('2a'))} AS plan_complete, {_count(due('2a'))} AS plan_due"))
 
 
 def _agg_complaints(conn, uploads, group=None, cutoff: dt.date | None = None, **_) -> Rows:
     cutoff = cutoff or get_settings().historic_complaints_cutoff
     return _run(conn, "complaints", uploads, group=group, params={"cutoff": cutoff.isoformat()}, select=(
-        "TOTAL(r.received_date < :cutoff AND (r.closed_date IS NULL OR r.closed_date > :e)) AS historic_open"))
+        f"{_count('r.received_date < :cutoff AND (r.closed_date IS NULL OR r.closed_date > :e)')} AS historic_open"))
 
 
 def _agg_allocations(conn, uploads, group=None, **_) -> Rows:
@@ -330,7 +336,7 @@ def _agg_allocations(conn, uploads, group=None, **_) -> Rows:
     for month, access, p in _scans(conn, "allocations", uploads):
         n, children, workers, open_at_e = conn.execute(
             "SELECT COUNT(*), group_concat(r.child_id, char(31)), group_concat(r.worker_id, char(31)),"
-            " group_concat(r.end_date IS NULL OR r.end_date > :e, '')"
+            " group_concat(CASE WHEN r.end_date IS NULL OR r.end_date > :e THEN '1' ELSE '0' END, '')"
             f" FROM rec_allocations r WHERE {access} AND {overlaps_w}", p).fetchone()
         if not n:
             continue

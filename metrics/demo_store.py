@@ -20,17 +20,26 @@ class DemoBuildError(RuntimeError):
 
 def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None, pace: float = 1.0) -> dict:
     """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
-    one holding no uploads: a store of real data (any other key) is refused, never deleted. ``council``
+    one holding no uploads: a store of real data (any other key) is refused, never deleted. ``path`` may be a
+    PostgreSQL store URL (``metrics.pg``; ``replace`` is for SQLite files only). ``council``
     (``metrics.councils.Council``): the council the store is built for (default: the deployment's one). ``pace``:
     how fast the synthetic council improves (``metrics.demo.generate``)."""
-    path = Path(path)
-    if replace and path.exists():
-        _refuse_unless_demo(path)
-    if replace:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+    from metrics.pg import is_url
+
+    if is_url(path):
+        if replace:
+            raise ValueError("--replace deletes a SQLite file; for a PostgreSQL store name a new schema (#name)")
+        target = {"db_url": path}
+    else:
+        path = Path(path)
+        if replace and path.exists():
+            _refuse_unless_demo(path)
+        if replace:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        target = {"db_path": path, "db_url": None}
     settings = (council.settings() if council else get_settings()).model_copy(
-        update={"db_path": path, "pseudonym_key": DEMO_KEY})
+        update={**target, "pseudonym_key": DEMO_KEY})
     conn = store.connect(path)
     with store.transaction(conn):  # first: the key check then lets only demo-key uploads in
         store.set_meta(conn, "demo", "1")
@@ -50,7 +59,7 @@ def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, cou
 def _refuse_unless_demo(path: Path) -> None:
     conn = store.connect(path, migrate_schema=False)
     try:
-        has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_meta'").fetchone()
+        has_meta = store.has_table(conn, "store_meta")
         has_uploads = has_meta and conn.execute("SELECT 1 FROM uploads LIMIT 1").fetchone()
         if not has_uploads:
             return

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KPI_", env_file=".env", extra="ignore")
 
     db_path: Path = Field(default=DATA_DIR / "kpi.sqlite", description="The SQLite store.")
-    db_url: str | None = Field(default=None, description="postgresql://… (a path or sqlite:///… keeps SQLite).")
+    db_url: str | None = Field(
+        default=None, description="A PostgreSQL store, postgresql://user@host/db#schema (schema default: public); "
+                                  "when set it wins over KPI_DB_PATH. A path or sqlite:///path names a SQLite store.")
     councils: str | None = Field(
         default=None,
         description='Several councils in one deployment (metrics.councils, docs/deploy.md): JSON or a JSON file, '
@@ -81,7 +83,7 @@ class Settings(BaseSettings):
 
     @property
     def store_target(self) -> str:
-        """The store as a target string: KPI_DB_URL if set, else the SQLite path."""
+        """What :func:`metrics.store.connect` opens by default: ``db_url`` if set, else ``db_path``."""
         return self.db_url or str(self.db_path)
 
     @property

@@ -49,13 +49,46 @@ def record_columns(kind: str) -> list[str]:
 # --- migrations (the steps are in metrics.schema) ----------------------------------------------------------
 
 
+def engine(conn) -> str:
+    """``sqlite`` or ``postgresql`` (:mod:`metrics.pg`): for the few call sites that differ."""
+    return getattr(conn, "engine", "sqlite")
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
+    if engine(conn) == "postgresql":
+        from metrics import pg
+
+        return pg.schema_version(conn)
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    if engine(conn) == "postgresql":
+        from metrics import pg
+
+        return pg.has_table(conn, name)
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def read_frame(conn: sqlite3.Connection, sql: str, params=None) -> pd.DataFrame:
+    """``pd.read_sql_query`` on either engine (a PostgreSQL connection is read through its DB-API cursor,
+    the same pandas code path as SQLite's)."""
+    if engine(conn) == "postgresql":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*pandas only supports SQLAlchemy", category=UserWarning)
+            return pd.read_sql_query(sql, conn, params=params)
+    return pd.read_sql_query(sql, conn, params=params)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations (:data:`metrics.schema.MIGRATIONS`) in one transaction. Returns the schema
     version."""
+    if engine(conn) == "postgresql":
+        from metrics import pg
+
+        return pg.migrate(conn, transaction)
     if schema_version(conn) >= len(MIGRATIONS):
         return schema_version(conn)
     db = sqlite_utils.Database(conn)
@@ -114,8 +147,24 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 
 
 def connect(path: str | Path, *, migrate_schema: bool = True) -> sqlite3.Connection:
-    """Open the store: WAL, foreign keys, migrations applied. A store that exists but cannot be written is
-    opened read-only (reads work; any write says the store is read-only) and is never migrated."""
+    """Open the store: a SQLite file (a path or ``sqlite:///path``) or a PostgreSQL schema
+    (``postgresql://…#schema``, :mod:`metrics.pg`), migrations applied.
+
+    SQLite: WAL, foreign keys. A store that exists but cannot be written is opened read-only (reads work; any
+    write says the store is read-only) and is never migrated."""
+    from metrics import pg
+
+    if pg.is_url(path):
+        conn = pg.connect(path)
+        if migrate_schema:
+            try:
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+    if isinstance(path, str) and path.startswith("sqlite:///"):
+        path = path.removeprefix("sqlite:///")
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +219,10 @@ def transaction(conn: sqlite3.Connection):
 
 
 def quick_check(conn: sqlite3.Connection) -> str | None:
-    """None when ``PRAGMA quick_check`` passes, else what it (or SQLite, on a badly damaged file) said."""
+    """None when ``PRAGMA quick_check`` passes, else what it (or SQLite, on a badly damaged file) said.
+    (PostgreSQL checks its own pages: None.)"""
+    if engine(conn) == "postgresql":
+        return None
     try:
         rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
     except sqlite3.DatabaseError as e:
@@ -250,6 +302,15 @@ def write_upload(
         upload_id = int(cur.lastrowid)
         sql = f"INSERT INTO {record_table(kind)} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         n = len(frame)
+        if engine(conn) == "postgresql":  # COPY, with SQLite's storage rules: NaN is NULL, a bool is 0/1
+            bools = {c.name for c in spec.columns if c.type == "bool"}
+            once = list(dict.fromkeys(cols))  # (figures give "month" twice: the pointer's and the record's)
+            data = [_copy_values(frame[c], c in bools) for c in once[1:]]
+            conn.copy_records(record_table(kind), once, upload_id, data, n, progress)
+            _make_current(conn, kind, upload_id, scopes_and_months(kind, frame, months, source))
+            if on_commit:
+                on_commit(conn, upload_id)
+            return upload_id
         data_cols = [frame[c].tolist() for c in cols[1:]]
         for start in range(0, max(n, 1), INSERT_BATCH):
             stop = min(start + INSERT_BATCH, n)
@@ -261,6 +322,15 @@ def write_upload(
         if on_commit:
             on_commit(conn, upload_id)
     return upload_id
+
+
+def _copy_values(col: pd.Series, as_int: bool) -> list:
+    """A record column as COPY takes it: missing values None (SQLite stores NaN as NULL), bools 0/1."""
+    if as_int:
+        return [None if v is None or v != v else int(v) for v in col.tolist()]
+    if col.hasnans:
+        col = col.astype(object).where(col.notna(), None)
+    return col.tolist()
 
 
 def _make_current(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: Iterable[tuple[str, str]]) -> list[int]:
@@ -422,13 +492,13 @@ def rows_held(conn: sqlite3.Connection, kind: str, upload_id: int, pairs: Iterab
 
 def coverage(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every (kind, scope, month) with its current upload and how many uploads (not withdrawn) covered it."""
-    return pd.read_sql_query(
+    return read_frame(
+        conn,
         "SELECT um.kind, um.scope, um.month, c.upload_id AS current_upload,"
         " COUNT(um.upload_id) AS uploads"
         " FROM upload_months um JOIN uploads u ON u.id = um.upload_id AND u.status != 'withdrawn'"
         " LEFT JOIN current_months c ON c.kind = um.kind AND c.scope = um.scope AND c.month = um.month"
-        " GROUP BY um.kind, um.scope, um.month ORDER BY um.kind, um.month",
-        conn,
+        " GROUP BY um.kind, um.scope, um.month, c.upload_id ORDER BY um.kind, um.month, um.scope",
     )
 
 
@@ -451,7 +521,7 @@ def read_current(conn: sqlite3.Connection, kind: str, columns: list[str] | None 
     if last:
         sql += " AND c.month <= ?"
         params.append(last)
-    return pd.read_sql_query(sql, conn, params=params)
+    return read_frame(conn, sql, params)
 
 
 def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:

@@ -90,9 +90,57 @@ def _empty_store_template(tmp_path_factory) -> Path:
     return path
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_engines: the module's fresh_db tests run on SQLite and PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    """In a module marked ``both_engines``, every test using ``fresh_db`` runs once per engine."""
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
 @pytest.fixture
-def fresh_db(settings, _empty_store_template) -> Path:
-    """Path of a new, migrated, empty store (no open connection, so the file bytes are settled)."""
+def engine(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL server for the session (tests/pg_support.py): skipped without PostgreSQL's
+    binaries, except under CI=true, where that fails."""
+    import pg_support
+
+    why = pg_support.missing()
+    if why:
+        if pg_support.IN_CI:
+            pytest.fail(f"CI=true and PostgreSQL tests need {why}", pytrace=False)
+        pytest.skip(f"PostgreSQL tests need {why}")
+    cluster = pg_support.Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(request, settings, monkeypatch) -> str:
+    """A new, migrated, empty PostgreSQL store (its own schema), also the default store (KPI_DB_URL)."""
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.new_schema_url()
+    store.connect(url).close()
+    monkeypatch.setenv("KPI_DB_URL", url)
+    get_settings.cache_clear()
+    return url
+
+
+@pytest.fixture
+def fresh_db(request, engine, settings, _empty_store_template) -> Path | str:
+    """A new, migrated, empty store: the path of a SQLite file (no open connection, so the file bytes are
+    settled), or — for the ``postgresql`` engine of a ``both_engines`` module — a PostgreSQL store URL."""
+    if engine == "postgresql":
+        return request.getfixturevalue("pg_url")
     shutil.copyfile(_empty_store_template, settings.db_path)
     return settings.db_path
 
@@ -112,7 +160,13 @@ def store_digest(path: Path) -> str:
 
     Committed transactions are first checkpointed into the main file (a connection left open by code
     under test may not have done it yet), so the digest depends only on what was committed.
+    A PostgreSQL store (a URL): the digest of everything its schema holds (``pg_support.dump``).
     """
+    import pg_support
+
+    if pg_support.is_pg(path):
+        with contextlib.closing(store.connect(path, migrate_schema=False)) as c:
+            return hashlib.sha256("\n".join(pg_support.dump(c)).encode()).hexdigest()
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -133,7 +187,13 @@ def digest():
 
 
 def store_bytes(path: Path) -> bytes:
-    """Every byte the store keeps on disk: main file, WAL and shared-memory index."""
+    """Every byte the store keeps on disk: main file, WAL and shared-memory index (PostgreSQL: everything its
+    schema holds, as text)."""
+    import pg_support
+
+    if pg_support.is_pg(path):
+        with contextlib.closing(store.connect(path, migrate_schema=False)) as c:
+            return "\n".join(pg_support.dump(c)).encode()
     return b"".join(Path(f"{path}{s}").read_bytes() for s in ("", "-wal", "-shm") if Path(f"{path}{s}").exists())
 
 

@@ -17,9 +17,10 @@ SERIES = pd.DataFrame({"metric": ["agency_rate"], "month": ["2023-04"], "value":
 
 
 @pytest.fixture
-def fresh_db(tmp_path):
-    """An open connection (not conftest's path) to a new store with the default review settings saved."""
-    conn = connect(tmp_path / "kpi.sqlite")
+def fresh_db(request, engine, tmp_path):
+    """An open connection (not conftest's path) to a new store with the default review settings saved: SQLite,
+    or in a module marked ``both_engines`` also a PostgreSQL schema of its own (conftest's ``engine``)."""
+    conn = connect(request.getfixturevalue("pg_url") if engine == "postgresql" else tmp_path / "kpi.sqlite")
     save_settings(conn, default_settings("Test Council", "884"), by="analyst")
     yield conn
     conn.close()

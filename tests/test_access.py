@@ -159,8 +159,9 @@ def test_local_mode_identity_defaults_to_admin_but_roles_win():
     assert local_identity(Settings(local_role=None)).role is None
 
 
-def test_audit_rows_cannot_be_changed_or_deleted(tmp_path):
-    conn = connect(tmp_path / "s.sqlite")
+@pytest.mark.both_engines
+def test_audit_rows_cannot_be_changed_or_deleted(fresh_db):
+    conn = connect(fresh_db)
     audit.record_now(conn, "admin@council.gov.uk", "settings_change", "targets", {"agency_rate": 20})
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("UPDATE audit_log SET actor = 'someone else'")
@@ -170,7 +171,8 @@ def test_audit_rows_cannot_be_changed_or_deleted(tmp_path):
     assert [tuple(r) for r in rows] == [("admin@council.gov.uk", "settings_change", "targets")]
 
 
-def test_unknown_audit_action_is_refused(tmp_path):
-    conn = connect(tmp_path / "s.sqlite")
+@pytest.mark.both_engines
+def test_unknown_audit_action_is_refused(fresh_db):
+    conn = connect(fresh_db)
     with pytest.raises(ValueError):
         audit.record_now(conn, "a", "drop_tables")

@@ -23,6 +23,8 @@ from metrics.reviews import is_final
 
 from helpers_logs import JUN, SEP, SERIES, fresh_db  # noqa: F401 (fresh_db: a fixture)
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def log(fresh_db):

@@ -22,6 +22,9 @@ from metrics.issues import Refused, mask
 from metrics.months import month_end, month_range
 from metrics.settings import Settings
 from metrics.validate import Window, parse_month, parse_months
+import pg_support
+
+pytestmark = pytest.mark.both_engines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOOD = FIXTURES / "good"
@@ -395,7 +398,7 @@ def test_unknown_columns_are_dropped_with_a_warning_and_never_stored(fresh_db, s
     for header in ("child_name", "Home Address", "date_of_birth"):
         assert header in r.warnings[0]
     conn = store.connect(fresh_db)
-    cols = [row[1] for row in conn.execute("PRAGMA table_info(rec_assessments)")]
+    cols = pg_support.table_columns(conn, "rec_assessments")
     assert store.get_upload(conn, r.upload_id)["warnings"] == r.warnings
     conn.close()
     assert cols == ["upload_id", "month", *store.record_columns("assessments")]

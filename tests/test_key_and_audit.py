@@ -28,6 +28,9 @@ from metrics.pseudonym import FINGERPRINT_META, KeyProblem, fingerprint
 from metrics.settings import get_settings
 
 from testkeys import TEST_KEY
+import pg_support
+
+pytestmark = pytest.mark.both_engines
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "tests" / "fixtures" / "good"
@@ -60,8 +63,7 @@ def use_key(monkeypatch, key: str | None) -> None:
 
 
 def audit_rows(path: Path, action: str) -> list[dict]:
-    with contextlib.closing(sqlite3.connect(path)) as c:
-        c.row_factory = sqlite3.Row
+    with contextlib.closing(store.connect(path, migrate_schema=False)) as c:
         return [dict(r) for r in c.execute("SELECT * FROM audit_log WHERE action = ? ORDER BY id", (action,))]
 
 
@@ -180,6 +182,8 @@ def test_demo_store_refuses_real_uploads(demo_copy_of, run_kpi, tmp_path, digest
 
 
 def test_demo_rebuild_refuses_to_replace_a_store_of_real_data(run_kpi, fresh_db, tmp_path, digest):
+    if pg_support.is_pg(fresh_db):
+        pytest.skip("--replace deletes a SQLite file; a PostgreSQL store refuses any demo build over uploads (kpi_cli/serve.py)")
     assert run_kpi("ingest", write(tmp_path / "a.csv", assessments(["2023-04"]))).code == 0
     before = digest(fresh_db)
     res = run_kpi("demo", "--replace")
@@ -359,7 +363,14 @@ def _audited_store(run_kpi, fresh_db, tmp_path) -> None:
 
 
 def _tamper(db: Path, sql: str) -> None:
-    """What anyone with file access can do: drop the trigger, then change the table."""
+    """What anyone with file access can do: drop the trigger, then change the table. (PostgreSQL: the schema's
+    owner can disable the triggers; the app role could not, see tests/test_pg.py.)"""
+    if pg_support.is_pg(db):
+        with contextlib.closing(store.connect(db)) as c:
+            c.raw.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            c.raw.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT max(id) FROM audit_log))")
+            c.execute(sql)
+        return
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as c:
         c.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
         c.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
@@ -440,6 +451,8 @@ def _damage(db: Path) -> None:
 
 
 def test_damaged_store_fails_check_and_refuses_ingest(run_kpi, fresh_db, tmp_path, digest):
+    if pg_support.is_pg(fresh_db):
+        pytest.skip("a damaged SQLite file; PostgreSQL checks its own pages")
     many = "".join(f"A{i},C{i},2023-04-01,2023-04-05,N,T1\n" for i in range(2000))
     assert run_kpi("ingest", write(tmp_path / "a.csv", (HEADER + many).encode())).code == 0
     _damage(fresh_db)
@@ -551,6 +564,8 @@ def test_full_disk_says_so_plainly_through_the_cli(run_kpi, fresh_db, tmp_path, 
 
 
 def test_a_real_full_store_rolls_back_and_says_so(fresh_db, settings):
+    if pg_support.is_pg(fresh_db):
+        pytest.skip("a full disk under a SQLite file")
     with contextlib.closing(db_conn(fresh_db)) as c:
         assert ingest_bytes(c, assessments(["2023-04"]), "a.csv", settings=settings).ok
         before = list(c.iterdump())

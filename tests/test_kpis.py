@@ -35,6 +35,8 @@ from metrics.ingest import ingest_bytes
 from metrics.kpis import REGISTRY, SECONDARY
 from metrics.settings import get_settings
 
+from conftest import ENGINES  # noqa: E402
+
 FIXTURES = Path(__file__).parent / "fixtures" / "kpi"
 KEY = "test-key-0123456789abcdef"
 NAN = math.nan
@@ -46,7 +48,8 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = store.connect(path)
-        self.settings = get_settings().model_copy(update={"db_path": path, "pseudonym_key": KEY})
+        where = {"db_url": path} if isinstance(path, str) else {"db_path": path}
+        self.settings = get_settings().model_copy(update={**where, "pseudonym_key": KEY})
 
     def load_bytes(self, data: bytes, name: str, **kwargs) -> int:
         r = ingest_bytes(self.conn, data, name, settings=self.settings, **kwargs)
@@ -69,9 +72,16 @@ class Store:
         return rows.iloc[0].to_dict()
 
 
-@pytest.fixture
-def kpi_store(tmp_path) -> Store:
-    s = Store(tmp_path / "kpi.sqlite")
+def _target(request, tmp_path: Path) -> Path | str:
+    """Where a test's store lives: a SQLite file, or a fresh PostgreSQL schema (the same tests, both engines)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_cluster").new_schema_url("kpi")
+    return tmp_path / "kpi.sqlite"
+
+
+@pytest.fixture(params=ENGINES)
+def kpi_store(request, tmp_path) -> Store:
+    s = Store(_target(request, tmp_path))
     yield s
     s.conn.close()
 
@@ -90,9 +100,9 @@ def _load_scenario(s: Store) -> Store:
     return s
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> Store:
-    s = _load_scenario(Store(tmp_path_factory.mktemp("scenario") / "kpi.sqlite"))
+@pytest.fixture(scope="module", params=ENGINES)
+def scenario(request, tmp_path_factory) -> Store:
+    s = _load_scenario(Store(_target(request, tmp_path_factory.mktemp("scenario"))))
     yield s
     s.conn.close()
 

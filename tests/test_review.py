@@ -37,6 +37,8 @@ from metrics.reviews import (
 )
 from metrics.store import connect
 
+pytestmark = pytest.mark.both_engines
+
 D = dt.date
 JUN, SEP, DEC = D(2023, 6, 1), D(2023, 9, 1), D(2023, 12, 1)
 #: The last days of the months JUN and SEP judge with no reporting lag (judgement.md section 1: the target
