@@ -126,6 +126,14 @@ def _as_sqlite_error(e: Exception) -> sqlite3.Error:
 
     diag = getattr(e, "diag", None)
     msg = (diag.message_primary if diag is not None and diag.message_primary else str(e)).strip()
+    if isinstance(e, psycopg.errors.CheckViolation):  # SQLite's words first, so callers match either engine
+        return sqlite3.IntegrityError(f"CHECK constraint failed: {diag.constraint_name or ''} ({msg})")
+    if isinstance(e, psycopg.errors.NotNullViolation):
+        return sqlite3.IntegrityError(f"NOT NULL constraint failed: {diag.table_name}.{diag.column_name} ({msg})")
+    if isinstance(e, psycopg.errors.UniqueViolation):
+        return sqlite3.IntegrityError(f"UNIQUE constraint failed: {diag.constraint_name or ''} ({msg})")
+    if isinstance(e, psycopg.errors.ForeignKeyViolation):
+        return sqlite3.IntegrityError(f"FOREIGN KEY constraint failed ({msg})")
     if isinstance(e, (psycopg.errors.RaiseException, psycopg.IntegrityError)):
         return sqlite3.IntegrityError(msg)
     if isinstance(e, psycopg.errors.DiskFull):
