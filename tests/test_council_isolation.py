@@ -8,7 +8,6 @@ of B, so the search could fail.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import shutil
 import sqlite3
@@ -23,6 +22,8 @@ from dashboard.access import PAGE_FILES
 from metrics import store
 from metrics.demo_store import DEMO_KEY
 from metrics.settings import get_settings
+
+import helpers_packs
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -192,16 +193,9 @@ class KpiRun:
 @pytest.fixture
 def run_kpi(deployment):
     """``kpi ARGS…`` in-process, with no --db added (the council decides the store)."""
-    from kpi_cli import main as cli
 
     def _run(*argv: str) -> KpiRun:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = cli.main([str(a) for a in argv])
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else 2
-        return KpiRun(code, out.getvalue(), err.getvalue())
+        return KpiRun(*helpers_packs.run_kpi(*argv))
 
     return _run
 
