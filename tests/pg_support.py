@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
+#: The engines a ``both_engines`` test runs on (here, not in conftest: tests/browser has a conftest of its own).
+ENGINES = ("sqlite", "postgresql")
 
 
 def _bin_dir() -> Path | None:

@@ -35,7 +35,7 @@ from metrics.ingest import ingest_bytes
 from metrics.kpis import REGISTRY, SECONDARY
 from metrics.settings import get_settings
 
-from conftest import ENGINES  # noqa: E402
+from pg_support import ENGINES  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kpi"
 KEY = "test-key-0123456789abcdef"
