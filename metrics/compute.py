@@ -280,16 +280,32 @@ _PART_PARAM = re.compile(r":(u|m|e|w0|s)\b")
 
 
 def _run_batched(conn, kind, uploads, select, where, gsel, gby, params) -> Iterator[tuple[str, dict]]:
-    """PostgreSQL: one query for every current (upload, month) of ``kind`` at once, joining the records to the
-    list of (upload, month, E, W's first day, scope) and grouping by its position. A month's rows are not
-    contiguous in a PostgreSQL heap (a multi-month event file interleaves them), so one query per month
-    re-reads most of the table each time: a million assessments took ~2 s as 36 index scans and takes a
-    fraction of that as one scan. Each part's parameters are the same as :func:`_scans` gives (E, W's
-    first day, the scope), so each part counts exactly the rows its own query would; a part with no
-    matching rows returns no row (every aggregate then reads as 0, as documented above)."""
+    """PostgreSQL: one query for every current (upload, month) of ``kind`` at once (:func:`_batch`), grouped
+    by the part. A month's rows are not contiguous in a PostgreSQL heap (a multi-month event file interleaves
+    them), so one query per month re-reads most of the table each time: a million assessments took ~2 s as
+    36 index scans and takes a fraction of that as one scan. A part with no matching rows returns no row
+    (every aggregate then reads as 0, as documented above)."""
+    batch = _batch(kind, uploads, params)
+    if batch is None:
+        return
+    parts, join, args, as_part = batch
+    cur = conn.execute(f"SELECT c.k AS part_, {gsel}{as_part(select)} FROM {record_table(kind)} r {join}"
+                       f"{' WHERE ' + as_part(where) if where else ''} GROUP BY c.k{', 2' if gby else ''}", args)
+    names = ["month", *(d[0] for d in cur.description[1:])]
+    for r in cur.fetchall():
+        month = parts[r[0]].month
+        yield month, dict(zip(names, (month, *r[1:])))
+
+
+def _batch(kind: str, uploads: Iterable[_Upload], params: dict | None = None):
+    """Every current (upload, month) part of ``kind`` as one join (PostgreSQL): (the parts, ``JOIN (VALUES …)
+    c ON …`` selecting each part's rows as ``c.k`` = its position, the parameters, a function turning SQL that
+    names a part's parameters — ``:u :m :e :w0 :s``, as :func:`_scans` gives them — into SQL naming the
+    joined row's columns), or None when there are no parts. Each part's rows and E, W are exactly those of its
+    own query in :func:`_scans`."""
     parts = [part for up in uploads for part in up.parts()]
     if not parts:
-        return
+        return None
     values, args = [], {**(params or {})}
     for i, u in enumerate(parts):
         e = month_end(u.month)
@@ -299,17 +315,14 @@ def _run_batched(conn, kind, uploads, select, where, gsel, gby, params) -> Itera
                       f"(CAST(:k{i} AS INTEGER), CAST(:u{i} AS BIGINT), CAST(:m{i} AS TEXT), CAST(:e{i} AS TEXT),"
                       f" CAST(:w0{i} AS TEXT), CAST(:s{i} AS TEXT))")
     col = {"u": "c.u", "m": "c.m", "e": 'c.e COLLATE "C"', "w0": 'c.w0 COLLATE "C"', "s": 'c.s COLLATE "C"'}
-    as_part = lambda sql: _PART_PARAM.sub(lambda m: f"({col[m.group(1)]})", sql)  # noqa: E731
+
+    def as_part(sql: str) -> str:
+        return _PART_PARAM.sub(lambda m: f"({col[m.group(1)]})", sql)
+
     scoped = f" AND (c.s = '' OR r.{SCOPE_COLUMN[kind]} = (c.s COLLATE \"C\"))" if kind in SCOPE_COLUMN else ""
-    cur = conn.execute(
-        f"SELECT c.k AS part_, {gsel}{as_part(select)} FROM {record_table(kind)} r"
-        f" JOIN (VALUES {', '.join(values)}) AS c (k, u, m, e, w0, s)"
-        f" ON r.upload_id = c.u AND r.month = (c.m COLLATE \"C\"){scoped}"
-        f"{' WHERE ' + as_part(where) if where else ''} GROUP BY c.k{', 2' if gby else ''}", args)
-    names = ["month", *(d[0] for d in cur.description[1:])]
-    for r in cur.fetchall():
-        month = parts[r[0]].month
-        yield month, dict(zip(names, (month, *r[1:])))
+    join = (f"JOIN (VALUES {', '.join(values)}) AS c (k, u, m, e, w0, s)"
+            f" ON r.upload_id = c.u AND r.month = (c.m COLLATE \"C\"){scoped}")
+    return parts, join, args, as_part
 
 
 # Each aggregator returns the raw counts and sums its KPIs and secondary measures need, per month
