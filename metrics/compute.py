@@ -289,6 +289,17 @@ def _run_batched(conn, kind, uploads, select, where, gsel, gby, params) -> Itera
     if batch is None:
         return
     parts, join, args, as_part = batch
+    if kind not in SCOPE_COLUMN and not _PART_PARAM.search(select + where):  # no E, W or scope: no join needed
+        wanted = {(u.upload_id, u.month) for u in parts}  # (the uploads' other months are counted, then dropped)
+        ids = sorted({u.upload_id for u in parts})
+        cur = conn.execute(f"SELECT r.upload_id AS upload_, r.month AS month_, {gsel}{select} FROM"
+                           f" {record_table(kind)} r WHERE r.upload_id IN ({', '.join(map(str, ids))})"
+                           f"{' AND ' + where if where else ''} GROUP BY 1, 2{', 3' if gby else ''}", params or {})
+        names = ["month", *(d[0] for d in cur.description[2:])]
+        for r in cur.fetchall():
+            if (r[0], r[1]) in wanted:
+                yield r[1], dict(zip(names, (r[1], *r[2:])))
+        return
     cur = conn.execute(f"SELECT c.k AS part_, {gsel}{as_part(select)} FROM {record_table(kind)} r {join}"
                        f"{' WHERE ' + as_part(where) if where else ''} GROUP BY c.k{', 2' if gby else ''}", args)
     names = ["month", *(d[0] for d in cur.description[1:])]
