@@ -128,6 +128,11 @@ def window_start(e: dt.date) -> dt.date:
 # (upload_id, month) index instead. Either way the predicates also test upload_id and month, so the
 # result never depends on how rows happen to be laid out; only the speed does. Results are a few
 # numbers per month, kept in plain dicts: pandas is used only to hand the answer back.
+#
+# PostgreSQL has no rowid, and a month's rows are scattered through the heap (an event file's months
+# interleave), so one query per month would re-read most of the table each time: there, :func:`_run` asks
+# once per kind for every month (:func:`_run_batched`), and the allocations stay one query per month (each
+# month's episodes are a separate snapshot upload, read through the (upload_id, month) index).
 
 
 @dataclass(frozen=True)
