@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from kpi_cli.common import EXIT_OK, EXIT_REFUSED, db_path, err
+from metrics.pg import is_url
 
 
 def cmd_demo(args) -> int:
@@ -15,7 +16,7 @@ def cmd_demo(args) -> int:
         return _demo_councils(args)
     from kpi_cli.common import store_target
 
-    if str(store_target(args)).startswith(("postgresql://", "postgres://")):
+    if is_url(str(store_target(args))):
         path = store_target(args)  # a PostgreSQL schema: building into one that holds uploads is refused below
         from metrics.store import connect, list_uploads
 
@@ -91,7 +92,7 @@ def cmd_serve(args) -> int:
     import os
 
     env = dict(os.environ)
-    if args.db and str(args.db).startswith(("postgresql://", "postgres://")):
+    if args.db and is_url(str(args.db)):
         env["KPI_DB_URL"] = str(args.db)
     elif args.db:
         env["KPI_DB_PATH"] = str(Path(args.db).resolve())

@@ -32,6 +32,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from metrics import store
+from metrics.pg import is_url
 from metrics.settings import Settings, get_settings
 
 #: DfE's old (three-digit) local authority code, e.g. 884 for Herefordshire.
@@ -70,7 +71,7 @@ class Council:
 
     @property
     def is_postgres(self) -> bool:
-        return self.store.startswith(("postgresql://", "postgres://"))
+        return is_url(self.store)
 
     def settings(self, base: Settings | None = None) -> Settings:
         """``base`` (default: the deployment's) as this council: its store, key, name and LA code."""
@@ -111,7 +112,7 @@ def _check_code(code: str, where: str) -> str:
 
 
 def _same_store(a: str, b: str) -> bool:
-    if a.startswith(("postgresql://", "postgres://")) or b.startswith(("postgresql://", "postgres://")):
+    if is_url(a) or is_url(b):
         return a == b
     return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
@@ -140,7 +141,7 @@ def parse_councils(settings: Settings) -> tuple[Council, ...]:
             raise CouncilConfigError(f"KPI_COUNCILS: council {code}, {field}: {first['msg']}.") from None
         home = data_dir / "councils" / code
         target = e.db or (f"{db_url.split('#')[0]}#la_{code}" if db_url else str(home / "kpi.sqlite"))
-        key = e.key_file or (home / "pseudonym.key" if target.startswith(("postgresql://", "postgres://"))
+        key = e.key_file or (home / "pseudonym.key" if is_url(target)
                              else Path(target).parent / "pseudonym.key")
         out.append(Council(code, e.name.strip(), target, key))
     for i, a in enumerate(out):
