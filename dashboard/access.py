@@ -141,8 +141,22 @@ def gate() -> Identity:
     return identity
 
 
+#: What a session keeps when its council changes; everything else in it (a prepared pack or report, a
+#: flash message, an upload's summary, a form's draft) was the other council's and is dropped.
+_IN_USE_KEY = "council_in_use"
+_KEPT_ACROSS_COUNCILS = {COUNCIL_KEY, "council_picker", _IN_USE_KEY}
+
+
 def _keep_council(here: Council) -> None:
-    """The council stays in the URL and the session, so links and page changes keep it."""
+    """The council stays in the URL and the session, so links and page changes keep it. When it changes,
+    the session forgets what it held for the council before: nothing prepared for one council is ever
+    offered under another's name."""
+    in_use = st.session_state.get(_IN_USE_KEY)
+    if in_use is not None and in_use != here.code:
+        for name in list(st.session_state.keys()):
+            if name not in _KEPT_ACROSS_COUNCILS:
+                del st.session_state[name]
+    st.session_state[_IN_USE_KEY] = here.code
     st.session_state[COUNCIL_KEY] = here.code
     if st.query_params.get(COUNCIL_KEY) != here.code:
         st.query_params[COUNCIL_KEY] = here.code

@@ -89,6 +89,10 @@ def _holds_data(conn: sqlite3.Connection) -> bool:
 def key_status(conn: sqlite3.Connection, settings: Settings) -> tuple[bool, str]:
     """(ok, plain sentence): does the configured key belong to this store? Never creates a key file."""
     recorded = store.get_meta(conn, FINGERPRINT_META)
+    if store.is_demo(conn) and recorded in (None, _demo_fingerprint()) and settings.pseudonym_key is None \
+            and not Path(settings.resolved_key_file).exists():
+        # the dashboard and `kpi demo` use the public demo key for the demo store; no key file is expected
+        return True, "the demo store: synthetic data under the public demo key (never load real extracts into it)"
     try:
         key = load_key(settings, create=False)
     except KeyProblem as e:

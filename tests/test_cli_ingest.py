@@ -122,8 +122,9 @@ def test_usage_error_does_not_create_a_store(run_kpi, tmp_path):
     assert not db.exists()
 
 
-def test_python_dash_m_kpi_cli_runs_the_same_command(fresh_db, settings):
-    proc = subprocess.run([sys.executable, "-m", "kpi_cli", "ingest", str(BAD / "formula_plus_in_child_id.csv"),
+@pytest.mark.parametrize("module", ["metrics", "kpi_cli"])  # shared/spec/cli.md names `python -m metrics`
+def test_python_dash_m_runs_the_same_command(module, fresh_db, settings):
+    proc = subprocess.run([sys.executable, "-m", module, "ingest", str(BAD / "formula_plus_in_child_id.csv"),
                            "--json", "--db", str(fresh_db)], capture_output=True, text=True, timeout=60,
                           env={**os.environ})
     assert proc.returncode == 1, proc.stderr

@@ -180,6 +180,24 @@ def test_a_user_of_both_sees_both_and_the_portfolio(deployment):
     st.cache_data.clear()
 
 
+@pytest.mark.slow
+def test_a_pack_prepared_for_a_is_never_offered_under_b(deployment):
+    """A user of both councils prepares A's pack, then switches to B: B's Reviews page offers no pack until
+    one is prepared there (the session forgets what it held for A), and each file is named for its council."""
+    at = start("both", "884", "reviews")
+    at.radio(key="pack-format").set_value("PowerPoint")
+    at.button(key="pack-build").click()
+    _run(at)
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert any(lab.startswith("Download board-pack-884-") for lab in labels), labels
+    at.sidebar.selectbox(key="council_picker").set_value("881")
+    _run(at)
+    assert "Borough B" in _everything(at)
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert not any("board-pack" in lab for lab in labels), labels
+    assert at.radio(key="pack-format").value == "PDF"  # the page starts afresh for B
+
+
 # --- the command line ---------------------------------------------------------------------------------
 
 

@@ -387,6 +387,18 @@ def test_check_passes_on_a_healthy_store(run_kpi, fresh_db, tmp_path):
     assert "5 audit rows, hash chain intact" in res.out
 
 
+def test_check_passes_on_the_demo_store_without_a_key_file(run_kpi, demo_copy_of, tmp_path, monkeypatch):
+    """`kpi check` on the demo store (as `make run` builds it): no key file is expected for the public demo key."""
+    monkeypatch.delenv("KPI_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("KPI_KEY_FILE", str(tmp_path / "no-such.key"))
+    get_settings.cache_clear()
+    db = demo_copy_of(tmp_path / "demo.sqlite")
+    res = run_kpi("check", "--db", db)
+    assert res.code == 0, res.out
+    assert "OK    key: the demo store: synthetic data under the public demo key" in res.out
+    assert not (tmp_path / "no-such.key").exists()
+
+
 @pytest.mark.parametrize("tamper", [
     "DELETE FROM audit_log WHERE id = 2",
     "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",

@@ -133,7 +133,8 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
     public = c2.toggle("Public version (small numbers suppressed)", key="pack-public")
     teams = c3.toggle("Include team breakdowns", value=True, key="pack-teams")
     ext = "pdf" if fmt == "PDF" else "pptx"
-    key = ("pack", at.isoformat(), ext, public, teams)
+    council = access.current_council().code
+    key = ("pack", council, at.isoformat(), ext, public, teams)
     if st.button("Prepare the board pack", key="pack-build"):
         who = access.guard("export")
         from reports.boardpack import build_pack
@@ -152,13 +153,20 @@ def render_boardpack_downloads(at: dt.date | str, label: str) -> None:
     ready = st.session_state.get(str(key))
     if ready:
         data, pages = ready
-        name = f"board-pack-{at.isoformat()}{'-public' if public else ''}.{ext}"
+        name = f"board-pack-{_council_part()}{at.isoformat()}{'-public' if public else ''}.{ext}"
         mime = "application/pdf" if ext == "pdf" else \
             "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         st.download_button(f"Download {name} ({pages} pages)", data, file_name=name, mime=mime, key="pack-dl",
                            type="primary")
         st.caption(f"{plain(label)}: prepared for you just now; it is recorded in the audit trail.")
     render_report_download(at, label, public)
+
+
+def _council_part() -> str:
+    """"884-" in a download's file name when the deployment serves several councils ("" with one)."""
+    from dashboard import access
+
+    return f"{access.current_council().code}-" if len(access.configured()) > 1 else ""
 
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -179,7 +187,7 @@ def render_report_download(at: dt.date, label: str, public: bool) -> None:
     st.write("An editable Word document for the Commissioner's report: the checkpoint, the overall view, each "
              "priority's verdict in words with its evidence and actions, the qualitative Terms of Reference "
              "items, data notes and definitions. Public when the public version is chosen above.")
-    key = ("report", at.isoformat(), public)
+    key = ("report", access.current_council().code, at.isoformat(), public)
     if st.button("Prepare the Commissioner's report (Word)", key="report-build"):
         who = access.guard("export")
         from reports.word import build_report
@@ -196,7 +204,7 @@ def render_report_download(at: dt.date, label: str, public: bool) -> None:
                 st.error(f"The report could not be produced: {plain(err)}")
     ready = st.session_state.get(str(key))
     if ready:
-        name = f"commissioners-report-{at.isoformat()}{'-public' if public else ''}.docx"
+        name = f"commissioners-report-{_council_part()}{at.isoformat()}{'-public' if public else ''}.docx"
         st.download_button(f"Download {name}", ready, file_name=name, mime=DOCX_MIME, key="report-dl",
                            type="primary")
         st.caption(f"{plain(label)}: prepared for you just now; it is recorded in the audit trail.")

@@ -222,16 +222,32 @@ _ARM_RERUN_JS = """
 """
 
 
-def after_rerun(page, action, *, timeout: float = 30_000) -> float:
+def after_rerun(page, action, *, timeout: float = 30_000, or_when: str | None = None) -> float:
     """Do ``action()`` (a click, a file upload…) and wait for the rerun it causes to finish.
 
     A MutationObserver armed *before* the action counts the script state turning 'running', so a
     rerun cannot be missed however fast it is, and the old content is never taken for the new.
+
+    ``or_when`` is a JavaScript expression that also proves the rerun happened. It is needed when
+    the run is so quick that the browser handles its "started" and "finished" messages in one
+    batch: React then renders once, and the script state never visibly leaves 'notRunning'.
     """
     page.evaluate(_ARM_RERUN_JS)
     action()
-    page.wait_for_function("() => window.__stRunsSeen > 0", timeout=timeout, polling=50)
+    seen = "window.__stRunsSeen > 0" + (f" || ({or_when})" if or_when else "")
+    page.wait_for_function(f"() => {seen}", timeout=timeout, polling=50)
     return wait_for_app(page, timeout=timeout)
+
+
+_MARK_OLD_PAGE_JS = """
+() => { const h = document.querySelector('[data-testid="stMain"] h1');
+        window.__stOldTitle = h ? h.innerText : null; }
+"""
+
+# a page title other than the old page's is drawn: the new page (React may reuse the title's node, so
+# its text is compared, not the node; every page has a title of its own)
+_NEW_PAGE_DRAWN_JS = ("(h => h !== null && h.innerText !== window.__stOldTitle)"
+                      "(document.querySelector('[data-testid=\"stMain\"] h1'))")
 
 
 NAV_LINK = '[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]'
@@ -253,7 +269,9 @@ def navigate(page, title: str, *, timeout: float = 30_000) -> None:
         has=page.locator('[data-testid="stMarkdownContainer"]').get_by_text(title, exact=True))
     if link.get_attribute("aria-current", timeout=timeout) == "page":
         return
-    after_rerun(page, link.click, timeout=timeout)
+    # once another page's title is drawn, the new page's run has happened (see ``after_rerun``'s or_when)
+    page.evaluate(_MARK_OLD_PAGE_JS)
+    after_rerun(page, link.click, timeout=timeout, or_when=_NEW_PAGE_DRAWN_JS)
     if link.get_attribute("aria-current") != "page":
         raise AssertionError(f"after clicking {title!r} the navigation does not mark it as the current page")
 
