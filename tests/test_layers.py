@@ -24,6 +24,14 @@ FORBIDDEN = {
     "kpi_cli": {"dashboard"},
 }
 
+#: Modules that sit in a package's folder but belong to another layer: ``python -m metrics`` is the ``kpi``
+#: command (shared/spec/cli.md), an entry point like kpi_cli, not part of the domain.
+LAYER_OF = {"metrics.__main__": "kpi_cli"}
+
+
+def layer_of(name: str) -> str:
+    return LAYER_OF.get(name, name.split(".")[0])
+
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
@@ -169,12 +177,18 @@ def test_a_cycle_is_found_and_its_path_named():
 def test_each_layer_imports_only_what_lies_beneath_it(layer):
     bad = []
     for name, path in modules().items():
-        if name.split(".")[0] != layer:
+        if layer_of(name) != layer:
             continue
         for line, imported in imports(path.read_text(encoding="utf-8"), name, path.name == "__init__.py"):
             if imported.split(".")[0] in FORBIDDEN[layer]:
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
     assert bad == [], f"{layer} must not import {', '.join(sorted(FORBIDDEN[layer]))}:\n" + "\n".join(bad)
+
+
+def test_python_dash_m_metrics_is_only_the_kpi_command():
+    """The one metrics module in the entry-point layer imports the ``kpi`` command and nothing else."""
+    assert set(graph()["metrics.__main__"]) == {"kpi_cli.main"}
+    assert not any("metrics.__main__" in edges for edges in graph().values())
 
 
 def test_the_schema_module_imports_nothing_from_the_project_but_the_contract():
