@@ -402,7 +402,8 @@ def benchmark_note(kpi: KPI) -> str:
 
 
 def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextBlock]:
-    """Published context on the KPI's page, reference dates on or before the review date: the
+    """Published context on the KPI's page, reference dates on or before the review date
+    (:func:`metrics.context.at_review`, as the dashboard's KPI page): the
     council's rank and quartile on the KPI's benchmark (its last three years) and on the workforce context
     measures, and the latest census year beside the statistical neighbours. Published figures only, so the
     same in a public pack."""
@@ -411,11 +412,9 @@ def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextB
 
     if not kpi.benchmark and not kpi.context:
         return []
-    until = checkpoint.isoformat()
     try:
-        standing = context.standing_table(kpi.id, la_code, until=until, years=3)
-        year = context.latest_year(kpi.id, until=until)
-        neighbours = context.neighbour_table(kpi.id, la_code, year) if year else None
+        known = context.at_review(kpi.id, la_code, checkpoint.isoformat())  # the KPI page's rule too
+        standing, year, neighbours = known.standing, known.year, known.neighbours
     except (ValueError, FileNotFoundError) as e:
         return [ContextBlock("Context from published data", None, [f"Not shown: {e}"])]
     out = []
