@@ -354,6 +354,9 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
             actions=_actions(conn, result, kpi.id, public),
             chart_points=chart_points(data, kpi, public),
+            # green beside 'consistently failing': the same target, said so (withheld with the verdicts)
+            apart="" if r.assurance is None else words.verdicts_apart(data.review.row(kpi.id)),
+            apart_short="" if r.assurance is None else words.verdicts_apart(data.review.row(kpi.id), "short"),
         ))
         pages[-1].chart_caption += " " + chart_points_text(pages[-1].chart_points)
 
