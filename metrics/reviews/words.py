@@ -288,8 +288,7 @@ def verdicts_apart(r, style: Literal["sentence", "short"] = "sentence") -> str:
     fmt, month = r.kpi.format, short_month(r.actual_month)
     verdict = ASSURANCE_WORDS[r.assurance].lower()
     if style == "short":
-        return (f"{rag.lower()} yet {verdict}: both against the same target; the value is beyond the process "
-                "limits (a real change the limits do not yet reflect)")
+        return f"{rag.lower()} yet {verdict}: the same target; the value is beyond the process limits"
     seg = r.spc.segments[r.spc.points[-1].segment] if r.spc is not None and r.spc.points else None
     limits = (f"the process limits ({fmt(seg.lpl)}–{fmt(seg.upl)}, set on {short_month(seg.start)}–"
               f"{short_month(seg.end)})" if seg is not None and seg.lpl is not None and seg.upl is not None

@@ -130,7 +130,8 @@ METHOD = [
     "month's change is real or noise: special cause improvement or concern, or common cause (no significant "
     "change). The direction of travel comes from it.",
     "Assurance says whether the target will be met if nothing changes: consistently passing, consistently "
-    "failing, or hit or miss.",
+    "failing, or hit or miss. Same target as the RAG: the RAG rates the value, assurance the process limits "
+    "(green beside consistently failing: the value has moved beyond the limits).",
     "Percentages carry a 95% interval; where the target lies inside it the figure cannot be told apart from the "
     "target. Audits and face-to-face conferences are judged on three months pooled.",
 ]
