@@ -267,18 +267,18 @@ def published_benchmarks(metric: str, la_code: str) -> tuple[pd.DataFrame, str |
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def published_context(metric: str, la_code: str) -> tuple[dict | None, str | None]:
-    """(context, problem) for one KPI and the LA code in the review settings (:mod:`metrics.context`):
-    ``standing`` (the council's rank and quartile, a table in words), and for the workforce priorities
-    ``series`` (annual turnover, vacancy and caseload), ``year`` (the latest census) and ``neighbours``
-    (that year's table). ``problem`` explains an LA code the DfE files do not know."""
+def published_context(metric: str, la_code: str, at: str) -> tuple[dict | None, str | None]:
+    """(context, problem) for one KPI, the LA code in the review settings and the review ``at`` (ISO date),
+    as known at that review (:func:`metrics.context.at_review`, the packs' rule too: reference dates on or
+    before it): ``standing`` (the council's rank and quartile, a table in words), and for the workforce
+    priorities ``series`` (annual turnover, vacancy and caseload), ``year`` (the latest census by the review)
+    and ``neighbours`` (that year's table). ``problem`` explains an LA code the DfE files do not know."""
     from metrics import context
 
     try:
-        year = context.latest_year(metric)
-        return {"standing": context.standing_table(metric, la_code),
-                "series": context.context_series(metric, la_code), "year": year,
-                "neighbours": context.neighbour_table(metric, la_code, year) if year else None}, None
+        known = context.at_review(metric, la_code, at)
+        return {"standing": known.standing, "series": known.series, "year": known.year,
+                "neighbours": known.neighbours}, None
     except (ValueError, FileNotFoundError) as e:
         return None, str(e)
 

@@ -24,7 +24,8 @@ def cmd_demo(args) -> int:
             err("That store already holds uploads; build the demo in a new schema (…#demo).")
             return EXIT_REFUSED
         summary = build_demo(path)
-        err(f"demo store built: {summary['uploads']} uploads, {summary['rows']} rows")
+        err(f"demo store built: {summary['uploads']} uploads, {summary['rows']} rows, "
+            f"{summary['actions']} sample actions")
         return EXIT_OK
     path = db_path(args)
     if path.exists() and not args.replace:
@@ -35,7 +36,7 @@ def cmd_demo(args) -> int:
             return EXIT_REFUSED
     summary = build_demo(path, replace=args.replace)
     err(f"demo store built at {path}: {summary['uploads']} uploads, {summary['rows']} rows "
-        f"(synthetic data, {summary['first']} to {summary['last']})")
+        f"(synthetic data, {summary['first']} to {summary['last']}), {summary['actions']} sample actions")
     return EXIT_OK
 
 

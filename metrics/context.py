@@ -16,6 +16,8 @@ Public API:
   context measures (tidy, as :func:`metrics.benchmarks.benchmark_series`), for annual points on a chart.
 * :func:`neighbour_table` — one census year: the council, each of its 10 statistical neighbours, their
   average and England, one column per context measure; :func:`latest_year` the census year to show.
+* :func:`at_review` — all of the above as known at one review (reference dates on or before its date): the
+  one rule the KPI page and the packs both show a review's published context by.
 
 **Ranking** (docs/context.md): rank 1 = the best value for the measure's direction (lowest for a
 "lower is better" measure). Ties share the best rank of the tied group and the next rank is skipped
@@ -296,3 +298,35 @@ def neighbour_table(metric_id: str, la_code: str | int, year: int, data_dir: str
     out.append({"area": "Statistical neighbours (average)", "role": ROLE_AVERAGE, **rows[ROLE_AVERAGE]})
     out.append({"area": "England", "role": ROLE_ENGLAND, **rows[ROLE_ENGLAND]})
     return pd.DataFrame(out, columns=["area", "role", *(m.key for m in ms)])
+
+
+# --- as known at a review ----------------------------------------------------------------------------
+
+
+#: How many years of a KPI's own published benchmark the standing table shows at a review (the latest ones).
+STANDING_YEARS = 3
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """A KPI's published context as known at one review (:func:`at_review`)."""
+
+    at: str  # ISO date of the review
+    standing: pd.DataFrame  # :func:`standing_table`, reference dates on or before ``at``
+    series: pd.DataFrame  # :func:`context_series`, reference dates on or before ``at``
+    year: int | None  # the latest census year on or before ``at`` (None: no context measures, or none yet)
+    neighbours: pd.DataFrame | None  # :func:`neighbour_table` of ``year``
+
+
+def at_review(metric_id: str, la_code: str | int, at: str, data_dir: str | Path | None = None) -> ReviewContext:
+    """A KPI's published context as known at the review of ``at`` (ISO date): only figures whose reference
+    date is on or before it — a review of September 2023 shows the census of 30 September 2023 at the latest,
+    never a later year's. The KPI page and the packs both call this (one rule for every surface). An unknown
+    LA code raises ``ValueError``."""
+    at = str(at)[:10]
+    year = latest_year(metric_id, data_dir, until=at)
+    series = context_series(metric_id, la_code, data_dir)
+    return ReviewContext(
+        at=at, standing=standing_table(metric_id, la_code, data_dir, until=at, years=STANDING_YEARS),
+        series=series[series["period_end"].astype(str) <= at].reset_index(drop=True), year=year,
+        neighbours=neighbour_table(metric_id, la_code, year, data_dir) if year else None)

@@ -13,17 +13,39 @@ from metrics.settings import get_settings
 
 DEMO_UPLOADER = "demo (synthetic data)"
 
+#: The demo's sample actions (synthetic): (review agreed at, KPI, title, owner, due, updates), each update
+#: (status, note) added after the action, as a user would mark progress. Some done, some open, and one still
+#: in progress past its due date — overdue at the later reviews (the Mar 2025 review the demo opens on).
+DEMO_ACTIONS: tuple[tuple[str, str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("2023-06-01", "agency_rate", "Convert agency posts in the assessment teams to permanent posts",
+     "Workforce team", "2023-12-31",
+     (("in_progress", "Recruitment campaign launched (synthetic demo)."),
+      ("done", "Posts converted; agency share falling (synthetic demo)."))),
+    ("2023-09-01", "audits_good_or_better", "Monthly moderation panel for practice audits, with feedback to teams",
+     "Quality Assurance Unit", "2024-03-31",
+     (("done", "Panel meeting monthly since January (synthetic demo)."),)),
+    ("2024-06-01", "face_to_face_conferences", "Hold child protection conferences in person by default",
+     "Head of Service, Safeguarding", "2024-09-30",
+     (("in_progress", "Rooms booked in two localities; the third is still online (synthetic demo)."),)),
+    ("2024-12-01", "historic_complaints_outstanding", "Close the historic complaints still at stage 1",
+     "Customer Feedback team", "2025-05-31", ()),
+    ("2025-03-01", "audits_good_or_better", "Refresh practice standards training for team managers",
+     "Practice Development team", "2025-06-30", ()),
+)
+
 
 class DemoBuildError(RuntimeError):
     pass
 
 
-def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None, pace: float = 1.0) -> dict:
+def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, council=None, pace: float = 1.0,
+               actions: bool = True) -> dict:
     """Build the demo store at ``path``. ``replace`` deletes an existing store first — only a demo store or
     one holding no uploads: a store of real data (any other key) is refused, never deleted. ``path`` may be a
     PostgreSQL store URL (``metrics.pg``; ``replace`` is for SQLite files only). ``council``
     (``metrics.councils.Council``): the council the store is built for (default: the deployment's one). ``pace``:
-    how fast the synthetic council improves (``metrics.demo.generate``)."""
+    how fast the synthetic council improves (``metrics.demo.generate``). ``actions``: add the sample actions
+    (:func:`add_demo_actions`)."""
     from metrics.pg import is_url
 
     if is_url(path):
@@ -52,8 +74,23 @@ def build_demo(path: str | Path, *, replace: bool = False, seed: int = 2023, cou
                 raise DemoBuildError(f"demo file {f.name} was refused: {first.rule} at row {first.row}: {first.message}")
             uploads += 1
             rows += r.rows
+    n_actions = add_demo_actions(conn) if actions else 0
     conn.close()
-    return {"uploads": uploads, "rows": rows, "first": DEMO_FIRST_MONTH, "last": DEMO_LAST_MONTH}
+    return {"uploads": uploads, "rows": rows, "first": DEMO_FIRST_MONTH, "last": DEMO_LAST_MONTH,
+            "actions": n_actions}
+
+
+def add_demo_actions(conn) -> int:
+    """Add :data:`DEMO_ACTIONS` to the demo store through the actions log's own functions
+    (``metrics.actions.add_action`` / ``add_update``: validated and audited as a user's, by
+    :data:`DEMO_UPLOADER`). Returns how many actions were added."""
+    from metrics.actions import add_action, add_update
+
+    for checkpoint, kpi, title, owner, due, updates in DEMO_ACTIONS:
+        action = add_action(conn, checkpoint, kpi, title, owner, due, DEMO_UPLOADER)
+        for status, note in updates:
+            add_update(conn, action, DEMO_UPLOADER, status=status, note=note)
+    return len(DEMO_ACTIONS)
 
 
 def _refuse_unless_demo(path: Path) -> None:

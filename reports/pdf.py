@@ -196,7 +196,7 @@ def _verdict_strip(page, styles, width: float):
     cols = (0.3, 0.26, 0.44)
     cells = [_icon_cell(v, _p(f"Variation: {r.variation_text}", styles["side"]), cols[0] * width - 8, 22),
              _icon_cell(a, _p(f"Assurance: {r.assurance_text}", styles["side"]), cols[1] * width - 8, 22),
-             _p(verdict_line(r), styles["side"])]
+             _p(verdict_line(r, page.apart_short.capitalize() + "." if page.apart_short else ""), styles["side"])]
     tbl = Table([cells], colWidths=[c * width for c in cols])
     tbl.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                              ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 3),

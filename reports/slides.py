@@ -437,7 +437,9 @@ def _verdicts(deck: Deck, s, page, y: float) -> float:
         _textbox(s, x + 0.56, y, w - 0.6, h, [Para(clip(text, BODY_PT, (w - 0.76) * 72 * SLACK, True, 2), BODY_PT,
                                                     True)], anchor="middle", line=1.05)
         x += w
-    line = verdict_line(r)
+    # green beside 'consistently failing': said first, so the three lines' clip never drops it
+    line = " ".join(filter(None, (page.apart_short.capitalize() + "." if page.apart_short else "",
+                                   verdict_line(r))))
     if line:
         lh = 3 * BODY_PT * 1.0 / 72 + 0.1
         _textbox(s, x, y, SLIDE_W - MARGIN - x, lh,

@@ -238,7 +238,8 @@ def build_report_model(conn: sqlite3.Connection, data: PackData, *, public: bool
         actions = actions_for(conn, cp, page.kpi.id, public)
         if public:  # as commentary in the public pack: redacted, no names
             actions = [ActionItem(redact_text(a.text), None, a.due, a.status) for a in actions]
-        priorities.append(Priority(page=page, summary=verdict_sentence(page.row), verdict=verdict_pairs(page.row),
+        summary = " ".join(filter(None, (verdict_sentence(page.row), page.apart)))  # + verdicts_apart
+        priorities.append(Priority(page=page, summary=summary, verdict=verdict_pairs(page.row),
                                    evidence=evidence, actions=actions))
     by_code = {e.code: e for e in pack.evidence}
     qualitative = [QualitativeItem(code, TOR_ITEMS[code], TOR_WORDING[code],

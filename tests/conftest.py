@@ -32,14 +32,16 @@ from testkeys import TEST_KEY  # noqa: E402,F401 - re-exported for fixtures
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     """The synthetic demo store, built once per test session (~7 s) and checkpointed, so a plain file
-    copy is a complete store. Treat it as read-only: copy it (``demo_copy_of``) to change anything."""
+    copy is a complete store — without the demo's sample actions (``kpi demo`` adds them:
+    tests/test_demo_actions.py), so the actions tests start from an empty log. Treat it as read-only: copy
+    it (``demo_copy_of``) to change anything."""
     from metrics.demo_store import build_demo
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite"
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(path.parent)  # no stray .env
         get_settings.cache_clear()
-        build_demo(path)
+        build_demo(path, actions=False)  # tests of the actions log start from an empty log (see test_demo_actions)
     get_settings.cache_clear()
     with contextlib.closing(sqlite3.connect(path)) as c:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")

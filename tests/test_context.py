@@ -296,9 +296,10 @@ def test_kpi_page_shows_turnover_vacancy_and_caseload_for_workforce_kpis(kpi_pag
     census = next(f for f in frames if "Turnover (%)" in f.columns)
     assert list(census.columns) == ["Area", "Turnover (%)", "Vacancies (%)", "Caseload (cases per FTE)"]
     assert census.iloc[0]["Area"] == "Herefordshire, County of (council)"
-    assert census.iloc[0]["Turnover (%)"] == "10.8%" and census.iloc[0]["Caseload (cases per FTE)"] == "13.6"
+    # the demo opens on its Mar 2025 review: the census of 30 Sep 2024 is the latest known then (not 2025's)
+    assert census.iloc[0]["Turnover (%)"] == "11.4%" and census.iloc[0]["Caseload (cases per FTE)"] == "14.5"
     standing = next(f for f in frames if "Among statistical neighbours" in f.columns)
-    assert "30 Sep 2025" in set(standing["Reference date"])
+    assert "30 Sep 2024" in set(standing["Reference date"]) and "30 Sep 2025" not in set(standing["Reference date"])
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     ctx = next(c for c in charts if any(a.get("text") == "Caseload (cases per FTE)"
                                         for a in c["layout"].get("annotations", [])))
@@ -318,3 +319,38 @@ def test_kpi_page_three_plus_warns_not_like_for_like(kpi_page):
 def test_kpi_page_without_published_data_has_no_context(kpi_page):
     at = kpi_page("audits_good_or_better")
     assert "Context from published data" not in [h.value for h in at.header]
+
+
+@pytest.mark.slow
+def test_kpi_page_context_follows_the_chosen_review_as_the_pack_does(demo_template, tmp_path, monkeypatch):
+    """An early review shows what was published by its date (the pack's rule, one code path), not the latest
+    year; the latest review shows the later years."""
+    import shutil
+
+    from helpers_pages import app_page, local_mode, point_at
+    from reports.pack.build import context_blocks
+
+    db = shutil.copyfile(demo_template, tmp_path / "kpi.sqlite")
+    point_at(monkeypatch, db, tmp_path)
+    local_mode(monkeypatch)
+    seen = {}
+    for review, census_year, said in (("2023-09-01", 2022, "1 Sep 2023"), ("2025-03-01", 2024, "1 Mar 2025")):
+        at = app_page("kpi", kpi="agency_rate", at=review)
+        assert not at.exception, [e.value for e in at.exception]
+        frames = [d.value for d in at.dataframe]
+        standing = next(f for f in frames if "Among statistical neighbours" in f.columns)
+        census = next(f for f in frames if "Turnover (%)" in f.columns)
+        pack = context_blocks(REGISTRY["agency_rate"], HEREFORDSHIRE, dt.date.fromisoformat(review))
+        pack_rows = [r[1:] for r in pack[0].table.rows]  # the pack shortens the measure's name
+        assert pack_rows == [r[1:] for r in standing.astype(str).values.tolist()]
+        assert pack[1].title.startswith(f"Workforce census, 30 September {census_year}")
+        assert any(f"**30 September {census_year}: the council" in m.value for m in at.markdown)
+        assert any(f"As known at the {said} review" in c.value for c in at.caption)
+        seen[review] = (list(standing["Reference date"]), census.iloc[0]["Turnover (%)"])
+    early, late = seen["2023-09-01"], seen["2025-03-01"]
+    assert early[0][:3] == ["30 Sep 2020", "30 Sep 2021", "30 Sep 2022"] and "30 Sep 2023" not in early[0]
+    assert early[1] == "50%"  # the 2022 census, the latest published by 1 Sep 2023
+    assert "30 Sep 2024" in late[0] and late[1] == "11.4%"
+    from metrics.settings import get_settings
+
+    get_settings.cache_clear()

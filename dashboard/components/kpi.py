@@ -118,7 +118,8 @@ def render_board(board, *, key: str = "board") -> str | None:
                                         "(special cause improvement), ▼ worsening (special cause concern), ▶ no "
                                         "significant change (common cause)"),
             "Assurance": st.column_config.ImageColumn("Assurance", width=70, help="Will the target be met if "
-                                                      "nothing changes? See What the icons mean."),
+                                                      "nothing changes? Against the same target as the RAG "
+                                                      "(the judged month's). See What the icons mean."),
             "Target assurance": text("Target assurance", width=130),
             "Trend": st.column_config.LineChartColumn(f"Last {TREND_MONTHS} months", width=100),
             "Data notes": text("Data notes", width="medium", help="Small numbers: fewer than 10 in the "
@@ -136,6 +137,9 @@ def render_board_notes(board) -> None:
     notes = [f"{REGISTRY[r.metric].label}: {n}" for r, n in zip(board.rows, board_notes(board)) if n]
     st.caption("Data notes — " + (" · ".join(notes) if notes else "none: every value shown comes from "
                                   "record-level extracts with enough cases."))
+    from dashboard.components.verdict import render_verdicts_apart
+
+    render_verdicts_apart(board)
 
 
 def open_kpi(metric: str, at: str | None = None) -> None:

@@ -266,7 +266,8 @@ def render_review_table(board, at: str) -> None:
                                 "Variation": image(width=64, help="Statistical process control: is the change "
                                                    "real or noise? (What the icons mean, below)"),
                                 "Variation (words)": text(width=200), "Direction of travel": text(width=170),
-                                "Assurance": image(width=70, help="Will the target be met if nothing changes?"),
+                                "Assurance": image(width=70, help="Will the target be met if nothing changes? Against "
+                                                  "the same target as the RAG: the judged month's."),
                                 "Assurance (words)": text(width=150),
                                 "Forecast (final target)": text(width="medium", help=(
                                     "When the line through the current period's last 12 months reaches the final "
@@ -274,8 +275,9 @@ def render_review_table(board, at: str) -> None:
                                 "Note": text(width="large")},
                  alt=f"Review table for {uk_date(at)}: each KPI's actual, interval, target, RAG rating, variation, "
                      "direction of travel, assurance, forecast and notes.")
-    from dashboard.components.verdict import render_key
+    from dashboard.components.verdict import render_key, render_verdicts_apart
 
+    render_verdicts_apart(board)
     render_key()
     export_button("Download the review table (CSV)", safe_csv(review_export_frame(board)), f"review-{at}.csv",
                   f"review table {at}", key="export-review")

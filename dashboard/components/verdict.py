@@ -61,7 +61,16 @@ def badges_html(r, *, size: int = 30, travel: bool = True, scale: float = 1.0) -
     cell = '<div style="flex:1 1 16em;min-width:14em">{}</div>'
     return (f'<div style="display:flex;flex-wrap:wrap;gap:0.75em 1.5em;align-items:center;font-size:{scale}em">'
             + cell.format(icons.badge_html(v, size, detail=v_detail))
-            + cell.format(icons.badge_html(a, size, detail=a_detail)) + "</div>")
+            + cell.format(icons.badge_html(a, size, detail=a_detail)) + "</div>" + _apart_html(r))
+
+
+def _apart_html(r) -> str:
+    """Under the badges, where the RAG and the assurance seem to disagree (green beside 'consistently
+    failing'): that both are against the same target, and why they differ (words.verdicts_apart)."""
+    import html
+
+    text = words.verdicts_apart(r)
+    return (f'<p style="margin:0.6em 0 0;font-size:0.9em;color:#0b0c0c">{html.escape(text, quote=False)}</p>' if text else "")
 
 
 def render_badges(r, *, size: int = 30, travel: bool = True, scale: float = 1.0) -> None:
@@ -89,3 +98,12 @@ def render_key(expanded: bool = False) -> None:
     with st.expander("What the icons mean", expanded=expanded):
         st.html(key_html())
         st.caption(f"The method in plain English: `{DOC}` (the About page has a summary).")
+
+
+def render_verdicts_apart(board) -> None:
+    """Under a table of the review: for each priority whose RAG and assurance seem to disagree (green beside
+    'consistently failing'), that both are against the same target and why they differ."""
+    for r in board.rows:
+        text = words.verdicts_apart(r)
+        if text:
+            st.caption(f"**{r.label}** — {text}")

@@ -50,7 +50,7 @@ with notes:
     render_commentary(db, version, board, metric)
 render_key()
 render_benchmark_note(metric, loaders.review_settings(db, version).la_code)
-render_context(metric, loaders.review_settings(db, version).la_code)
+render_context(metric, loaders.review_settings(db, version).la_code, at)
 render_flag_notes(db, version, metric)
 month = register_month(db, version, metric, judged, key=f"breakdown-month-{at}")  # one month for all below
 render_registers(db, version, metric, month)

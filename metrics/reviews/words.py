@@ -265,3 +265,36 @@ def flag_text(code: str, style: Literal["short", "hover", "sentence"] = "short")
     """A flag code in words (an unknown code is shown as itself, underscores as spaces)."""
     words = FLAG_WORDS.get(code)
     return getattr(words, style) if words else code.replace("_", " ")
+
+
+def verdicts_apart(r, style: Literal["sentence", "short"] = "sentence") -> str:
+    """When the RAG and the assurance seem to say opposite things (green beside 'consistently failing', amber
+    or red beside 'consistently passing'), the sentence every surface shows beside them: both are against the
+    SAME target (the trajectory's, at the judged month: judgement.md sections 1 and 4), but the RAG rates the
+    judged value and assurance the process limits — and the judged value lies beyond those limits (it must, for
+    the two to differ), a real change the limits, set on the segment's earlier months too, do not yet
+    reflect. '' when they agree, or for a row without a target. ``r``: a ``metrics.reviews.ReviewRow``;
+    ``style`` 'short': a table cell's note."""
+    from metrics.months import short_month
+
+    if not r.rated or r.target is None or r.actual is None:
+        return ""
+    if r.rag == "green" and r.assurance == "consistent_fail":
+        rag, meets, reach = "Green", "meets it", "do not reach it"
+    elif r.rag in ("amber", "red") and r.assurance == "consistent_pass":
+        rag, meets, reach = r.rag.capitalize(), "misses it", "lie wholly on its passing side"
+    else:
+        return ""
+    fmt, month = r.kpi.format, short_month(r.actual_month)
+    verdict = ASSURANCE_WORDS[r.assurance].lower()
+    if style == "short":
+        return f"{rag.lower()} yet {verdict}: the same target; the value is beyond the process limits"
+    seg = r.spc.segments[r.spc.points[-1].segment] if r.spc is not None and r.spc.points else None
+    limits = (f"the process limits ({fmt(seg.lpl)}–{fmt(seg.upl)}, set on {short_month(seg.start)}–"
+              f"{short_month(seg.end)})" if seg is not None and seg.lpl is not None and seg.upl is not None
+              else "the process limits")
+    return (f"{rag} and '{verdict}' are against the same target ({r.kpi.format_target(r.target)} for {month}): "
+            f"the RAG rates the {month} value, {fmt(r.actual)}, which {meets}; assurance compares the target "
+            f"with {limits}, which {reach}. The value lies beyond those limits: a real change that the limits, "
+            "set on the earlier months too, do not yet reflect; if it holds, a rebase (Settings) gives the "
+            "changed process limits of their own.")

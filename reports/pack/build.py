@@ -130,7 +130,8 @@ METHOD = [
     "month's change is real or noise: special cause improvement or concern, or common cause (no significant "
     "change). The direction of travel comes from it.",
     "Assurance says whether the target will be met if nothing changes: consistently passing, consistently "
-    "failing, or hit or miss.",
+    "failing, or hit or miss. Same target as the RAG: the RAG rates the value, assurance the process limits "
+    "(green beside consistently failing: the value has moved beyond the limits).",
     "Percentages carry a 95% interval; where the target lies inside it the figure cannot be told apart from the "
     "target. Audits and face-to-face conferences are judged on three months pooled.",
 ]
@@ -354,6 +355,9 @@ def build_model(conn: sqlite3.Connection, data: PackData, *, public: bool, inclu
             registers=register_sections(conn, data, kpi, r.actual_month, public=public, include_teams=include_teams),
             actions=_actions(conn, result, kpi.id, public),
             chart_points=chart_points(data, kpi, public),
+            # green beside 'consistently failing': the same target, said so (withheld with the verdicts)
+            apart="" if r.assurance is None else words.verdicts_apart(data.review.row(kpi.id)),
+            apart_short="" if r.assurance is None else words.verdicts_apart(data.review.row(kpi.id), "short"),
         ))
         pages[-1].chart_caption += " " + chart_points_text(pages[-1].chart_points)
 
@@ -402,7 +406,8 @@ def benchmark_note(kpi: KPI) -> str:
 
 
 def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextBlock]:
-    """Published context on the KPI's page, reference dates on or before the review date: the
+    """Published context on the KPI's page, reference dates on or before the review date
+    (:func:`metrics.context.at_review`, as the dashboard's KPI page): the
     council's rank and quartile on the KPI's benchmark (its last three years) and on the workforce context
     measures, and the latest census year beside the statistical neighbours. Published figures only, so the
     same in a public pack."""
@@ -411,11 +416,9 @@ def context_blocks(kpi: KPI, la_code: str, checkpoint: dt.date) -> list[ContextB
 
     if not kpi.benchmark and not kpi.context:
         return []
-    until = checkpoint.isoformat()
     try:
-        standing = context.standing_table(kpi.id, la_code, until=until, years=3)
-        year = context.latest_year(kpi.id, until=until)
-        neighbours = context.neighbour_table(kpi.id, la_code, year) if year else None
+        known = context.at_review(kpi.id, la_code, checkpoint.isoformat())  # the KPI page's rule too
+        standing, year, neighbours = known.standing, known.year, known.neighbours
     except (ValueError, FileNotFoundError) as e:
         return [ContextBlock("Context from published data", None, [f"Not shown: {e}"])]
     out = []

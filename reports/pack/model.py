@@ -126,6 +126,10 @@ class KpiPage:
     #: The chart's checkpoints as data (its text alternative): (checkpoint, actual, target, RAG word), public
     #: figures already suppressed ('c', the RAG withheld).
     chart_points: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: metrics.reviews.words.verdicts_apart: where the RAG and the assurance seem to disagree, that both are
+    #: against the same target and why they differ ('' otherwise, and where the verdicts are withheld)
+    apart: str = ""
+    apart_short: str = ""  # the same, as a table cell's note (slides: three lines' room)
 
 
 @dataclass
@@ -196,12 +200,14 @@ def shorten(text, limit: int = NAME_LIMIT) -> str:
     return cut.rstrip() + "…"
 
 
-def verdict_line(r: ReviewRow) -> str:
-    """The v2 judgement of a pack row in one sentence: basis, interval, 'cannot be told apart'."""
+def verdict_line(r: ReviewRow, apart: str = "") -> str:
+    """The v2 judgement of a pack row in one sentence: basis, interval, 'cannot be told apart' (and, where the
+    RAG and the assurance seem to disagree, ``apart``: the page's :attr:`KpiPage.apart`)."""
     parts = [f"Judged on {r.basis_text}"] if r.basis_text else []
     if r.interval_text:
         parts.append(f"95% interval {r.interval_text}" + (f": {words.CANNOT_TELL}" if r.cannot_tell else ""))
-    return "; ".join(parts) + "." if parts else ""
+    line = "; ".join(parts) + "." if parts else ""
+    return f"{line} {apart}".strip()
 
 
 def row_icons(r) -> tuple:
