@@ -134,3 +134,12 @@ def test_kpi_restore_and_ingest_refuse_a_reason_with_a_control_character(demo, t
     assert "U+0007" in r["errors"][0]["message"]
     with contextlib.closing(store.connect(demo)) as conn:
         assert conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audit_rows
+
+
+def test_a_file_name_with_a_control_character_is_refused_and_never_printed(fresh_db, tmp_path):
+    from metrics.ingest import ingest_bytes
+
+    r = ingest_bytes(fresh_db, _workforce(3, 1), "april\x1b[2J\u202e.csv", kind="workforce", month="2024-04")
+    assert r.status == "refused" and [e.rule for e in r.errors] == ["control_character"]
+    assert "U+001B" in r.errors[0].message and r.file == "april?[2J?.csv"
+    assert fresh_db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
