@@ -91,7 +91,7 @@ def test_every_action_the_store_records_reads_as_words(trail):
     assert words["evidence_edit"] == "review: 1 Sep 2024 · replaced text: “Agency down to 50%.”"
     assert words["action_add"] == (f"review: 1 Sep 2024 · KPI: {agency} · owner: Workforce team · "
                                    "due: 31 Dec 2024 · status: Open")
-    assert words["action_update"] == f"review: 1 Sep 2024 · KPI: {agency} · entry: 2 · status: open → done"
+    assert words["action_update"] == f"review: 1 Sep 2024 · KPI: {agency} · update entry: 2 · status: open → done"
     assert words["export"] == "file: audit-trail.csv"
     assert words["boardpack"] == ("review: 1 Jun 2024 · Review 5 – Jun 2024 · format: PDF · public version "
                                   "(small numbers suppressed) · without team breakdowns · pages: 14 · "
@@ -134,6 +134,7 @@ def test_the_page_shows_words_and_the_download_keeps_the_stored_json(trail, monk
     by_action = dict(zip(table["Action"], table["Details"]))
     assert by_action["Evidence edit"] == "review: 1 Sep 2024 · replaced text: “Agency down to 50%.”"
     assert not table["Details"].str.contains('[{"]', regex=True).any()
+    assert "Select a row to read its details in full." in [c.value for c in at.caption]
     csv = offered["csv"]
     frame = pd.read_csv(__import__("io").StringIO(csv.decode() if isinstance(csv, bytes) else csv))
     assert set(frame["details"]) == {d for d in _all_details(path)}  # every row's JSON, byte for byte

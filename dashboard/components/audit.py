@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from dashboard.components.text import month_list, uk_date, uk_time
+from dashboard.components.text import month_list, plain, uk_date, uk_time
 from metrics.userinput import control_character
 
 SEP = " · "
@@ -131,7 +131,7 @@ FIELDS: dict[str, tuple[str, Callable]] = {
     "kpi": ("KPI", _kpi),
     "tor_item": ("ToR item", _text),
     "corrects": ("corrects entry", _text),
-    "entry": ("entry", _text),
+    "entry": ("update entry", _text),
     "owner": ("owner", _text),
     "due": ("due", _date),
     "status": ("status", _status),
@@ -195,3 +195,28 @@ def _generic(value) -> str:
     if value is None:
         return "none"
     return _text(value)
+
+
+def render_trail(friendly) -> None:
+    """The audit table (friendly column names, Details in words), then the selected row's details in full: a
+    long Details cell does not fit beside six columns on a laptop screen."""
+    import streamlit as st
+
+    text = st.column_config.TextColumn
+    event = st.dataframe(
+        friendly, hide_index=True, width="stretch", key="audit-table", on_select="rerun",
+        selection_mode="single-row",
+        # what happened first, so the details start on screen at 1280 px; who and the role scroll in from the right
+        column_order=["Entry", "When (UK time)", "Action", "What", "Details", "Who", "Role"],
+        column_config={"Entry": st.column_config.NumberColumn(width=56, format="%d"),
+                       "When (UK time)": text(width=128), "Action": text(width=112), "What": text(width=104),
+                       "Details": text(width=420), "Who": text(width=150), "Role": text(width=70)})
+    rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    if not rows:
+        st.caption("Select a row to read its details in full.")
+        return
+    row = friendly.iloc[rows[0]]
+    with st.container(border=True, key="audit-row"):
+        st.caption(plain(f"Entry {int(row['Entry'])} · {row['When (UK time)']} · {row['Action']} · {row['What']} · by "
+                         f"{row['Who']}" + (f" ({row['Role']})" if row["Role"] else "")))
+        st.markdown(plain(row["Details"] or "No details recorded."))  # inert text that wraps
