@@ -92,7 +92,10 @@ def cmd_restore(args) -> int:
     except NotFound as e:
         err(str(e))
         return EXIT_REFUSED
-    except Refused:  # issue 15: restating a final review needs a reason, kept in the audit trail
+    except Refused as r:  # issue 15: restating a final review needs a reason, kept in the audit trail
+        if args.reason and args.reason.strip():  # a reason was given but refused (a control character)
+            err(f"refused: {r.errors[0].message}")
+            return EXIT_REFUSED
         err(f"refused: restoring upload {args.upload_id} restates {len(impact.restatements)} figure(s) of a final "
             "review; nothing was changed. Give --reason \"…\" to restate them:")
         for r in impact.restatements:

@@ -85,7 +85,7 @@ def add_entry(conn: sqlite3.Connection, checkpoint: dt.date | str, body: str, au
     from metrics.store import utc_now
 
     cp = as_date(checkpoint)
-    body, author = clean_text(body, "body", plain=False), clean_text(author, "author", plain=False)
+    body, author = clean_text(body, "body", multiline=True), clean_text(author, "author")
     if kpi is not None:
         known_kpi(kpi)
     if tor_item is not None and tor_item not in TOR_ITEMS:
@@ -121,7 +121,7 @@ def edit_entry(conn: sqlite3.Connection, entry_id: int, body: str, by: str, *, r
     """Replace the body of an entry whose checkpoint is not final."""
     from metrics.store import utc_now
 
-    body, by = clean_text(body, "body", plain=False), clean_text(by, "by", plain=False)
+    body, by = clean_text(body, "body", multiline=True), clean_text(by, "by")
     e = get_entry(conn, entry_id)
     if is_final(conn, e.checkpoint):
         raise EvidenceReadOnly(f"Checkpoint {e.checkpoint} is final: entry {entry_id} is read-only. "

@@ -29,6 +29,7 @@ from metrics.months import month_from_index, month_index
 from metrics.reviews.evaluate import EPS, judged_month
 from metrics.reviews.model import ReviewBoard, build_board
 from metrics.reviews.settings import ReviewSettings
+from metrics.userinput import clean_text
 
 
 @dataclass(frozen=True)
@@ -246,11 +247,17 @@ def restore_impact(conn: sqlite3.Connection, upload_id: int, *, settings: Review
 
 def check_reason(impact: Impact, reason: str | None) -> str:
     """The reason for restating final reviews, trimmed; refused (``restatement_reason``) when the change
-    restates a final review and no reason is given. Changes that restate nothing need none."""
+    restates a final review and no reason is given, or the reason holds a control character
+    (:func:`metrics.userinput.clean_text`). Changes that restate nothing need none."""
     reason = (reason or "").strip()
     if impact.needs_reason and not reason:
         raise Refused([Issue.file("restatement_reason", "This change restates a final review: give the reason "
                                                         "(it is kept in the audit trail) and confirm again.")])
+    if impact.needs_reason:  # stored in the audit trail and printed: one line of plain text
+        try:
+            clean_text(reason, "reason")
+        except ValueError as e:
+            raise Refused([Issue.file("restatement_reason", f"{e}. Nothing was changed.")]) from None
     return reason
 
 

@@ -21,6 +21,7 @@ from metrics.issues import Issue, Refused, mask
 from metrics.councils import record_council
 from metrics.pseudonym import bind_key, key_for_store, pseudonymise
 from metrics.settings import Settings, get_settings
+from metrics.userinput import control_character
 from metrics.validate import Validated, Window, validate
 
 
@@ -193,6 +194,11 @@ def prepare(
     settings = settings or get_settings()
     name = Path(file_name).name  # never keep a client's directory path
     sha = hashlib.sha256(data).hexdigest()
+    if bad := control_character(name):  # the name is stored and printed (upload history, kpi uploads)
+        shown = "".join(c if control_character(c) is None else "?" for c in name)
+        return Prepared(IngestResult(file=shown, kind=kind, status="refused", sha256=sha, errors=[Issue.file(
+            "control_character", f"The file name contains an invisible character ({bad}): rename the file "
+                                 "and upload it again.")]))
     try:
         v = validate(data if table is None else table, kind=kind, month=month, months=months,
                      window=Window.of(settings), sheet=sheet)

@@ -31,3 +31,11 @@ def test_bad_input_exits_1_naming_the_field_and_writes_nothing(run_kpi, fresh_db
     assert run_kpi("actions", "add", "--at", "2024-06-01", "--kpi", "agency_rate", "--title", "x", "--owner",
                    "Team", "--due", "2024-09-30", "--status", "finished").code == 2  # a usage error
     assert run_kpi("actions", "list", "--json").json() == []
+
+
+def test_kpi_actions_refuse_a_control_character_with_the_message(run_kpi, fresh_db):
+    r = run_kpi("actions", "add", "--at", "2024-06-01", "--kpi", "agency_rate", "--title", "Convert\x1b[2J posts",
+                "--owner", "Workforce team", "--due", "2024-09-30")
+    assert r.code == 1 and "title: contains a control character (U+001B)" in r.err and "Traceback" not in r.err
+    assert "\x1b" not in r.err
+    assert run_kpi("actions", "list", "--json").json() == []

@@ -19,6 +19,7 @@ from metrics.kpis import REGISTRY
 from metrics.reviews import (DEFAULT_BASELINE_MONTH, DEFAULT_FINAL_DATE, DEFAULT_TRAJECTORIES, ReviewSettings,
                              judged_month, save_settings)
 from metrics.reviews.changes import summarise, tolerance_unit
+from metrics.reviews.store import text_problems
 from metrics.reviews.words import rag_text
 
 FIELD = "sf-"  # every form widget's key starts with this, so a new saved version can reset them all
@@ -308,6 +309,8 @@ def save(current: ReviewSettings, in_force: int | None, new: ReviewSettings | No
          problems: list[str]) -> None:
     """Save the validated form as a new version (with its audit row), or say what to fix."""
     who = access.guard("settings")  # checked again on the server at the moment of the action
+    if new is not None and (typed := text_problems(new, note)):  # checked again by save_settings
+        new, problems = None, [*problems, *typed]
     if new is None:
         st.error("**Not saved — nothing was changed.** Fix these and save again:\n\n"
                  + "\n".join(f"- {plain(p)}" for p in problems), icon=":material/block:")

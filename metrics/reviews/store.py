@@ -35,6 +35,8 @@ def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by:
     s = _coerce(settings)
     if not by or not by.strip():
         raise ValueError("by: say who is saving the settings")
+    if problems := text_problems(s, note):
+        raise ValueError("; ".join(problems))
     from metrics import audit
 
     with transaction(conn):
@@ -49,6 +51,26 @@ def save_settings(conn: sqlite3.Connection, settings: ReviewSettings | dict, by:
                      {"note": note or "", "changes": changes[:200], "summary": summarise(before, s)[:200]},
                      role=role)
     return int(cur.lastrowid)
+
+
+def text_problems(settings: ReviewSettings, note: str = "") -> list[str]:
+    """What a person typed into the settings (council name, checkpoint labels, rebase reasons, the note) that
+    :func:`metrics.userinput.clean_text` refuses: one message per field, starting with the field's name.
+    Checked when a version is saved, never when one is loaded (stored versions are never rewritten)."""
+    from metrics.userinput import clean_text
+
+    fields = [("council_name", settings.council_name, True),
+              *((f"checkpoints → {c.date} → label", c.label, True) for c in settings.checkpoints),
+              *((f"judgement → {k} → rebase {r.month} → reason", r.reason, True)
+                for k, j in settings.judgement.kpis.items() for r in j.rebases),
+              ("note", note, False)]
+    problems = []
+    for name, value, required in fields:
+        try:
+            clean_text(value, name, required=required)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
 
 
 def latest_version_id(conn: sqlite3.Connection) -> int | None:
