@@ -126,12 +126,12 @@ def test_the_comparison_reuses_each_councils_series(councils, monkeypatch):
     calls = []
     real = review_store._compute_series
     monkeypatch.setattr(review_store, "_compute_series", lambda conn, **kw: calls.append(1) or real(conn, **kw))
-    fig, table, problems = loaders.portfolio_comparison("nfa_rate", councils)
+    fig, table, problems = loaders.portfolio_comparison("agency_rate", councils)
     assert calls == [] and problems == []
     assert list(table["Council"]) == [f"{name} ({code})" for code, name, _ in councils]
     lines = {t.name: t for t in fig.data}
     for code, name, db in councils:
-        want = loaders.one_kpi_series(db, loaders.data_version(db), "nfa_rate").dropna(subset=["value"]).tail(24)
+        want = loaders.one_kpi_series(db, loaders.data_version(db), "agency_rate").dropna(subset=["value"]).tail(24)
         assert len(want) > 12 and list(lines[f"{name} ({code})"].y) == list(want["value"])
 
 
@@ -145,7 +145,7 @@ def test_an_upload_to_one_council_recomputes_only_that_council(councils, monkeyp
     monkeypatch.setattr(portfolio, "council_verdict",
                         lambda conn, code, name: computed.append(code) or real(conn, code, name))
     before = loaders.council_verdicts(councils)
-    loaders.portfolio_comparison("nfa_rate", councils)
+    loaders.portfolio_comparison("agency_rate", councils)
     assert sorted(computed) == sorted(CODES)
     computed.clear()
     assert repr(loaders.council_verdicts(councils)) == repr(before)
@@ -154,7 +154,7 @@ def test_an_upload_to_one_council_recomputes_only_that_council(councils, monkeyp
     with contextlib.closing(store.connect(db)) as conn:  # any audited change: here, settings saved again
         save_settings(conn, load_settings(conn), "tester", note="a new version")
     after = loaders.council_verdicts(councils)
-    loaders.portfolio_comparison("nfa_rate", councils)
+    loaders.portfolio_comparison("agency_rate", councils)
     assert computed == [code]  # only that council; the comparison reused every verdict
     assert repr(after[0]) == repr(before[0]) and repr(after[2]) == repr(before[2])
     assert repr(after[1]) == repr(_full_review(*councils[1]))
