@@ -178,6 +178,7 @@ def clear_cache() -> None:
     _la_values_cached.cache_clear()
     _la_positions.cache_clear()
     _la_entries.cache_clear()
+    _area_per_year.cache_clear()
     _source_series_cached.cache_clear()
 
 
@@ -365,6 +366,17 @@ def _one_per_year(rows: pd.DataFrame, what: str) -> dict[int, float]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _area_per_year(path: str, src: BenchmarkSource, region: str | None) -> dict[int, float]:
+    """Year → England's published value of the measure (``region`` None), or that region's: the same for
+    every council of the region, so worked out once (cached: do not mutate the result)."""
+    rows = _measure_rows_cached(path, src)
+    if region is None:
+        return _one_per_year(rows[rows["geographic_level"] == LEVEL_NATIONAL], "England")
+    return _one_per_year(rows[(rows["geographic_level"] == LEVEL_REGIONAL) & (rows["region_name"] == region)],
+                         f"region {region}")
+
+
 @lru_cache(maxsize=32)
 def _la_entries(path: str, src: BenchmarkSource) -> dict[str, list[tuple[tuple[str, ...], int, float, str]]]:
     """LA code → (codes, year, value, published name) of each LA-level row of the measure covering it (its own
@@ -438,17 +450,16 @@ def _source_series_cached(src: BenchmarkSource, code: str, data_dir: str) -> pd.
     rows = _measure_rows(src, data_dir)
     records: list[tuple[str, int, float, int]] = []
 
-    england = _one_per_year(rows[rows["geographic_level"] == LEVEL_NATIONAL], "England")
+    path = str((_data_dir(data_dir) / src.file).resolve())
+    england = _area_per_year(path, src, None)
     records += [(SERIES_ENGLAND, y, v, 1) for y, v in england.items()]
 
     region = info["region_name"]
     if region:
-        reg_rows = rows[(rows["geographic_level"] == LEVEL_REGIONAL) & (rows["region_name"] == region)]
-        records += [(f"Region: {region}", y, v, 1)
-                    for y, v in _one_per_year(reg_rows, f"region {region}").items()]
+        records += [(f"Region: {region}", y, v, 1) for y, v in _area_per_year(path, src, region).items()]
 
     years = sorted(set(rows["year"]))
-    entries = _la_entries(str((_data_dir(data_dir) / src.file).resolve()), src)
+    entries = _la_entries(path, src)
     neighbour_values = [
         _pick_per_year(entries.get(nb, ()), nb, exclude_joint_with=code)
         for nb in statistical_neighbours(code, data_dir)
