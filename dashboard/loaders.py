@@ -457,49 +457,74 @@ def team_view(db: str, version: int, metric: str, month: str) -> tuple[pd.DataFr
 # --- the portfolio: several councils side by side (views/portfolio.py) ---------------------------------
 
 
+#: Councils whose verdicts are not cached yet are computed this many at a time: most of a council's time is
+#: SQLite or PostgreSQL work, which runs outside the GIL, so two threads use both of the machine's cores.
+PORTFOLIO_THREADS = 2
+
+
+def council_verdicts(councils: list[tuple[str, str, str]]) -> list:
+    """``reports.portfolio.CouncilVerdict`` of each council ((code, name, store) each; the caller has checked
+    the user may view them) at its latest review, in order: the board the overview shows, and how fresh its
+    data are. Each is cached on (store, audit version), so an upload to one council recomputes only that
+    council; those not cached are computed :data:`PORTFOLIO_THREADS` at a time. Room for a portfolio of 153."""
+    return [verdict for verdict, _ in _council_digests(_versioned(councils))]
+
+
 def council_verdict(code: str, name: str, db: str):
-    """``reports.portfolio.CouncilVerdict`` of one council at its latest review, from ITS store ``db`` (the
-    caller has checked the user may view it): the board the overview shows, and how fresh its data are.
-    Keyed on the store's audit version like every loader; room for many councils (a portfolio of 153)."""
-    return _council_verdict(code, name, db, data_version(db))
+    """One council's ``CouncilVerdict`` (:func:`council_verdicts`)."""
+    return _council_digest(code, name, db, data_version(db))[0]
+
+
+def _versioned(councils) -> tuple[tuple[str, str, str, int], ...]:
+    return tuple((code, name, db, data_version(db)) for code, name, db in councils)
+
+
+def _council_digests(councils: tuple[tuple[str, str, str, int], ...]) -> list:
+    """``_council_digest`` of each council, in order; two or more at once in a small thread pool, each thread
+    carrying this script run's context (Streamlit's caches are thread-safe; a thread without the context only
+    warns). Warm, every call is a cache hit."""
+    if len(councils) < 2:
+        return [_council_digest(*c) for c in councils]
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    with ThreadPoolExecutor(min(PORTFOLIO_THREADS, len(councils)), thread_name_prefix="portfolio",
+                            initializer=lambda: add_script_run_ctx(threading.current_thread(), ctx)) as pool:
+        return list(pool.map(lambda c: _council_digest(*c), councils))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _council_verdict(code: str, name: str, db: str, version: int):
-    from metrics.reviews.views import latest_data_month
-    from reports.portfolio import CouncilVerdict
+def _council_digest(code: str, name: str, db: str, version: int):
+    """(``CouncilVerdict``, the KPI series it judged) of one council, from one connection to its store: the
+    series is computed once and shared with the comparison chart (``reports.portfolio.council_verdict``)."""
+    from reports.portfolio import council_verdict as verdict
 
-    ups = uploads(db, version)
-    live = ups[ups["status"].isin(["current", "restored"])] if len(ups) else ups
-    return CouncilVerdict(code=code, name=name, board=kpi_board(db, version, default_checkpoint(db, version)),
-                          settings=review_settings(db, version),
-                          latest_month=latest_data_month(review_series(db, version)),
-                          last_upload=str(live["uploaded_at"].max()) if len(live) else None,
-                          demo=is_demo(db, version))
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _council_kpi_series(db: str, version: int, metric: str) -> pd.DataFrame:
-    return one_kpi_series(db, version, metric)
+    with connect(db) as conn:
+        return verdict(conn, code, name)
 
 
 def portfolio_comparison(metric: str, councils: list[tuple[str, str, str]]):
-    """(figure, table) comparing one KPI across ``councils`` ((code, name, store) each, already checked for
-    this user), with each council's published benchmarks; cached on every store's audit version."""
-    return _portfolio_comparison(metric, tuple((code, name, db, data_version(db)) for code, name, db in councils))
+    """(figure, table, problems) comparing one KPI across ``councils`` ((code, name, store) each, already
+    checked for this user), with each council's published benchmarks; cached on every store's audit version.
+    Each council's verdict and series are its cached digest's (:func:`council_verdicts`): nothing recomputed."""
+    return _portfolio_comparison(metric, _versioned(councils))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _portfolio_comparison(metric: str, councils: tuple[tuple[str, str, str, int], ...]):
     from reports import portfolio
 
-    verdicts = [_council_verdict(code, name, db, v) for code, name, db, v in councils]
+    digests = _council_digests(councils)
+    verdicts = [verdict for verdict, _ in digests]
     published, problems = {}, []
     for c in verdicts:
         frame, problem = published_benchmarks(metric, c.settings.la_code)
         published[c.code] = frame
         if problem:
             problems.append(f"{c.name}: {problem}")
-    series = {code: _council_kpi_series(db, v, metric) for code, _, db, v in councils}
+    series = {v.code: s[s["metric"] == metric].reset_index(drop=True) for v, s in digests}
     return (portfolio.comparison_figure(metric, series, verdicts, published),
             portfolio.comparison_table(metric, verdicts, published), problems)

@@ -176,6 +176,9 @@ def clear_cache() -> None:
     _la_info_cached.cache_clear()
     _measure_rows_cached.cache_clear()
     _la_values_cached.cache_clear()
+    _la_positions.cache_clear()
+    _la_entries.cache_clear()
+    _area_per_year.cache_clear()
     _source_series_cached.cache_clear()
 
 
@@ -260,10 +263,18 @@ def statistical_neighbours(la_code: str | int, data_dir: str | Path | None = Non
     return out
 
 
-def _la_rows(df: pd.DataFrame, code: str) -> pd.DataFrame:
-    """LA-level rows of ``df`` whose ``old_la_code`` is ``code`` or a joint code containing it."""
-    codes = df["codes"] if "codes" in df else df["old_la_code"].map(_code_parts)
-    return df[(df["geographic_level"] == LEVEL_LA) & codes.map(lambda p: code in p)]
+@lru_cache(maxsize=32)
+def _la_positions(path: str) -> dict[str, list[int]]:
+    """LA code → positions, in file order, of the LA-level rows of the CSV at ``path`` whose ``old_la_code`` is
+    that code or a joint code containing it: every code at once, so a portfolio of councils reads the file's
+    codes once, not once per council."""
+    df = _read_cached(path)
+    out: dict[str, list[int]] = {}
+    for i, (level, cell) in enumerate(zip(df["geographic_level"], df["old_la_code"])):
+        if level == LEVEL_LA:
+            for code in dict.fromkeys(_code_parts(cell)):
+                out.setdefault(code, []).append(i)
+    return out
 
 
 def la_info(la_code: str | int, data_dir: str | Path | None = None) -> dict:
@@ -289,7 +300,7 @@ def _la_info_cached(code: str, data_dir: str) -> dict:
         wf = _read(data_dir, WORKFORCE_FILE)
     except FileNotFoundError:
         return info
-    rows = _la_rows(wf, code)
+    rows = wf.iloc[_la_positions(str((_data_dir(data_dir) / WORKFORCE_FILE).resolve())).get(code, [])]
     if rows.empty:
         return info
     rows = rows.assign(_year=pd.to_numeric(rows["time_period"], errors="coerce")).sort_values("_year")
@@ -355,15 +366,36 @@ def _one_per_year(rows: pd.DataFrame, what: str) -> dict[int, float]:
     return out
 
 
-def _la_values(rows: pd.DataFrame, code: str, *, exclude_joint_with: str | None = None
-               ) -> dict[int, tuple[float, str]]:
-    """Year → (value, published name) for LA ``code``: its own row, else a joint row containing it.
+@lru_cache(maxsize=256)
+def _area_per_year(path: str, src: BenchmarkSource, region: str | None) -> dict[int, float]:
+    """Year → England's published value of the measure (``region`` None), or that region's: the same for
+    every council of the region, so worked out once (cached: do not mutate the result)."""
+    rows = _measure_rows_cached(path, src)
+    if region is None:
+        return _one_per_year(rows[rows["geographic_level"] == LEVEL_NATIONAL], "England")
+    return _one_per_year(rows[(rows["geographic_level"] == LEVEL_REGIONAL) & (rows["region_name"] == region)],
+                         f"region {region}")
 
-    A joint row that also covers ``exclude_joint_with`` is ignored (it is not independent of it).
-    """
-    la = _la_rows(rows, code)
+
+@lru_cache(maxsize=32)
+def _la_entries(path: str, src: BenchmarkSource) -> dict[str, list[tuple[tuple[str, ...], int, float, str]]]:
+    """LA code → (codes, year, value, published name) of each LA-level row of the measure covering it (its own
+    row or a joint one), in the file's order: for every code at once (a portfolio asks for many)."""
+    rows = _measure_rows_cached(path, src)
+    la = rows[rows["geographic_level"] == LEVEL_LA]
+    out: dict[str, list] = {}
+    for entry in zip(la["codes"], la["year"], la["value"], la["la_name"]):
+        for code in dict.fromkeys(entry[0]):
+            out.setdefault(code, []).append(entry)
+    return out
+
+
+def _pick_per_year(entries, code: str, exclude_joint_with: str | None = None) -> dict[int, tuple[float, str]]:
+    """Year → (value, published name) for LA ``code`` from the (codes, year, value, name) rows covering it: its
+    own row, else a joint row containing it. A joint row that also covers ``exclude_joint_with`` is ignored
+    (it is not independent of it)."""
     by_year: dict[int, list[tuple[tuple[str, ...], float, str]]] = {}
-    for parts, year, value, name in zip(la["codes"], la["year"], la["value"], la["la_name"]):
+    for parts, year, value, name in entries:
         by_year.setdefault(int(year), []).append((parts, float(value), name))
     out: dict[int, tuple[float, str]] = {}
     for year in sorted(by_year):
@@ -418,26 +450,26 @@ def _source_series_cached(src: BenchmarkSource, code: str, data_dir: str) -> pd.
     rows = _measure_rows(src, data_dir)
     records: list[tuple[str, int, float, int]] = []
 
-    england = _one_per_year(rows[rows["geographic_level"] == LEVEL_NATIONAL], "England")
+    path = str((_data_dir(data_dir) / src.file).resolve())
+    england = _area_per_year(path, src, None)
     records += [(SERIES_ENGLAND, y, v, 1) for y, v in england.items()]
 
     region = info["region_name"]
     if region:
-        reg_rows = rows[(rows["geographic_level"] == LEVEL_REGIONAL) & (rows["region_name"] == region)]
-        records += [(f"Region: {region}", y, v, 1)
-                    for y, v in _one_per_year(reg_rows, f"region {region}").items()]
+        records += [(f"Region: {region}", y, v, 1) for y, v in _area_per_year(path, src, region).items()]
 
     years = sorted(set(rows["year"]))
-    la_rows = rows[rows["geographic_level"] == LEVEL_LA]
+    entries = _la_entries(path, src)
     neighbour_values = [
-        _la_values(la_rows, nb, exclude_joint_with=code) for nb in statistical_neighbours(code, data_dir)
+        _pick_per_year(entries.get(nb, ()), nb, exclude_joint_with=code)
+        for nb in statistical_neighbours(code, data_dir)
     ]
     for y in years:
         vals = [nv[y][0] for nv in neighbour_values if y in nv and not math.isnan(nv[y][0])]
         mean = float(sum(vals) / len(vals)) if vals else math.nan
         records.append((SERIES_SN_AVERAGE, y, mean, len(vals)))
 
-    for y, (v, name) in _la_values(la_rows, code).items():
+    for y, (v, name) in _pick_per_year(entries.get(code, ()), code).items():
         records.append((f"{name or info['la_name']} (published)", y, v, 1))
 
     if not records:

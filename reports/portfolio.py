@@ -3,7 +3,7 @@ benchmarks. Pure pandas and plotly over the ONE review model (``metrics.reviews.
 verdict here is a formatting of a council's board at its latest review, as the overview page shows it.
 
 Each council's board is built from that council's own store (:mod:`metrics.councils`); nothing here
-opens a store.
+opens a store (:func:`council_verdict` reads through a connection its caller opened).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from metrics import store
 from metrics.kpis import REGISTRY
 from metrics.reviews import words
 from metrics.reviews.model import ReviewBoard
@@ -41,6 +42,26 @@ class CouncilVerdict:
         """The next configured checkpoint after the review shown (None: none scheduled)."""
         later = [c.date for c in self.settings.checkpoints if c.date > self.board.checkpoint]
         return min(later) if later else None
+
+
+def council_verdict(conn, code: str, name: str) -> tuple[CouncilVerdict, pd.DataFrame]:
+    """(the :class:`CouncilVerdict` of council ``code`` at its latest review, the KPI series it judged) from
+    one connection to ITS store: the review settings, the series (every KPI computed once, shared with the
+    comparison chart), the review its data can hold (``metrics.reviews.views.next_checkpoint``: frozen and
+    restated if final), its uploads and demo flag. The same board as the overview page's at that review
+    (tests/test_portfolio.py holds them equal)."""
+    from metrics.reviews import build_board, current_series, load_settings, review_at
+    from metrics.reviews.views import latest_data_month, next_checkpoint
+
+    settings = load_settings(conn)
+    series = current_series(conn, settings)
+    latest = latest_data_month(series)
+    board = build_board(review_at(conn, next_checkpoint(settings, latest), settings=settings, series=series),
+                        series, settings)
+    live = [u["uploaded_at"] for u in store.list_uploads(conn) if u["status"] in ("current", "restored")]
+    return CouncilVerdict(code=code, name=name, board=board, settings=settings, latest_month=latest,
+                          last_upload=str(pd.Series(live).max()) if live else None,
+                          demo=store.is_demo(conn)), series
 
 
 def _month(m: str | None) -> str:

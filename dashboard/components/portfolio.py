@@ -21,7 +21,7 @@ def _tint(v) -> str:
 
 def council_verdicts(councils) -> list:
     """The verdict of each council (``metrics.councils.Council``, already checked for this user)."""
-    return [loaders.council_verdict(c.code, c.name, c.store) for c in councils]
+    return loaders.council_verdicts([(c.code, c.name, c.store) for c in councils])
 
 
 def render_verdicts(verdicts) -> None:
