@@ -49,7 +49,7 @@ def council_verdict(conn, code: str, name: str) -> tuple[CouncilVerdict, pd.Data
     one connection to ITS store: the review settings, the series (every KPI computed once, shared with the
     comparison chart), the review its data can hold (``metrics.reviews.views.next_checkpoint``: frozen and
     restated if final), its uploads and demo flag. The same board as the overview page's at that review
-    (tests/test_portfolio.py holds them equal)."""
+    (tests/test_portfolio_verdicts.py holds them equal)."""
     from metrics.reviews import build_board, current_series, load_settings, review_at
     from metrics.reviews.views import latest_data_month, next_checkpoint
 
