@@ -15,11 +15,12 @@ def test_details_read_as_words_and_a_selected_row_shows_them_in_full(new_page):
     grid.wait_for()
     assert page.get_by_text("Select a row to read its details in full.").is_visible()
     box = grid.bounding_box()
-    # the row marker of the newest row (the demo's last upload)
+    # the row marker of the newest row (the demo's last sample action, metrics/demo_store.py DEMO_ACTIONS)
     after_rerun(page, lambda: page.mouse.click(box["x"] + 18, box["y"] + 52))
     panel = page.locator(".st-key-audit-row")
     panel.wait_for()
     text = panel.inner_text()
-    assert "kind: " in text and "months: " in text and "rows: " in text and "file: " in text
+    assert "· Action add · action " in text, text
+    assert "review: " in text and "KPI: " in text and "owner: " in text and "due: " in text and "status: " in text
     assert "{" not in text and '"' not in text
     assert panel.bounding_box()["width"] <= box["width"] + 1  # wraps within the page, no sideways scroll
