@@ -75,9 +75,13 @@ def _pg_copy(cluster, db: str) -> str:
             if not rows:
                 continue
             cols = list(rows[0].keys())
+            # a copy is a restore: the guards that refuse new rows at a final review (an action's, say) are off
+            # while rows that already passed them are copied, as pg_restore --disable-triggers does
+            dst.raw.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             with dst.raw.cursor() as cur:
                 cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
                                 [tuple(r) for r in rows])
+            dst.raw.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             if "id" in cols:
                 dst.raw.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     return url
