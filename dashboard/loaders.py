@@ -470,11 +470,6 @@ def council_verdicts(councils: list[tuple[str, str, str]]) -> list:
     return [verdict for verdict, _ in _council_digests(_versioned(councils))]
 
 
-def council_verdict(code: str, name: str, db: str):
-    """One council's ``CouncilVerdict`` (:func:`council_verdicts`)."""
-    return _council_digest(code, name, db, data_version(db))[0]
-
-
 def _versioned(councils) -> tuple[tuple[str, str, str, int], ...]:
     return tuple((code, name, db, data_version(db)) for code, name, db in councils)
 
